@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "stellar-webhooks",
+    products: [
+        .executable(name: "stellar-webhooks", targets: ["stellar-webhooks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries, as system-library targets (headers and link flags only).
+        .systemLibrary(
+            name: "CFastCGI", path: "Sources/CShims/CFastCGI",
+            providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/CShims/COpenSSL",
+            providers: [.apt(["libssl-dev"])]),
+
+        // The core: model, configuration, auth, store, routing and handlers. No FastCGI, no
+        // sockets: every handler is a function from a Request value to a Response value.
+        .target(
+            name: "WebhooksCore",
+            dependencies: ["COpenSSL", .product(name: "Logging", package: "swift-log")]),
+
+        // Processes: the libfcgi worker loop and the master that spawns and supervises workers.
+        .target(
+            name: "StellarServer",
+            dependencies: ["CFastCGI", "WebhooksCore", .product(name: "Logging", package: "swift-log")]),
+
+        // The `stellar-webhooks` command line.
+        .executableTarget(
+            name: "stellar-webhooks",
+            dependencies: [
+                "WebhooksCore", "StellarServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .testTarget(name: "WebhooksCoreTests", dependencies: ["WebhooksCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,64 @@
+import CFastCGI
+import WebhooksCore
+
+/// Copies a request out of libfcgi at once: its params and buffers are freed at the next accept.
+enum FastCGIRequestReader {
+    enum Outcome {
+        case request(Request)
+        case tooLarge
+        case unreadable
+    }
+
+    static func read(_ fcgi: FCGX_Request, maxBodyBytes: Int) -> Outcome {
+        let params = parameters(fcgi.envp)
+        var headers: [String: String] = [:]
+        for (name, value) in params where name.hasPrefix("HTTP_") {
+            headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+        }
+        // nginx passes these two outside HTTP_*.
+        if let contentType = params["CONTENT_TYPE"], !contentType.isEmpty { headers["content-type"] = contentType }
+        let length = Int(params["CONTENT_LENGTH"] ?? "") ?? 0
+        if length > maxBodyBytes { return .tooLarge }
+
+        var body = [UInt8](repeating: 0, count: length)
+        if length > 0 {
+            let got = body.withUnsafeMutableBytes { buffer in
+                FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(length), fcgi.in)
+            }
+            if got != length { return .unreadable }
+        }
+
+        // DOCUMENT_URI is the path after nginx's rewrites (/api/webhooks → /webhooks).
+        let path = params["DOCUMENT_URI"] ?? String(params["REQUEST_URI"]?.prefix { $0 != "?" } ?? "/")
+        return .request(Request(
+            method: params["REQUEST_METHOD"] ?? "GET", path: path,
+            query: Request.parseQuery(params["QUERY_STRING"] ?? ""), headers: headers, body: body))
+    }
+
+    private static func parameters(_ envp: FCGX_ParamArray?) -> [String: String] {
+        var result: [String: String] = [:]
+        guard var cursor = envp else { return result }
+        while let entry = cursor.pointee {
+            let pair = String(cString: entry)
+            if let equals = pair.firstIndex(of: "=") {
+                result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        return result
+    }
+}
+
+/// Writes a response as CGI output: nginx reads the status from the `Status:` header.
+enum FastCGIResponseWriter {
+    static func write(_ response: Response, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
+        var head = "Status: \(response.status) \(Response.reasonPhrase(response.status))\r\n"
+        for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
+        head += "Content-Length: \(response.body.count)\r\n\r\n"
+        var bytes = Array(head.utf8)
+        bytes += response.body
+        bytes.withUnsafeBytes { buffer in
+            _ = FCGX_PutStr(buffer.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(buffer.count), stream)
+        }
+    }
+}

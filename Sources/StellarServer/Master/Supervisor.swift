@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import WebhooksCore
+
+/// The master's process manager (design §2): keeps `workers` worker processes running, replaces
+/// any that die (with backoff if they die young), recycles a generation on SIGHUP and stops
+/// everything gracefully on SIGTERM/SIGINT.
+///
+/// Signals are blocked and taken synchronously with sigtimedwait, so the loop below is the only
+/// place anything happens: no handlers, no shared state.
+public final class Supervisor {
+    public struct Settings {
+        /// Arguments after the binary for a worker child, e.g. `["worker", "--config", path]`.
+        public var workerArguments: [String]
+        public var reloadConfig: () -> (Config, [ConfigProblem])
+        public var stopTimeout: TimeInterval = 30
+
+        public init(workerArguments: [String], reloadConfig: @escaping () -> (Config, [ConfigProblem])) {
+            self.workerArguments = workerArguments
+            self.reloadConfig = reloadConfig
+        }
+    }
+
+    private struct Child {
+        var generation: Int
+        var startedAt: Date
+    }
+
+    private let settings: Settings
+    private let listenFD: Int32
+    private let logger: Logger
+    private var config: Config
+    private var generation = 0
+    private var children: [pid_t: Child] = [:]
+    /// Worker slots to refill, each not before its time (the backoff for crash loops).
+    private var pendingRestarts: [Date] = []
+    private var backoff: TimeInterval = 0
+
+    static let youngDeath: TimeInterval = 2
+    static let maxBackoff: TimeInterval = 10
+
+    public init(config: Config, listenFD: Int32, settings: Settings, logger: Logger) {
+        self.config = config
+        self.listenFD = listenFD
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT has stopped every child.
+    public func run() {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&signals, signal) }
+        sigprocmask(SIG_BLOCK, &signals, nil)
+
+        logger.info("master started", metadata: ["workers": "\(config.workers)", "pid": "\(getpid())"])
+        for _ in 0..<config.workers { spawnWorker() }
+
+        while true {
+            var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+            let signal = sigtimedwait(&signals, nil, &timeout)
+            reapChildren()
+            switch signal {
+            case SIGTERM, SIGINT:
+                stop(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT")
+                return
+            case SIGHUP:
+                reload()
+            default:
+                break
+            }
+            refillSlots()
+        }
+    }
+
+    private func spawnWorker() {
+        do {
+            let pid = try ChildProcess.spawn(arguments: settings.workerArguments, listenFD: listenFD)
+            children[pid] = Child(generation: generation, startedAt: Date())
+            logger.debug("worker started", metadata: ["pid": "\(pid)"])
+        } catch {
+            logger.error("cannot start a worker", metadata: ["cause": "\(error)"])
+            scheduleRestart(after: bumpBackoff())
+        }
+    }
+
+    private func reapChildren() {
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            guard let child = children.removeValue(forKey: pid) else { continue }
+            guard child.generation == generation else {
+                logger.debug("old worker finished", metadata: ["pid": "\(pid)"])
+                continue
+            }
+            let why = ChildProcess.describe(status: status)
+            if ChildProcess.exitedCleanly(status: status) {
+                // Recycled after max_requests: a normal replacement.
+                logger.info("worker recycled", metadata: ["pid": "\(pid)"])
+                scheduleRestart(after: 0)
+            } else {
+                let young = Date().timeIntervalSince(child.startedAt) < Self.youngDeath
+                let delay = young ? bumpBackoff() : 0
+                if !young { backoff = 0 }
+                logger.error("worker died, replacing it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
+                scheduleRestart(after: delay)
+            }
+        }
+    }
+
+    private func bumpBackoff() -> TimeInterval {
+        backoff = backoff == 0 ? 0.1 : min(backoff * 2, Self.maxBackoff)
+        return backoff
+    }
+
+    private func scheduleRestart(after delay: TimeInterval) {
+        pendingRestarts.append(Date().addingTimeInterval(delay))
+    }
+
+    private func refillSlots() {
+        let now = Date()
+        let due = pendingRestarts.filter { $0 <= now }
+        pendingRestarts.removeAll { $0 <= now }
+        let running = children.values.filter { $0.generation == generation }.count
+        let missing = config.workers - running - pendingRestarts.count
+        for _ in 0..<min(due.count, max(missing, 0)) { spawnWorker() }
+    }
+
+    /// SIGHUP: read the configuration again and replace every worker gracefully: the new
+    /// generation starts first, then the old one is asked to finish its requests and leave.
+    private func reload() {
+        let (newConfig, problems) = settings.reloadConfig()
+        guard problems.isEmpty else {
+            logger.error("reload refused, keeping the running configuration", metadata: ["problems": "\(problems.map(\.description).joined(separator: "; "))"])
+            return
+        }
+        if newConfig.socket != config.socket {
+            logger.warning("socket changes take effect on restart, not reload")
+        }
+        config = newConfig
+        let old = children.keys.filter { children[$0]?.generation == generation }
+        generation += 1
+        pendingRestarts.removeAll()
+        backoff = 0
+        for _ in 0..<config.workers { spawnWorker() }
+        for pid in old { kill(pid, SIGTERM) }
+        logger.info("reloaded", metadata: ["workers": "\(config.workers)", "replaced": "\(old.count)"])
+    }
+
+    /// Asks every child to finish the request in hand and exit; kills what is left after
+    /// `stopTimeout`.
+    private func stop(reason: String) {
+        logger.info("stopping", metadata: ["signal": "\(reason)", "children": "\(children.count)"])
+        generation += 1  // nothing reaped from now on is replaced
+        for pid in children.keys { kill(pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(settings.stopTimeout)
+        while !children.isEmpty && Date() < deadline {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid > 0 {
+                children.removeValue(forKey: pid)
+            } else {
+                usleep(20_000)
+            }
+        }
+        for pid in children.keys {
+            logger.warning("child did not stop in time, killing it", metadata: ["pid": "\(pid)"])
+            kill(pid, SIGKILL)
+            waitpid(pid, nil, 0)
+        }
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,85 @@
+/// An HTTP request as a plain value: what the FastCGI worker copies out of libfcgi, and what the
+/// tests build by hand.
+public struct Request: Sendable {
+    public var method: String
+    public var path: String
+    public var query: [String: String]
+    /// Header names in lower case.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+
+    /// Parses `a=1&b=two` (percent-decoding, `+` as space); the first of repeated names wins.
+    public static func parseQuery(_ text: String) -> [String: String] {
+        var query: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ part: Substring) -> String {
+                let spaced = part.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            let name = decode(parts[0])
+            if query[name] == nil { query[name] = parts.count > 1 ? decode(parts[1]) : "" }
+        }
+        return query
+    }
+}
+
+/// An HTTP response as a plain value.
+public struct Response: Sendable, Equatable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func == (lhs: Response, rhs: Response) -> Bool {
+        lhs.status == rhs.status && lhs.body == rhs.body
+            && lhs.headers.map { "\($0.0): \($0.1)" } == rhs.headers.map { "\($0.0): \($0.1)" }
+    }
+
+    public static let jsonContentType = "application/json; charset=utf-8"
+
+    public static func json(_ status: Int, _ value: JSONValue, headers: [(String, String)] = []) -> Response {
+        Response(status: status, headers: [("Content-Type", jsonContentType)] + headers, body: value.serialized())
+    }
+
+    /// `{"error": message}` plus any documented extras.
+    public static func error(_ status: Int, _ message: String, extras: [String: JSONValue] = [:], headers: [(String, String)] = []) -> Response {
+        json(status, .object(extras.merging(["error": .string(message)]) { _, new in new }), headers: headers)
+    }
+
+    /// The body parsed back, for tests and logs.
+    public var json: JSONValue? { JSONValue.parse(body) }
+
+    public static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 200: return "OK"
+        case 201: return "Created"
+        case 202: return "Accepted"
+        case 204: return "No Content"
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 413: return "Payload Too Large"
+        case 415: return "Unsupported Media Type"
+        case 429: return "Too Many Requests"
+        case 500: return "Internal Server Error"
+        case 503: return "Service Unavailable"
+        default: return "Status"
+        }
+    }
+}

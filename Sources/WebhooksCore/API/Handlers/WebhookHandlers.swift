@@ -1,0 +1,134 @@
+/// The user endpoints under /webhooks (design §3). One user's view: every lookup goes through
+/// that user's folder, so another user's webhook is simply not found.
+struct WebhookHandlers {
+    let context: HandlerContext
+    let userId: String
+
+    private var store: Store { context.store }
+    private static let notFound = Response.error(404, "Webhook not found")
+
+    static func listEvents() -> Response {
+        .json(200, .object([
+            "events": .array(EventCatalogue.all.map { .string($0) }),
+            "categorized": .object(EventCatalogue.categorized.mapValues { .array($0.map { .string($0) }) }),
+        ]))
+    }
+
+    func list() throws -> Response {
+        let webhooks = try store.webhooks(userId: userId)
+        return .json(200, .array(try webhooks.map { .object(try Rendering.webhook($0, store: store)) }))
+    }
+
+    func get(_ id: String) throws -> Response {
+        guard let webhook = try store.webhook(userId: userId, id: id) else { return Self.notFound }
+        var object = try Rendering.webhook(webhook, store: store)
+        let recent = try store.deliveries(userId: userId, webhookId: id, offset: 0, limit: 10)
+        object["deliveries"] = .array(recent.map(Rendering.deliverySummary))
+        return .json(200, .object(object))
+    }
+
+    func create(_ body: JSONValue) throws -> Response {
+        let input: WebhookInput
+        switch WebhookInput.parse(body, creating: true, config: context.config) {
+        case .rejected(let response): return response
+        case .valid(let parsed): input = parsed
+        }
+        let serverId = input.serverId ?? nil
+        if let serverId, !(try ownsServer(serverId)) { return Self.serverNotFound }
+        let webhook = Webhook(
+            id: Identifier.newUUID(), userId: userId, url: input.url!, events: input.events!,
+            serverId: serverId, enabled: input.enabled ?? true, createdAt: context.timestamp)
+        try store.createWebhook(webhook)
+        return .json(201, .object(try Rendering.webhook(webhook, store: store)))
+    }
+
+    func update(_ id: String, _ body: JSONValue) throws -> Response {
+        guard try store.webhook(userId: userId, id: id) != nil else { return Self.notFound }
+        let input: WebhookInput
+        switch WebhookInput.parse(body, creating: false, config: context.config) {
+        case .rejected(let response): return response
+        case .valid(let parsed): input = parsed
+        }
+        if case .some(.some(let serverId)) = input.serverId, !(try ownsServer(serverId)) {
+            return Self.serverNotFound
+        }
+        let updated = try store.updateWebhook(userId: userId, id: id) { webhook in
+            if let url = input.url { webhook.url = url }
+            if let events = input.events { webhook.events = events }
+            if let serverId = input.serverId { webhook.serverId = serverId }
+            if let enabled = input.enabled {
+                webhook.enabled = enabled
+                // Re-enabling is the user's answer to a webhook we disabled.
+                if enabled { webhook.disabledReason = nil }
+            }
+            webhook.updatedAt = context.timestamp
+        }
+        guard let updated else { return Self.notFound }
+        return .json(200, .object(try Rendering.webhook(updated, store: store)))
+    }
+
+    func delete(_ id: String) throws -> Response {
+        guard try store.deleteWebhook(userId: userId, id: id) else { return Self.notFound }
+        return .json(200, .object(["success": .bool(true)]))
+    }
+
+    func deliveries(_ id: String, query: [String: String]) throws -> Response {
+        guard try store.webhook(userId: userId, id: id) != nil else { return Self.notFound }
+        let page: Pagination
+        switch Pagination.parse(query) {
+        case .rejected(let response): return response
+        case .valid(let parsed): page = parsed
+        }
+        let deliveries = try store.deliveries(userId: userId, webhookId: id, offset: page.offset, limit: page.limit)
+        return .json(200, .object([
+            "deliveries": .array(deliveries.map(Rendering.delivery)),
+            "total": .int(try store.deliveryCount(userId: userId, webhookId: id)),
+            "limit": .int(page.limit),
+            "offset": .int(page.offset),
+        ]))
+    }
+
+    func delivery(_ id: String, _ deliveryId: String) throws -> Response {
+        guard try store.webhook(userId: userId, id: id) != nil else { return Self.notFound }
+        guard let delivery = try store.delivery(userId: userId, webhookId: id, id: deliveryId) else {
+            return .error(404, "Delivery not found")
+        }
+        return .json(200, Rendering.delivery(delivery))
+    }
+
+    private static let serverNotFound = Response.error(404, "Server not found or not owned by you")
+
+    private func ownsServer(_ serverId: String) throws -> Bool {
+        guard Identifier.isExternalID(serverId), let server = try store.server(id: serverId) else { return false }
+        return server.ownerId == userId
+    }
+}
+
+/// `limit` and `offset` of a deliveries page (design §3).
+struct Pagination: Equatable {
+    static let defaultLimit = 50
+    static let maxLimit = 100
+
+    var limit: Int
+    var offset: Int
+
+    static func parse(_ query: [String: String]) -> Checked<Pagination> {
+        var validation = Validation()
+        var page = Pagination(limit: defaultLimit, offset: 0)
+        if let text = query["limit"] {
+            if let limit = Int(text), limit > 0 {
+                page.limit = min(limit, maxLimit)
+            } else {
+                validation.fail("limit", code: "invalid_type", "limit must be a positive integer")
+            }
+        }
+        if let text = query["offset"] {
+            if let offset = Int(text), offset >= 0 {
+                page.offset = offset
+            } else {
+                validation.fail("offset", code: "invalid_type", "offset must be a non-negative integer")
+            }
+        }
+        return validation.response.map { .rejected($0) } ?? .valid(page)
+    }
+}

@@ -1,0 +1,66 @@
+/// The API's JSON shapes for stored records (design §3). Optional fields are always present,
+/// as null when unset.
+enum Rendering {
+    static func webhook(_ webhook: Webhook, store: Store) throws -> [String: JSONValue] {
+        var server = JSONValue.null
+        if let serverId = webhook.serverId, let found = try store.server(id: serverId) {
+            server = .object(["id": .string(found.id), "name": .string(found.name)])
+        }
+        let count = try store.deliveryCount(userId: webhook.userId, webhookId: webhook.id)
+        return [
+            "id": .string(webhook.id),
+            "userId": .string(webhook.userId),
+            "url": .string(webhook.url),
+            "events": .array(webhook.events.map { .string($0) }),
+            "serverId": .string(webhook.serverId),
+            "enabled": .bool(webhook.enabled),
+            "disabledReason": .string(webhook.disabledReason),
+            "provider": .string(webhook.provider),
+            "server": server,
+            "_count": .object(["deliveries": .int(count)]),
+            "createdAt": .string(webhook.createdAt),
+            "updatedAt": .string(webhook.updatedAt),
+        ]
+    }
+
+    static func delivery(_ delivery: Delivery) -> JSONValue {
+        .object([
+            "id": .string(delivery.id),
+            "webhookId": .string(delivery.webhookId),
+            "event": .string(delivery.event),
+            "payload": delivery.payload,
+            "status": .string(delivery.status.rawValue),
+            "statusCode": .int(delivery.statusCode),
+            "response": .string(delivery.response),
+            "error": .string(delivery.error),
+            "attempts": .int(delivery.attempts),
+            "nextAttemptAt": .string(delivery.nextAttemptAt),
+            "deliveredAt": .string(delivery.deliveredAt),
+            "retryOf": .string(delivery.retryOf),
+            "createdAt": .string(delivery.createdAt),
+        ])
+    }
+
+    static func deliverySummary(_ delivery: Delivery) -> JSONValue {
+        .object([
+            "id": .string(delivery.id),
+            "event": .string(delivery.event),
+            "status": .string(delivery.status.rawValue),
+            "statusCode": .int(delivery.statusCode),
+            "attempts": .int(delivery.attempts),
+            "deliveredAt": .string(delivery.deliveredAt),
+            "createdAt": .string(delivery.createdAt),
+        ])
+    }
+
+    static func server(_ server: Server) -> JSONValue {
+        .object([
+            "id": .string(server.id),
+            "name": .string(server.name),
+            "ownerId": .string(server.ownerId),
+            "status": .string(server.status),
+            "createdAt": .string(server.createdAt),
+            "updatedAt": .string(server.updatedAt),
+        ])
+    }
+}

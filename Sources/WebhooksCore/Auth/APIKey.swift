@@ -1,0 +1,104 @@
+import COpenSSL
+import Foundation
+
+/// API keys (design §5): `swh_<key id>_<secret>`. The prefix lets secret scanners spot leaked keys;
+/// the key id (16 hex) names the stored record, so lookup is O(1); the secret is 32 bytes from the
+/// OS random source (base64url, 43 characters) and is stored only as HMAC-SHA256 under the server
+/// secret.
+public struct APIKey: Equatable, Sendable {
+    public static let prefix = "swh_"
+    public let id: String
+    public let secret: String
+
+    public var text: String { "\(Self.prefix)\(id)_\(secret)" }
+
+    public static func generate() throws -> APIKey {
+        let id = try Random.bytes(8).hexString
+        let secret = Data(try Random.bytes(32)).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        return APIKey(id: id, secret: secret)
+    }
+
+    /// Splits a presented key; nil when it is not of our form.
+    public init?(parsing text: String) {
+        let bytes = Array(text.utf8)
+        let idEnd = Self.prefix.utf8.count + 16
+        guard bytes.count == idEnd + 1 + 43, text.hasPrefix(Self.prefix), bytes[idEnd] == UInt8(ascii: "_")
+        else { return nil }
+        let id = bytes[Self.prefix.utf8.count..<idEnd]
+        let secret = bytes[(idEnd + 1)...]
+        guard id.allSatisfy(Self.isLowerHex), secret.allSatisfy(Self.isBase64URL) else { return nil }
+        self.init(id: String(decoding: id, as: UTF8.self), secret: String(decoding: secret, as: UTF8.self))
+    }
+
+    init(id: String, secret: String) {
+        self.id = id
+        self.secret = secret
+    }
+
+    private static func isLowerHex(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+    }
+
+    private static func isBase64URL(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+            || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || byte == UInt8(ascii: "-")
+            || byte == UInt8(ascii: "_")
+    }
+}
+
+/// Who a request acts as, once its key checks out.
+public enum Principal: Equatable, Sendable {
+    case user(id: String)
+    case service(name: String)
+}
+
+/// Verifies presented keys against the stored digests with OpenSSL.
+public struct KeyVerifier: Sendable {
+    private let secret: [UInt8]
+    private let store: Store
+
+    public init(secret: [UInt8], store: Store) {
+        self.secret = secret
+        self.store = store
+    }
+
+    public func digest(of key: APIKey) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let message = Array(key.secret.utf8)
+        _ = HMAC(EVP_sha256(), secret, Int32(secret.count), message, message.count, &out, &length)
+        return Array(out.prefix(Int(length)))
+    }
+
+    /// The principal for an `Authorization` header value, or nil for a missing, malformed, unknown
+    /// or revoked key. An unknown key id costs the same HMAC and compare as a known one.
+    public func principal(forAuthorization header: String?) throws -> Principal? {
+        guard let header, header.hasPrefix("Bearer "),
+            let key = APIKey(parsing: String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
+        else { return nil }
+        let record = try store.key(id: key.id)
+        let expected = record.flatMap { [UInt8](hex: $0.digest) } ?? Self.unknownKeyDigest
+        let presented = digest(of: key)
+        let matches = expected.count == presented.count && CRYPTO_memcmp(expected, presented, presented.count) == 0
+        guard matches, let record, record.revokedAt == nil else { return nil }
+        switch record.kind {
+        case .user: return .user(id: record.subject)
+        case .service: return .service(name: record.subject)
+        }
+    }
+
+    private static let unknownKeyDigest = [UInt8](repeating: 0, count: 32)
+
+    /// Makes and stores a new key; returns it (the only time its secret exists outside the caller).
+    public func issue(kind: APIKeyKind, subject: String, label: String?, now: String) throws -> APIKey {
+        let key = try APIKey.generate()
+        try store.saveKey(
+            APIKeyRecord(
+                id: key.id, kind: kind, subject: subject, label: label,
+                digest: digest(of: key).hexString, createdAt: now, revokedAt: nil))
+        return key
+    }
+}

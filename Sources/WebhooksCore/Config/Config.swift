@@ -1,0 +1,183 @@
+import Foundation
+
+/// The service's configuration (design §6): defaults, overridden by the file, overridden by
+/// `STELLAR_WEBHOOKS_<KEY>` in the environment.
+public struct Config: Equatable, Sendable {
+    public var dataDir = "/var/lib/stellar-webhooks"
+    public var socket = "/run/stellar-webhooks/fcgi.sock"
+    public var socketMode: UInt32 = 0o660
+    public var socketGroup: String? = nil
+    public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    public var maxRequests = 10_000
+    public var maxBodyBytes = 65_536
+    public var discordHosts = ["discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"]
+    public var allowInsecureTargets = false
+    public var caFile: String? = nil
+    public var deliveryTimeout = 10
+    public var retrySchedule = [10, 60, 300, 1800, 7200, 21600, 43200]
+    public var deliveryConcurrency = 32
+    public var globalRateLimit = 50
+    public var retentionDays = 30
+    public var discordFooter = "StellarStack"
+    public var logLevel = "info"
+
+    public init() {}
+
+    public static let environmentPrefix = "STELLAR_WEBHOOKS_"
+    public static let defaultPath = "/etc/stellar-webhooks/stellar-webhooks.conf"
+}
+
+/// One bad key, and why.
+public struct ConfigProblem: Equatable, Sendable, CustomStringConvertible {
+    public var key: String
+    public var reason: String
+    public var description: String { "\(key): \(reason)" }
+}
+
+extension Config {
+    /// Builds a configuration from a file's text and an environment. Every problem is returned,
+    /// not just the first, so `check-config` can name them all.
+    public static func load(fileText: String, environment: [String: String]) -> (Config, [ConfigProblem]) {
+        var settings: [(key: String, value: String, origin: String)] = []
+        var problems: [ConfigProblem] = []
+        for (number, rawLine) in fileText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.prefix { $0 != "#" }.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                problems.append(ConfigProblem(key: "line \(number + 1)", reason: "expected `key = value`"))
+                continue
+            }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            settings.append((key, value, "file"))
+        }
+        for (name, value) in environment.sorted(by: { $0.key < $1.key })
+        where name.hasPrefix(environmentPrefix) && name != environmentPrefix + "CONFIG" {
+            let key = name.dropFirst(environmentPrefix.count).lowercased()
+            settings.append((key, value, "environment"))
+        }
+
+        var config = Config()
+        for setting in settings {
+            if let reason = config.apply(key: setting.key, value: setting.value) {
+                let key = setting.origin == "file"
+                    ? setting.key : environmentPrefix + setting.key.uppercased()
+                problems.append(ConfigProblem(key: key, reason: reason))
+            }
+        }
+        return (config, problems)
+    }
+
+    /// Sets one key; returns why the value is refused, or nil.
+    mutating func apply(key: String, value: String) -> String? {
+        func positive(_ range: ClosedRange<Int> = 1...Int.max) -> Int? {
+            guard let number = Int(value), range.contains(number) else { return nil }
+            return number
+        }
+        let rangeMessage = "must be a whole number from 1"
+        switch key {
+        case "data_dir":
+            guard value.hasPrefix("/") else { return "must be an absolute path" }
+            dataDir = value
+        case "socket":
+            guard value.hasPrefix("/") else { return "must be an absolute path" }
+            guard value.utf8.count < 108 else { return "too long for a unix socket path (107 bytes at most)" }
+            socket = value
+        case "socket_mode":
+            guard let mode = UInt32(value, radix: 8), mode <= 0o777 else { return "must be octal permissions such as 0660" }
+            socketMode = mode
+        case "socket_group":
+            socketGroup = value.isEmpty ? nil : value
+        case "workers":
+            guard let number = positive(1...256) else { return "\(rangeMessage) to 256" }
+            workers = number
+        case "max_requests":
+            guard let number = positive() else { return "\(rangeMessage) up" }
+            maxRequests = number
+        case "max_body_bytes":
+            guard let number = positive(1...(64 << 20)) else { return "\(rangeMessage) to 67108864" }
+            maxBodyBytes = number
+        case "discord_hosts":
+            let hosts = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard !hosts.isEmpty, hosts.allSatisfy(Self.isHostWithOptionalPort) else {
+                return "must be a comma-separated list of `host` or `host:port`"
+            }
+            discordHosts = hosts
+        case "allow_insecure_targets":
+            guard let flag = Self.boolean(value) else { return "must be true or false" }
+            allowInsecureTargets = flag
+        case "ca_file":
+            caFile = value.isEmpty ? nil : value
+            if let path = caFile, !FileManager.default.isReadableFile(atPath: path) {
+                return "no readable file at \(path)"
+            }
+        case "delivery_timeout":
+            guard let number = positive(1...600) else { return "\(rangeMessage) to 600 (seconds)" }
+            deliveryTimeout = number
+        case "retry_schedule":
+            let steps = value.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !steps.isEmpty, steps.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+                return "must be a comma-separated list of seconds"
+            }
+            retrySchedule = steps.compactMap { $0 }
+        case "delivery_concurrency":
+            guard let number = positive(1...1024) else { return "\(rangeMessage) to 1024" }
+            deliveryConcurrency = number
+        case "global_rate_limit":
+            guard let number = positive(1...100_000) else { return "\(rangeMessage) to 100000 (per second)" }
+            globalRateLimit = number
+        case "retention_days":
+            guard let number = positive(1...36_500) else { return "\(rangeMessage) to 36500" }
+            retentionDays = number
+        case "discord_footer":
+            guard !value.isEmpty, value.count <= 2048 else { return "must be 1 to 2048 characters" }
+            discordFooter = value
+        case "log_level":
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(value) else { return "must be one of \(levels.joined(separator: ", "))" }
+            logLevel = value
+        default:
+            return "unknown key"
+        }
+        return nil
+    }
+
+    private static func boolean(_ value: String) -> Bool? {
+        switch value.lowercased() {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: return nil
+        }
+    }
+
+    private static func isHostWithOptionalPort(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let host = parts.first, !host.isEmpty,
+            host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" })
+        else { return false }
+        if parts.count == 2 {
+            guard let port = Int(parts[1]), (1...65535).contains(port) else { return false }
+        }
+        return true
+    }
+}
+
+extension Config {
+    /// Reads the configuration file chosen by `--config`, else `STELLAR_WEBHOOKS_CONFIG`, else the
+    /// installed default when it exists (otherwise defaults alone), then applies the environment.
+    public static func load(path explicitPath: String?, environment: [String: String]) -> (Config, [ConfigProblem]) {
+        let chosen = explicitPath ?? environment[environmentPrefix + "CONFIG"]
+        let path = chosen ?? (FileManager.default.fileExists(atPath: defaultPath) ? defaultPath : nil)
+        var text = ""
+        var problems: [ConfigProblem] = []
+        if let path {
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                problems.append(ConfigProblem(key: "config", reason: "cannot read \(path)"))
+            }
+        }
+        let (config, keyProblems) = load(fileText: text, environment: environment)
+        return (config, problems + keyProblems)
+    }
+}

@@ -1,0 +1,73 @@
+/// A Discord webhook URL checked against design §3: `https://` + an allowed host +
+/// `/api[/v{N}]/webhooks/{id}/{token}`, no user info, no fragment, only `thread_id` as query.
+/// Parsed by hand on purpose: general URL parsers accept forms (`https://discord.com@evil/…`,
+/// backslashes, odd escapes) that must never pass.
+public struct DiscordWebhookURL: Equatable, Sendable {
+    public var scheme: String
+    /// `host` or `host:port`, lower case, as listed in `discord_hosts`.
+    public var authority: String
+    public var webhookId: String
+    public var token: String
+    public var threadId: String?
+
+    public static let maxLength = 2048
+
+    public init?(_ text: String, allowedHosts: [String], allowInsecure: Bool) {
+        guard text.utf8.count <= Self.maxLength,
+            text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\\") })
+        else { return nil }
+        var rest = Substring(text)
+        if rest.lowercased().hasPrefix("https://") {
+            scheme = "https"
+        } else if allowInsecure, rest.lowercased().hasPrefix("http://") {
+            scheme = "http"
+        } else {
+            return nil
+        }
+        rest = rest.dropFirst(scheme.count + 3)
+        guard !rest.contains("#"), !rest.contains("@") else { return nil }
+
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        var authority = rest[..<authorityEnd].lowercased()
+        if authority.hasSuffix(scheme == "https" ? ":443" : ":80") {
+            authority = String(authority.prefix { $0 != ":" })
+        }
+        guard allowedHosts.contains(authority) else { return nil }
+        self.authority = authority
+        rest = rest[authorityEnd...]
+
+        let pathEnd = rest.firstIndex(of: "?") ?? rest.endIndex
+        let segments = rest[..<pathEnd].split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        var parts = Array(segments)
+        guard parts.first == "api" else { return nil }
+        parts.removeFirst()
+        if let version = parts.first, version.hasPrefix("v"), version.count > 1,
+            version.dropFirst().allSatisfy(\.isASCIIDigit)
+        {
+            parts.removeFirst()
+        }
+        guard parts.count == 3, parts[0] == "webhooks",
+            (17...20).contains(parts[1].count), parts[1].allSatisfy(\.isASCIIDigit),
+            !parts[2].isEmpty, parts[2].allSatisfy(\.isTokenCharacter)
+        else { return nil }
+        webhookId = String(parts[1])
+        token = String(parts[2])
+
+        threadId = nil
+        if pathEnd < rest.endIndex {
+            let query = rest[rest.index(after: pathEnd)...]
+            guard query.hasPrefix("thread_id=") else { return nil }
+            let thread = query.dropFirst("thread_id=".count)
+            guard !thread.isEmpty, thread.allSatisfy(\.isASCIIDigit) else { return nil }
+            threadId = String(thread)
+        }
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+
+    var isTokenCharacter: Bool {
+        ("a"..."z").contains(self) || ("A"..."Z").contains(self) || isASCIIDigit || self == "_" || self == "-"
+    }
+}

@@ -1,0 +1,99 @@
+/// The records the store keeps, one JSON file each. Field names are the API's.
+
+public struct Webhook: Codable, Equatable, Sendable {
+    public var id: String
+    public var userId: String
+    public var url: String
+    public var events: [String]
+    public var serverId: String?
+    public var enabled: Bool
+    public var provider: String
+    /// Why the service disabled this webhook (Discord said it no longer exists); nil otherwise.
+    public var disabledReason: String?
+    public var createdAt: String
+    public var updatedAt: String
+
+    public init(
+        id: String, userId: String, url: String, events: [String], serverId: String?,
+        enabled: Bool, createdAt: String
+    ) {
+        self.id = id
+        self.userId = userId
+        self.url = url
+        self.events = events
+        self.serverId = serverId
+        self.enabled = enabled
+        self.provider = "discord"
+        self.disabledReason = nil
+        self.createdAt = createdAt
+        self.updatedAt = createdAt
+    }
+
+    /// The routing rule of design §4, for an event about `serverId` already known to be the
+    /// owner's: enabled, subscribed, and unscoped or scoped to that server.
+    public func receives(_ event: String, fromServer serverId: String) -> Bool {
+        enabled && events.contains(event) && (self.serverId == nil || self.serverId == serverId)
+    }
+}
+
+public enum DeliveryStatus: String, Codable, Sendable {
+    case pending, delivered, failed
+}
+
+public struct Delivery: Codable, Equatable, Sendable {
+    public var id: String
+    public var webhookId: String
+    public var userId: String
+    public var event: String
+    public var payload: JSONValue
+    public var status: DeliveryStatus
+    public var statusCode: Int?
+    public var response: String?
+    public var error: String?
+    public var attempts: Int
+    public var nextAttemptAt: String?
+    public var deliveredAt: String?
+    public var retryOf: String?
+    public var createdAt: String
+
+    public init(
+        id: String, webhookId: String, userId: String, event: String, payload: JSONValue,
+        createdAt: String
+    ) {
+        self.id = id
+        self.webhookId = webhookId
+        self.userId = userId
+        self.event = event
+        self.payload = payload
+        self.status = .pending
+        self.attempts = 0
+        self.nextAttemptAt = createdAt
+        self.createdAt = createdAt
+    }
+}
+
+public struct Server: Codable, Equatable, Sendable {
+    public var id: String
+    public var name: String
+    public var ownerId: String
+    public var status: String?
+    public var createdAt: String
+    public var updatedAt: String
+}
+
+public enum APIKeyKind: String, Codable, Sendable {
+    case user, service
+}
+
+/// An API key as stored: never the secret, only its HMAC.
+public struct APIKeyRecord: Codable, Equatable, Sendable {
+    public var id: String
+    public var kind: APIKeyKind
+    /// The user a user key acts as, or the name of a service key's service.
+    public var subject: String
+    public var label: String?
+    /// Hex HMAC-SHA256(server secret, key secret).
+    public var digest: String
+    public var createdAt: String
+    public var revokedAt: String?
+}

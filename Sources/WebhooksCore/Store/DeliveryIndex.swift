@@ -1,0 +1,53 @@
+import Foundation
+
+/// A webhook's delivery ids in creation order, as fixed-width records (`{uuid}\n`, 37 bytes), so
+/// the total is the file size / 37 (O(1)) and any page is one read of `limit` records (O(limit)),
+/// however many deliveries exist.
+struct DeliveryIndex {
+    static let recordSize = 37
+    let path: String
+
+    /// Complete records only: a torn append from a killed writer is never counted.
+    func count() throws -> Int {
+        (try FileSystem.size(path) ?? 0) / Self.recordSize
+    }
+
+    /// Ids newest first, skipping `offset` of the newest, at most `limit`.
+    func newestFirst(offset: Int, limit: Int) throws -> [String] {
+        let total = try count()
+        guard offset < total, limit > 0 else { return [] }
+        let end = total - offset  // exclusive, in records from the oldest
+        let start = max(0, end - limit)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try FileSystem.check(fd, "open", path)
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: (end - start) * Self.recordSize)
+        let got = bytes.withUnsafeMutableBytes {
+            pread(fd, $0.baseAddress, $0.count, off_t(start * Self.recordSize))
+        }
+        try FileSystem.check(Int32(got < 0 ? -1 : 0), "pread", path)
+        let records = got / Self.recordSize
+        return (0..<records).reversed().map { record in
+            let from = record * Self.recordSize
+            return String(decoding: bytes[from..<(from + 36)], as: UTF8.self)
+        }
+    }
+
+    /// Appends ids durably. Called under the user's lock; first trims a torn record left by a
+    /// writer killed mid-append (that write was never acknowledged).
+    func append(_ ids: [String]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        try FileSystem.check(fd, "open", path)
+        defer { close(fd) }
+        let size = lseek(fd, 0, SEEK_END)
+        try FileSystem.check(Int32(size < 0 ? -1 : 0), "seek", path)
+        let whole = off_t(Int(size) / Self.recordSize * Self.recordSize)
+        if whole != size {
+            try FileSystem.check(ftruncate(fd, whole), "truncate", path)
+            try FileSystem.check(Int32(lseek(fd, whole, SEEK_SET) < 0 ? -1 : 0), "seek", path)
+        }
+        let bytes = ids.flatMap { Array($0.utf8) + [UInt8(ascii: "\n")] }
+        try FileSystem.writeAll(fd, bytes, path)
+        try FileSystem.check(fsync(fd), "fsync", path)
+    }
+}

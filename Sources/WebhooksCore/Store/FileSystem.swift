@@ -1,0 +1,177 @@
+import Foundation
+
+/// The store's only way to touch the disk: whole-file atomic replacement, exclusive locks, and
+/// plain reads. Everything is created 0700 (folders) or 0600 (files).
+public enum FileSystem {
+    public struct Failure: Error, CustomStringConvertible {
+        public var operation: String
+        public var path: String
+        public var code: Int32
+        public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+    }
+
+    static func check(_ result: Int32, _ operation: String, _ path: String) throws {
+        if result < 0 { throw Failure(operation: operation, path: path, code: errno) }
+    }
+
+    /// Temp files and folders carry this prefix; start-up recovery removes them and nothing else.
+    public static let tempPrefix = ".tmp-"
+
+    /// Writes `bytes` so that `path` holds either its old content or all of the new one, and the new
+    /// one survives a crash once this returns: temp file, fsync, rename, fsync the folder.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let temp = "\(folder)/\(tempPrefix)\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        try check(fd, "create", temp)
+        do {
+            try writeAll(fd, bytes, temp)
+            try check(fsync(fd), "fsync", temp)
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        do {
+            try check(rename(temp, path), "rename", temp)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        try syncFolder(folder)
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], _ path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw Failure(operation: "write", path: path, code: errno)
+            }
+            offset += written
+        }
+    }
+
+    /// Makes a rename, create or unlink inside `folder` durable.
+    public static func syncFolder(_ folder: String) throws {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try check(fd, "open", folder)
+        defer { close(fd) }
+        try check(fsync(fd), "fsync", folder)
+    }
+
+    /// The whole file, or nil when it does not exist.
+    public static func read(_ path: String) throws -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw Failure(operation: "open", path: path, code: errno)
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Failure(operation: "read", path: path, code: errno)
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Creates `path` and any missing parents, 0700, syncing each new entry into its parent.
+    public static func makeFolder(_ path: String) throws {
+        if mkdir(path, 0o700) == 0 {
+            try syncFolder((path as NSString).deletingLastPathComponent)
+            return
+        }
+        switch errno {
+        case EEXIST:
+            return
+        case ENOENT:
+            try makeFolder((path as NSString).deletingLastPathComponent)
+            try makeFolder(path)
+        default:
+            throw Failure(operation: "mkdir", path: path, code: errno)
+        }
+    }
+
+    /// Names in a folder (no dot entries); empty when the folder does not exist.
+    public static func list(_ folder: String) throws -> [String] {
+        guard let dir = opendir(folder) else {
+            if errno == ENOENT { return [] }
+            throw Failure(operation: "opendir", path: folder, code: errno)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Size in bytes, or nil when missing.
+    public static func size(_ path: String) throws -> Int? {
+        var info = stat()
+        if stat(path, &info) < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw Failure(operation: "stat", path: path, code: errno)
+        }
+        return Int(info.st_size)
+    }
+
+    public static func remove(_ path: String) throws {
+        if unlink(path) < 0 && errno != ENOENT {
+            throw Failure(operation: "unlink", path: path, code: errno)
+        }
+    }
+
+    /// Removes a file or a whole folder tree.
+    public static func removeTree(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            for name in try list(path) { try removeTree("\(path)/\(name)") }
+            try check(rmdir(path), "rmdir", path)
+        } else {
+            try remove(path)
+        }
+    }
+}
+
+/// An exclusive `flock` on a lock file, held until `unlock` (or the process dies: the kernel
+/// drops flocks of dead processes, so a kill -9 never leaves a lock behind).
+public struct FileLock {
+    private let fd: Int32
+
+    public init(_ path: String) throws {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        try FileSystem.check(fd, "open", path)
+        while flock(fd, LOCK_EX) < 0 {
+            if errno != EINTR {
+                let code = errno
+                close(fd)
+                throw FileSystem.Failure(operation: "flock", path: path, code: code)
+            }
+        }
+    }
+
+    public func unlock() {
+        close(fd)  // closing the only descriptor releases the flock
+    }
+
+    /// Runs `body` holding the lock at `path`.
+    public static func withLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let lock = try FileLock(path)
+        defer { lock.unlock() }
+        return try body()
+    }
+}

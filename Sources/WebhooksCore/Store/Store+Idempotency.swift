@@ -1,0 +1,49 @@
+import COpenSSL
+import Foundation
+
+/// The first answer given to a request carrying an `Idempotency-Key`.
+public struct StoredAnswer: Codable, Equatable, Sendable {
+    public var status: Int
+    public var body: JSONValue
+    public var createdAt: String
+
+    public init(status: Int, body: JSONValue, createdAt: String) {
+        self.status = status
+        self.body = body
+        self.createdAt = createdAt
+    }
+}
+
+extension Store {
+    public static let idempotencyWindow: TimeInterval = 24 * 3600
+
+    /// Returns the answer stored for (`scope`, `key`) within the last 24 h; otherwise runs `produce`
+    /// and stores its answer when it is a success. One lock per key, so two concurrent requests
+    /// with the same key queue once.
+    public func idempotent(
+        scope: String, key: String, now: Date, produce: () throws -> StoredAnswer
+    ) throws -> StoredAnswer {
+        let name = Self.sha256Hex(scope + "\n" + key)
+        let path = "\(idempotencyFolder)/\(name).json"
+        return try FileLock.withLock("\(idempotencyFolder)/\(name).lock") {
+            if let stored = try read(StoredAnswer.self, at: path),
+                let created = Timestamp.parse(stored.createdAt),
+                now.timeIntervalSince(created) < Self.idempotencyWindow
+            {
+                return stored
+            }
+            let answer = try produce()
+            if (200..<300).contains(answer.status) {
+                try write(answer, to: path)
+            }
+            return answer
+        }
+    }
+
+    static func sha256Hex(_ text: String) -> String {
+        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        let bytes = Array(text.utf8)
+        SHA256(bytes, bytes.count, &digest)
+        return digest.hexString
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+extension Store {
+    func webhookPath(_ userId: String, _ webhookId: String) -> String {
+        "\(webhookFolder(userId, webhookId))/webhook.json"
+    }
+
+    /// The user's webhooks, newest first: O(that user's webhooks).
+    public func webhooks(userId: String) throws -> [Webhook] {
+        let folder = webhooksFolder(userId)
+        return try FileSystem.list(folder)
+            .filter { Identifier.isUUID($0) }
+            .compactMap { try read(Webhook.self, at: "\(folder)/\($0)/webhook.json") }
+            .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+    }
+
+    /// O(1). nil for a missing webhook and for another user's: both look the same to callers.
+    public func webhook(userId: String, id: String) throws -> Webhook? {
+        guard Identifier.isUUID(id) else { return nil }
+        return try read(Webhook.self, at: webhookPath(userId, id))
+    }
+
+    public func createWebhook(_ webhook: Webhook) throws {
+        try withUserLock(webhook.userId) {
+            let folder = webhookFolder(webhook.userId, webhook.id)
+            try FileSystem.makeFolder("\(folder)/deliveries")
+            try write(webhook, to: webhookPath(webhook.userId, webhook.id))
+        }
+    }
+
+    /// Read-modify-write under the user's lock, so concurrent updates never lose one another.
+    /// Returns the updated webhook, or nil when there is none.
+    public func updateWebhook(userId: String, id: String, _ change: (inout Webhook) throws -> Void) throws -> Webhook? {
+        try withUserLock(userId) {
+            guard var webhook = try webhook(userId: userId, id: id) else { return nil }
+            try change(&webhook)
+            try write(webhook, to: webhookPath(userId, id))
+            return webhook
+        }
+    }
+
+    /// Deletes a webhook with its deliveries; false when there is none. The folder is first renamed
+    /// to a temp name (one atomic step, made durable), so a crash mid-way leaves only a stray temp
+    /// folder that start-up recovery removes.
+    public func deleteWebhook(userId: String, id: String) throws -> Bool {
+        try withUserLock(userId) {
+            guard try webhook(userId: userId, id: id) != nil else { return false }
+            let doomed = "\(webhooksFolder(userId))/\(FileSystem.tempPrefix)deleted-\(id)"
+            try FileSystem.check(rename(webhookFolder(userId, id), doomed), "rename", doomed)
+            try FileSystem.syncFolder(webhooksFolder(userId))
+            try FileSystem.removeTree(doomed)
+            return true
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import WebhooksCore
+
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and revoke API keys.",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a key. It is printed once, alone on the last line, and never stored.",
+            discussion: "A user key (--user) acts as that user on /webhooks. A service key (--service) may call only /servers and /events.")
+
+        @OptionGroup var options: ConfigOptions
+        @Option(help: ArgumentHelp("The user the key acts as.", valueName: "user-id")) var user: String?
+        @Option(help: ArgumentHelp("Make a service key for this service.", valueName: "name")) var service: String?
+        @Option(help: "A note to recognise the key by in `keys list`.") var label: String?
+
+        func validate() throws {
+            guard (user == nil) != (service == nil) else {
+                throw ValidationError("Give exactly one of --user or --service.")
+            }
+            if let subject = user ?? service, !Identifier.isExternalID(subject) {
+                throw ValidationError("Ids are 1-128 of A-Z a-z 0-9 . _ - and do not start with a dot.")
+            }
+        }
+
+        func run() throws {
+            let config = try options.load()
+            let store = try options.openStore(config)
+            let secret = try ServerSecret.loadOrCreate(in: config.dataDir)
+            let kind: APIKeyKind = user != nil ? .user : .service
+            let key = try KeyVerifier(secret: secret, store: store).issue(
+                kind: kind, subject: (user ?? service)!, label: label, now: Timestamp.format(Date()))
+            print("Created \(kind.rawValue) key \(key.id) for \((user ?? service)!). Keep it now; it is not shown again:")
+            print(key.text)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List keys: id, kind, user or service, state, creation time, label.")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() throws {
+            let store = try options.openStore(try options.load())
+            for key in try store.allKeys() {
+                let state = key.revokedAt == nil ? "active" : "revoked"
+                print([key.id, key.kind.rawValue, key.subject, state, key.createdAt, key.label ?? ""].joined(separator: "  "))
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key; the next request with it gets 401.")
+
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: ArgumentHelp("The key id, as in `keys list`.", valueName: "key-id")) var keyId: String
+
+        func run() throws {
+            let store = try options.openStore(try options.load())
+            guard keyId.utf8.count == 16, keyId.allSatisfy(\.isHexDigit),
+                try store.revokeKey(id: keyId.lowercased(), at: Timestamp.format(Date()))
+            else {
+                printError("no key \(keyId)")
+                throw ExitCode(1)
+            }
+            print("revoked \(keyId)")
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import StellarServer
+import WebhooksCore
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the service: the master, its FastCGI workers and (soon) the delivery helper.",
+        discussion: """
+            Listens on the unix socket `socket` (created with socket_mode and socket_group), or on \
+            fd 0 when that is already a listening socket (spawn-fcgi, systemd StandardInput=socket). \
+            Signals: SIGTERM or SIGINT stop gracefully (requests in hand finish); SIGHUP reloads the \
+            configuration by replacing the workers gracefully.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        let logger = bootstrapLogging(config, label: "master")
+        let store = try options.openStore(config)
+        _ = try ServerSecret.loadOrCreate(in: config.dataDir)
+        let removed = try store.removeStrayTempFiles()
+        if !removed.isEmpty {
+            logger.notice("removed stray temp files", metadata: ["count": "\(removed.count)"])
+        }
+
+        let listenFD: Int32
+        if ListenSocket.inheritedOnStandardInput {
+            listenFD = 0
+            logger.info("listening on the socket inherited as fd 0")
+        } else {
+            listenFD = try ListenSocket.open(path: config.socket, mode: config.socketMode, group: config.socketGroup)
+            logger.info("listening", metadata: ["socket": "\(config.socket)"])
+        }
+
+        var workerArguments = ["worker"]
+        if let path = options.path { workerArguments += ["--config", path] }
+        let settings = Supervisor.Settings(workerArguments: workerArguments, reloadConfig: options.loadAll)
+        Supervisor(config: config, listenFD: listenFD, settings: settings, logger: logger).run()
+        if listenFD != 0 { unlink(config.socket) }
+    }
+}
+
+/// The worker process `serve` spawns; not for direct use.
+struct Worker: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Internal: one FastCGI worker, on the listening socket passed as fd 0.",
+        shouldDisplay: false)
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        let logger = bootstrapLogging(config, label: "worker")
+        let store = Store(root: config.dataDir)
+        let secret = try ServerSecret.loadOrCreate(in: config.dataDir)
+        let app = App(config: config, store: store, secret: secret, logger: logger)
+        FastCGIWorker(app: app, maxRequests: config.maxRequests, logger: logger).run()
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check the configuration and name every bad key.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let (_, problems) = options.loadAll()
+        guard problems.isEmpty else {
+            for problem in problems { print(problem) }
+            throw ExitCode(1)
+        }
+        print("configuration OK")
+    }
+}

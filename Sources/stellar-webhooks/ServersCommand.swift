@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import WebhooksCore
+
+struct Servers: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage the servers events are about (what PUT/DELETE /servers do over HTTP).",
+        subcommands: [Put.self, List.self, Remove.self])
+
+    struct Put: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create or update a server.")
+
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: ArgumentHelp(valueName: "server-id")) var serverId: String
+        @Option(help: "Display name, shown in Discord messages.") var name: String
+        @Option(help: ArgumentHelp("The user who owns it and receives its events.", valueName: "user-id")) var owner: String
+        @Option(help: "Status shown in messages, e.g. RUNNING.") var status: String?
+
+        func validate() throws {
+            guard Identifier.isExternalID(serverId), Identifier.isExternalID(owner) else {
+                throw ValidationError("Ids are 1-128 of A-Z a-z 0-9 . _ - and do not start with a dot.")
+            }
+        }
+
+        func run() throws {
+            let store = try options.openStore(try options.load())
+            let server = try store.putServer(id: serverId, name: name, ownerId: owner, status: status, now: Timestamp.format(Date()))
+            print("server \(server.id) (\(server.name)) owned by \(server.ownerId)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List servers: id, owner, status, name.")
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() throws {
+            let store = try options.openStore(try options.load())
+            for server in try store.allServers() {
+                print([server.id, server.ownerId, server.status ?? "-", server.name].joined(separator: "  "))
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a server and the webhooks scoped to it.")
+
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: ArgumentHelp(valueName: "server-id")) var serverId: String
+
+        func run() throws {
+            let store = try options.openStore(try options.load())
+            guard Identifier.isExternalID(serverId), try store.removeServer(id: serverId) else {
+                printError("no server \(serverId)")
+                throw ExitCode(1)
+            }
+            print("removed \(serverId)")
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+@main
+struct StellarWebhooks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stellar-webhooks",
+        abstract: "Self-hosted StellarStack webhooks: a FastCGI service behind nginx that delivers server events to Discord.",
+        discussion: """
+            Configuration comes from --config FILE (else $STELLAR_WEBHOOKS_CONFIG, else \
+            /etc/stellar-webhooks/stellar-webhooks.conf when it exists); any key can be overridden \
+            as STELLAR_WEBHOOKS_<KEY>. Every command acts on data_dir directly and is safe to run \
+            while `serve` is running.
+            """,
+        version: "0.1.0",
+        subcommands: [Serve.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Worker.self]
+    )
+}

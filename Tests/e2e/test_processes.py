@@ -1,0 +1,207 @@
+"""The process manager: crashes, recycling, reload, stop; check-config (design.md §2, §6)."""
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import (BIN, DISCORD_URL, JSON_CONTENT_TYPE, alive, clean_env, descendants,
+                      discord_url, run_binary, wait_until)
+
+
+class Load:
+    """Threads sending `call()` in a loop until stopped; collects what `call()` returns."""
+
+    def __init__(self, call, threads=4):
+        self.call, self.results, self.errors = call, [], []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self):
+        n = 0
+        while not self._stop.is_set():
+            try:
+                result = self.call(threading.get_ident(), n)
+            except Exception as exc:  # noqa: BLE001 - a transport error is a failed request
+                with self._lock:
+                    self.errors.append(repr(exc))
+            else:
+                with self._lock:
+                    self.results.append(result)
+            n += 1
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join(60)
+
+
+def wait_for_workers(svc, count, gone=(), timeout=20):
+    def ready():
+        pids = svc.worker_pids()
+        return pids if len(pids) == count and not pids & set(gone) else None
+    return wait_until(ready, timeout, what=f"{count} workers, none of {sorted(gone)}")
+
+
+def test_killed_worker_is_replaced_and_acknowledged_writes_survive(make_service):
+    svc = make_service(workers=3)
+    _, key = svc.new_user()
+    workers = wait_for_workers(svc, 3)
+
+    def create(thread, n):
+        status, _, body = svc.request("POST", "/webhooks", key=key, body={
+            "url": discord_url(n % 1000), "events": ["server.started"]})
+        return status, body.get("id") if isinstance(body, dict) else None
+
+    with Load(create) as load:
+        time.sleep(0.5)
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        replaced = wait_for_workers(svc, 3, gone=[victim])
+        time.sleep(0.5)
+
+    assert replaced - workers, "a new worker pid should appear"
+    assert svc.serve.poll() is None and alive(svc.master_pid)
+    assert not load.errors, load.errors[:5]
+    statuses = [status for status, _ in load.results]
+    acknowledged = {wid for status, wid in load.results if status == 201}
+    assert len(acknowledged) > 10, "the load did not get going"
+    assert set(statuses) <= {201, 502}, set(statuses)
+    assert statuses.count(502) <= 1, "only the request in the killed worker's hands may fail"
+    listed = {w["id"] for w in svc.request("GET", "/webhooks", key=key)[2]}
+    assert acknowledged <= listed, f"lost: {acknowledged - listed}"
+    for _ in range(10):
+        assert svc.request("GET", "/webhooks/events", key=key)[0] == 200
+
+
+def test_worker_recycled_after_max_requests(make_service):
+    svc = make_service(workers=2, max_requests=10)
+    _, key = svc.new_user()
+    first = wait_for_workers(svc, 2)
+    with Load(lambda t, n: svc.request("GET", "/webhooks", key=key)[0]) as load:
+        wait_until(lambda: len(load.results) + len(load.errors) >= 100, 60, what="100 requests")
+    assert not load.errors, load.errors[:5]
+    assert set(load.results) == {200}, f"failed requests: {[s for s in load.results if s != 200]}"
+    final = wait_for_workers(svc, 2)
+    assert first - final, f"no worker was recycled: {first} -> {final}"
+    assert svc.serve.poll() is None
+
+
+def test_sighup_replaces_workers_reloads_config_and_keeps_serving(make_service):
+    svc = make_service()
+    _, key = svc.new_user()
+    first = wait_for_workers(svc, 2)
+    master = svc.master_pid
+    body = {"url": DISCORD_URL, "events": ["server.started"], "pad": "x" * 2000}
+    assert svc.request("POST", "/webhooks", key=key, body=body)[0] == 201
+
+    svc.write_config(max_body_bytes=1000)
+    with Load(lambda t, n: svc.request("GET", "/webhooks", key=key)[0], threads=2) as load:
+        time.sleep(0.3)
+        os.kill(master, signal.SIGHUP)
+        wait_for_workers(svc, 2, gone=first)
+        time.sleep(0.3)
+
+    assert svc.serve.poll() is None and svc.master_pid == master
+    assert not load.errors, load.errors[:5]
+    assert load.results and set(load.results) == {200}, \
+        f"failed requests during reload: {[s for s in load.results if s != 200]}"
+    status, headers, answer = svc.request("POST", "/webhooks", key=key, body=body)
+    assert status == 413 and headers["Content-Type"] == JSON_CONTENT_TYPE, (status, answer)
+
+
+def test_sigterm_stops_master_and_workers(make_service):
+    svc = make_service()
+    _, key = svc.new_user()
+    wait_for_workers(svc, 2)
+    children = descendants(svc.master_pid)
+    assert len(children) >= 2
+    os.kill(svc.master_pid, signal.SIGTERM)
+    assert svc.serve.wait(20) == 0
+    wait_until(lambda: not any(alive(pid) for pid in children), 10, what="children to exit")
+    with socket.socket(socket.AF_UNIX) as s, pytest.raises(OSError):
+        s.connect(str(svc.socket))
+    status, _, answer = svc.request("GET", "/webhooks", key=key)
+    assert (status, answer) == (502, {"error": "Service unavailable"})
+
+
+# -- check-config ---------------------------------------------------------------------------------
+
+def write_conf(tmp_path, extra=""):
+    path = tmp_path / "check.conf"
+    path.write_text(f"# test\ndata_dir = {tmp_path}/data\nsocket = {tmp_path}/fcgi.sock\n"
+                    f"workers = 2  \n{extra}")
+    return path
+
+
+def check_config(path, env=None):
+    result = run_binary(["check-config", "--config", str(path)], env=clean_env(env))
+    return result.returncode, result.stdout + result.stderr
+
+
+def named_keys(output):
+    return {line.split(":", 1)[0].strip() for line in output.splitlines() if ":" in line}
+
+
+def test_check_config_ok(tmp_path):
+    rc, out = check_config(write_conf(tmp_path))
+    assert rc == 0, out
+    assert "configuration OK" in out
+
+
+BAD = {
+    "max_requests": "-5",
+    "max_body_bytes": "lots",
+    "socket_mode": "9999",
+    "allow_insecure_targets": "maybe",
+    "delivery_timeout": "0",
+    "retry_schedule": "10,soon,300",
+    "delivery_concurrency": "none",
+    "global_rate_limit": "-1",
+    "retention_days": "x",
+    "log_level": "loud",
+}
+
+
+def test_check_config_names_every_bad_key(tmp_path):
+    extra = "".join(f"{k} = {v}\n" for k, v in BAD.items())
+    rc, out = check_config(write_conf(tmp_path, extra), env={"workers": "abc"})
+    assert rc == 1, out
+    assert "configuration OK" not in out
+    named = named_keys(out)
+    missing = (set(BAD) | {"workers"}) - named
+    assert not missing, f"not named: {sorted(missing)}\n{out}"
+    assert not named & {"data_dir", "socket"}, out
+
+
+def test_check_config_names_unknown_key(tmp_path):
+    rc, out = check_config(write_conf(tmp_path, "wrokers = 4\n"))
+    assert rc == 1 and "wrokers" in named_keys(out), out
+
+
+def test_serve_refuses_bad_config(tmp_path):
+    path = write_conf(tmp_path, "workers = many\n")
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(BIN), "serve", "--config", str(path)], env=clean_env(),
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    try:
+        rc = proc.wait(20)
+    except subprocess.TimeoutExpired:
+        for pid in [*descendants(proc.pid), proc.pid]:
+            os.kill(pid, signal.SIGKILL)
+        proc.wait()
+        pytest.fail("serve started with workers = many")
+    assert rc != 0
+    assert "workers" in log.read_text()
+    assert not (tmp_path / "fcgi.sock").exists()
