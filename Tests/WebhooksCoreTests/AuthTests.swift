@@ -1,0 +1,47 @@
+import XCTest
+@testable import WebhooksCore
+
+final class AuthTests: XCTestCase {
+    func testKeysArePrefixedWithAHexIdAndAtLeast256BitsOfSecret() throws {
+        let key = try APIKey.generate()
+        XCTAssertTrue(key.text.hasPrefix("swh_"))
+        XCTAssertEqual(key.id.count, 16)
+        XCTAssertEqual(Data(base64Encoded: key.secret.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/") + "=")?.count, 32)
+        XCTAssertEqual(APIKey(parsing: key.text), key)
+        XCTAssertNotEqual(try APIKey.generate(), key)
+    }
+
+    func testMalformedKeysDoNotParse() {
+        for text in ["", "swh_", "Bearer x", "swh_0123456789abcdeg_" + String(repeating: "a", count: 43),
+                     "swh_0123456789abcdef_" + String(repeating: "a", count: 42),
+                     "swh_0123456789abcdef_" + String(repeating: "+", count: 43)] {
+            XCTAssertNil(APIKey(parsing: text), text)
+        }
+    }
+
+    func testOnlyTheDigestIsStoredAndVerificationFollowsRevocation() throws {
+        let harness = AppHarness()
+        let text = harness.key(user: "alice")
+        let key = APIKey(parsing: text)!
+        let stored = try String(contentsOfFile: "\(harness.folder)/keys/\(key.id).json", encoding: .utf8)
+        XCTAssertFalse(stored.contains(key.secret))
+        XCTAssertTrue(stored.contains(harness.verifier.digest(of: key).hexString))
+
+        XCTAssertEqual(try harness.verifier.principal(forAuthorization: "Bearer \(text)"), .user(id: "alice"))
+        XCTAssertNil(try harness.verifier.principal(forAuthorization: text))
+        let forged = APIKey(parsing: "swh_\(key.id)_" + String(repeating: "A", count: 43))!
+        XCTAssertNil(try harness.verifier.principal(forAuthorization: "Bearer \(forged.text)"))
+        XCTAssertTrue(try harness.store.revokeKey(id: key.id, at: "t"))
+        XCTAssertNil(try harness.verifier.principal(forAuthorization: "Bearer \(text)"))
+    }
+
+    func testServerSecretIsMadeOnceAndPrivate() throws {
+        let folder = makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try ServerSecret.loadOrCreate(in: folder)
+        XCTAssertEqual(first.count, 32)
+        XCTAssertEqual(try ServerSecret.loadOrCreate(in: folder), first)
+        let mode = try FileManager.default.attributesOfItem(atPath: ServerSecret.path(in: folder))[.posixPermissions] as! NSNumber
+        XCTAssertEqual(mode.intValue, 0o600)
+    }
+}
