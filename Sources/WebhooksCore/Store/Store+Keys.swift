@@ -11,10 +11,7 @@ extension Store {
     }
 
     public func allKeys() throws -> [APIKeyRecord] {
-        try FileSystem.list(keysFolder)
-            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
-            .compactMap { try read(APIKeyRecord.self, at: "\(keysFolder)/\($0)") }
-            .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        try readAll(APIKeyRecord.self, in: keysFolder).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
     /// Marks a key revoked; false when there is no such key. The next request sees it.

@@ -7,10 +7,7 @@ extension Store {
     }
 
     public func allServers() throws -> [Server] {
-        try FileSystem.list(serversFolder)
-            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
-            .compactMap { try read(Server.self, at: "\(serversFolder)/\($0)") }
-            .sorted { $0.id < $1.id }
+        try readAll(Server.self, in: serversFolder).sorted { $0.id < $1.id }
     }
 
     /// Creates or replaces a server, keeping its creation time.

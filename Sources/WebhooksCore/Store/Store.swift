@@ -61,6 +61,13 @@ public final class Store: @unchecked Sendable {
         try FileSystem.writeAtomically(bytes, to: path)
     }
 
+    /// Every record in a folder of `{id}.json` files.
+    func readAll<T: Decodable>(_ type: T.Type, in folder: String) throws -> [T] {
+        try FileSystem.list(folder)
+            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+            .compactMap { try read(T.self, at: "\(folder)/\($0)") }
+    }
+
     /// The record at `path`, or nil when there is none.
     func read<T: Decodable>(_ type: T.Type, at path: String) throws -> T? {
         guard let bytes = try FileSystem.read(path) else { return nil }
