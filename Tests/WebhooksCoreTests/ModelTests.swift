@@ -92,6 +92,15 @@ final class JSONValueTests: XCTestCase {
         XCTAssertEqual(String(decoding: value.serialized(), as: UTF8.self), #"{"n":null,"s":"🔔 a/b"}"#)
     }
 
+    func testSerialisationEscapesAndRoundTrips() {
+        let tricky = JSONValue.object([
+            "s": .string("quote \" backslash \\ newline \n tab \t bell \u{07} 🔔"),
+            "n": .array([.int(-3), .double(1.5), .double(1e20), .bool(false), .null]),
+        ])
+        XCTAssertEqual(JSONValue.parse(tricky.serialized()), tricky)
+        XCTAssertTrue(String(decoding: tricky.serialized(), as: UTF8.self).contains(#"bell \u0007"#))
+    }
+
     func testTimestampsHaveMillisecondsAndRoundTrip() {
         XCTAssertEqual(Timestamp.format(fixedNow.addingTimeInterval(0.25)), "2026-01-15T12:00:00.250Z")
         XCTAssertEqual(Timestamp.parse("2026-01-15T12:00:00.250Z"), fixedNow.addingTimeInterval(0.25))
