@@ -243,10 +243,18 @@ class Service:
         if not BIN.exists():
             pytest.fail(f"binary not found: {BIN} (set STELLAR_WEBHOOKS_BIN)")
         LIVE_SERVICES.append(self)
-        with open(self.serve_log, "ab") as log:
-            self.serve = subprocess.Popen([str(BIN), "serve", "--config", str(self.config_path)],
-                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                          env=self.env, start_new_session=True)
+        for attempt in range(3):  # the binary may be being rebuilt: retry a failed exec
+            try:
+                with open(self.serve_log, "ab") as log:
+                    self.serve = subprocess.Popen(
+                        [str(BIN), "serve", "--config", str(self.config_path)],
+                        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env,
+                        start_new_session=True)
+                break
+            except OSError:
+                if attempt == 2:
+                    raise
+                time.sleep(2)
         deadline = time.monotonic() + timeout
         while not (self.socket.exists() and stat.S_ISSOCK(self.socket.stat().st_mode)):
             if self.serve.poll() is not None:
@@ -353,6 +361,10 @@ class Service:
         return resp.status, resp.headers, parsed
 
     # -- CLI and shortcuts ------------------------------------------------------------------
+
+    def cli_command(self, *args):
+        """argv for running the CLI yourself (e.g. to kill it midway); use with `self.env`."""
+        return [str(BIN), *args, "--config", str(self.config_path)]
 
     def cli(self, *args, check=True, timeout=60):
         result = run_binary([*args, "--config", str(self.config_path)], env=self.env,

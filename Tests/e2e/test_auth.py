@@ -116,3 +116,24 @@ def test_keys_list_shows_kind_owner_and_state_never_the_secret(svc):
     assert lines[user_key[4:20]][1:4] == ["user", "user-list", "revoked"]
     assert lines[service_key[4:20]][1:4] == ["service", "panel-list", "active"]
     assert user_key[21:] not in out and service_key[21:] not in out
+
+
+def test_logs_never_show_keys_bodies_or_discord_tokens(make_service):
+    svc = make_service(log_level="trace")
+    owner, key = svc.new_user()
+    panel = svc.service_key("panel-logs")
+    server_id = svc.new_server(owner)
+    token = "SeCrEtToKeN_e2e-42"
+    url = f"https://discord.com/api/webhooks/123456789012345678/{token}"
+    w = svc.create_webhook(key, url=url, note="body-marker-e2e")
+    svc.request("PATCH", f"/webhooks/{w['id']}", key=key, body={"url": url + "x"})
+    svc.request("POST", "/webhooks", key=key, body={"url": url + "#frag", "events": ["x"]})
+    svc.post_event(panel, "server.started", server_id, data={"marker": "data-marker-e2e"})
+    svc.request("GET", "/webhooks", key=key[:-3] + "zzz")
+    svc.request("GET", "/webhooks", headers={"Authorization": "Bearer swh_0123456789abcdef_leak"})
+    svc.stop()
+    log = svc.serve_log.read_text()
+    assert log.strip(), "serve logged nothing at all"
+    for secret in (key[21:], panel[21:], key[21:-3], token, "body-marker-e2e", "data-marker-e2e",
+                   "swh_0123456789abcdef_leak"):
+        assert secret not in log, f"{secret!r} appears in the service log"

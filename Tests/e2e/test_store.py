@@ -1,8 +1,13 @@
 """The flat-file store: permissions, start-up recovery, concurrent writers (design.md §7)."""
 
+import json
 import os
+import random
 import re
+import signal
 import stat
+import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -146,3 +151,55 @@ def test_concurrent_writers_lose_nothing(svc):
         assert svc.webhook(key, w["id"])["_count"] == {"deliveries": events}
     listed = {x["id"] for x in svc.request("GET", "/webhooks", key=key)[2]}
     assert listed == set(created) | {w["id"] for w in hooks}
+
+
+def test_kill_9_of_cli_writers_leaves_store_whole(make_service):
+    """emit processes killed at random instants while HTTP writes go on: every acknowledged write
+    is there, nothing half-written shows, and a restart recovers a consistent store."""
+    svc = make_service()
+    owner, key = svc.new_user()
+    server_id = svc.new_server(owner)
+    hooks = [svc.create_webhook(key, url=discord_url(n)) for n in range(2)]
+    panel = svc.service_key("panel-kill")
+    rng = random.Random(1234)
+    completed = killed = 0
+    acknowledged = 0
+    for _ in range(40):
+        proc = subprocess.Popen(svc.cli_command("emit", "server.started", "--server", server_id),
+                                env=svc.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True)
+        status, _, body = svc.post_event(panel, "server.started", server_id)
+        assert status == 202 and body["deliveries"] == 2, body
+        acknowledged += 1
+        time.sleep(rng.uniform(0, 0.08))
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate()
+        if proc.returncode == 0 and "queued 2 deliveries" in out:
+            completed += 1
+        else:
+            killed += 1
+
+    def check_consistent():
+        for w in hooks:
+            ids, total = all_deliveries(svc, key, w["id"])
+            assert len(ids) == len(set(ids)) == total, (len(ids), total)
+            assert acknowledged + completed <= total <= acknowledged + completed + killed, (
+                total, acknowledged, completed, killed)
+            assert svc.webhook(key, w["id"])["_count"] == {"deliveries": total}
+            for delivery_id in ids:
+                status, _, d = svc.request(
+                    "GET", f"/webhooks/{w['id']}/deliveries/{delivery_id}", key=key)
+                assert status == 200 and d["id"] == delivery_id, (status, d)
+        for root, _, files in os.walk(svc.data_dir):
+            for name in files:
+                if name.endswith(".json") and ".tmp-" not in root + name:
+                    json.loads(Path(root, name).read_text())  # whole, never half a file
+
+    check_consistent()
+    svc.restart()
+    leftovers = [p for p in svc.data_dir.rglob(".tmp-*")]
+    assert not leftovers, leftovers
+    check_consistent()
+    before = [svc.delivery_total(key, w["id"]) for w in hooks]
+    assert svc.post_event(panel, "server.started", server_id)[2]["deliveries"] == 2
+    assert [svc.delivery_total(key, w["id"]) for w in hooks] == [n + 1 for n in before]
