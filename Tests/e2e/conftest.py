@@ -239,7 +239,9 @@ class Service:
     def master_pid(self):
         return self.serve.pid
 
-    def start(self, timeout=30):
+    def start(self, timeout=30, stdin=subprocess.DEVNULL):
+        """Starts serve and nginx. `stdin` may be a listening socket for serve to inherit as fd 0
+        (as under spawn-fcgi or systemd's StandardInput=socket)."""
         if not BIN.exists():
             pytest.fail(f"binary not found: {BIN} (set STELLAR_WEBHOOKS_BIN)")
         LIVE_SERVICES.append(self)
@@ -248,7 +250,7 @@ class Service:
                 with open(self.serve_log, "ab") as log:
                     self.serve = subprocess.Popen(
                         [str(BIN), "serve", "--config", str(self.config_path)],
-                        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=self.env,
+                        stdin=stdin, stdout=log, stderr=log, env=self.env,
                         start_new_session=True)
                 break
             except OSError:

@@ -1,5 +1,6 @@
 """The process manager: crashes, recycling, reload, stop; check-config (design.md §2, §6)."""
 
+import fcntl
 import os
 import signal
 import socket
@@ -133,6 +134,43 @@ def test_sigterm_stops_master_and_workers(make_service):
         s.connect(str(svc.socket))
     status, _, answer = svc.request("GET", "/webhooks", key=key)
     assert (status, answer) == (502, {"error": "Service unavailable"})
+
+
+def test_sigterm_lets_the_request_in_hand_finish(make_service):
+    svc = make_service(workers=1)
+    user, key = svc.new_user()
+    svc.create_webhook(key)  # makes the user's folder and lock file
+    answers = []
+    # Hold the user's store lock, so the next write waits inside the worker: a request in hand.
+    with open(svc.data_dir / "users" / user / "lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        writer = threading.Thread(target=lambda: answers.append(svc.request(
+            "POST", "/webhooks", key=key, body={"url": DISCORD_URL, "events": ["backup.created"]})))
+        writer.start()
+        time.sleep(1)
+        os.kill(svc.master_pid, signal.SIGTERM)
+        time.sleep(1)
+        assert svc.serve.poll() is None, "the master must wait for the request in hand"
+    writer.join(20)
+    status, _, body = answers[0]
+    assert status == 201, body
+    assert svc.serve.wait(20) == 0
+    assert (svc.data_dir / "users" / user / "webhooks" / body["id"] / "webhook.json").is_file()
+
+
+def test_serve_takes_an_inherited_listening_socket_on_fd0(make_service):
+    svc = make_service(start=False)
+    configured = svc.run_dir / "configured.sock"
+    svc.write_config(socket=configured)  # must stay unused: fd 0 wins
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(svc.socket))
+        os.chmod(svc.socket, 0o666)
+        listener.listen(16)
+        svc.start(stdin=listener)
+    _, key = svc.new_user()
+    assert svc.create_webhook(key)["userId"]
+    assert not configured.exists()
+    assert "inherited" in svc.serve_log.read_text()
 
 
 # -- check-config ---------------------------------------------------------------------------------
