@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/CShims/COpenSSL",
             providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSystem", path: "Sources/CShims/CSystem"),
 
         // The core: model, configuration, auth, store, routing and handlers. No FastCGI, no
         // sockets: every handler is a function from a Request value to a Response value.
@@ -28,7 +29,7 @@ let package = Package(
         // Processes: the libfcgi worker loop and the master that spawns and supervises workers.
         .target(
             name: "StellarServer",
-            dependencies: ["CFastCGI", "WebhooksCore", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CFastCGI", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log")]),
 
         // The `stellar-webhooks` command line.
         .executableTarget(

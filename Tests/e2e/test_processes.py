@@ -158,6 +158,14 @@ def test_sigterm_lets_the_request_in_hand_finish(make_service):
     assert (svc.data_dir / "users" / user / "webhooks" / body["id"] / "webhook.json").is_file()
 
 
+def test_workers_leave_when_the_master_is_killed(make_service):
+    svc = make_service()
+    workers = wait_for_workers(svc, 2)
+    os.kill(svc.master_pid, signal.SIGKILL)
+    svc.serve.wait(10)
+    wait_until(lambda: not any(alive(pid) for pid in workers), 10, what="orphaned workers to exit")
+
+
 def test_serve_takes_an_inherited_listening_socket_on_fd0(make_service):
     svc = make_service(start=False)
     configured = svc.run_dir / "configured.sock"

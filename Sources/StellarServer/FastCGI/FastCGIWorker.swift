@@ -1,4 +1,5 @@
 import CFastCGI
+import CSystem
 import Foundation
 import Logging
 import WebhooksCore
@@ -66,6 +67,9 @@ enum WorkerSignals {
     static var stopRequested: Bool { stopFlag != 0 }
 
     static func install() {
+        // A master killed outright must not leave workers serving: they get SIGTERM too.
+        _ = stellar_set_parent_death_signal(SIGTERM)
+
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in
             WorkerSignals.stopFlag = 1
