@@ -28,7 +28,9 @@ final class AuthTests: XCTestCase {
         XCTAssertTrue(stored.contains(harness.verifier.digest(of: key).hexString))
 
         XCTAssertEqual(try harness.verifier.principal(forAuthorization: "Bearer \(text)"), .user(id: "alice"))
+        XCTAssertEqual(try harness.verifier.principal(forAuthorization: "bearer \(text)"), .user(id: "alice"))
         XCTAssertNil(try harness.verifier.principal(forAuthorization: text))
+        XCTAssertNil(try harness.verifier.principal(forAuthorization: "Basic \(text)"))
         let forged = APIKey(parsing: "swh_\(key.id)_" + String(repeating: "A", count: 43))!
         XCTAssertNil(try harness.verifier.principal(forAuthorization: "Bearer \(forged.text)"))
         XCTAssertTrue(try harness.store.revokeKey(id: key.id, at: "t"))

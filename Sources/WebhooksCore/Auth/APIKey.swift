@@ -76,8 +76,9 @@ public struct KeyVerifier: Sendable {
     /// The principal for an `Authorization` header value, or nil for a missing, malformed, unknown
     /// or revoked key. An unknown key id costs the same HMAC and compare as a known one.
     public func principal(forAuthorization header: String?) throws -> Principal? {
-        guard let header, header.hasPrefix("Bearer "),
-            let key = APIKey(parsing: String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
+        // The scheme name is case-insensitive (RFC 7235).
+        guard let header, header.prefix(7).lowercased() == "bearer ",
+            let key = APIKey(parsing: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         else { return nil }
         let record = try store.key(id: key.id)
         let expected = record.flatMap { [UInt8](hex: $0.digest) } ?? Self.unknownKeyDigest
