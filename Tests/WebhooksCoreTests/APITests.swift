@@ -50,6 +50,9 @@ final class AppTests: XCTestCase {
         XCTAssertEqual(harness.send("GET", "/webhooks", key: panel).status, 403)
         XCTAssertEqual(harness.send("POST", "/events", key: alice, json: "{}").status, 403)
         XCTAssertEqual(harness.send("DELETE", "/servers/s1", key: alice).status, 403)
+        // The kind of key is checked before the body is read.
+        XCTAssertEqual(harness.send("POST", "/webhooks", key: panel, json: "{oops").status, 403)
+        XCTAssertEqual(harness.send("POST", "/events", key: alice, json: "{oops").status, 403)
     }
 
     func testCreateReturnsTheWebhookObject() {

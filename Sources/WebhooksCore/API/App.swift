@@ -49,6 +49,9 @@ public struct App {
         guard let principal = try verifier.principal(forAuthorization: request.headers["authorization"]) else {
             return .error(401, "Unauthorized", headers: [("WWW-Authenticate", "Bearer")])
         }
+        guard principal.isService == route.isServiceRoute else {
+            return .error(403, "Forbidden")
+        }
 
         var body = JSONValue.null
         if route.takesBody {
@@ -66,13 +69,11 @@ public struct App {
         }
 
         let context = HandlerContext(store: store, config: config, now: now)
-        switch (principal, route.isServiceRoute) {
-        case (.user(let userId), false):
+        switch principal {
+        case .user(let userId):
             return try handleUserRoute(route, userId: userId, request: request, body: body, context: context)
-        case (.service(let service), true):
+        case .service(let service):
             return try handleServiceRoute(route, service: service, request: request, body: body, context: context)
-        default:
-            return .error(403, "Forbidden")
         }
     }
 
