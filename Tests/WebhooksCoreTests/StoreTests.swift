@@ -73,7 +73,7 @@ final class StoreTests: XCTestCase {
         let webhook = try makeWebhook()
         let deliveries = try makeDeliveries(2, for: webhook)
         let entries = try FileSystem.list(store.outboxFolder).filter { $0.hasSuffix(".json") }
-        XCTAssertEqual(Set(entries.map { String($0.dropFirst(14).dropLast(5)) }), Set(deliveries.map(\.id)))
+        XCTAssertEqual(Set(entries), Set(deliveries.map { "20260115120000000-\($0.id).json" }))
     }
 
     func testTornIndexRecordIsNeverCountedAndIsTrimmedByTheNextAppend() throws {

@@ -18,6 +18,7 @@ enum FastCGIRequestReader {
         // nginx passes these two outside HTTP_*.
         if let contentType = params["CONTENT_TYPE"], !contentType.isEmpty { headers["content-type"] = contentType }
         let length = Int(params["CONTENT_LENGTH"] ?? "") ?? 0
+        // Refused before reading, so an oversized body never costs memory.
         if length > maxBodyBytes { return .tooLarge }
 
         var body = [UInt8](repeating: 0, count: length)

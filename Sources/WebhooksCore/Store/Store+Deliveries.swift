@@ -49,9 +49,10 @@ extension Store {
         }
     }
 
+    /// `20260115120000000-{id}.json`: the creation time's digits first, so names sort in
+    /// creation order.
     func outboxPath(_ delivery: Delivery) -> String {
-        let millis = Int64((Timestamp.parse(delivery.createdAt)?.timeIntervalSince1970 ?? 0) * 1000)
-        return "\(outboxFolder)/\(String(format: "%013lld", millis))-\(delivery.id).json"
+        "\(outboxFolder)/\(delivery.createdAt.filter(\.isASCIIDigit))-\(delivery.id).json"
     }
 }
 

@@ -10,7 +10,7 @@ import Foundation
 ///     users/{userId}/webhooks/{id}/webhook.json
 ///     users/{userId}/webhooks/{id}/deliveries.idx  delivery ids, oldest first, fixed-width records
 ///     users/{userId}/webhooks/{id}/deliveries/{deliveryId}.json
-///     outbox/{createdAtMillis}-{deliveryId}.json   pending deliveries, for the delivery helper
+///     outbox/{createdAt digits}-{deliveryId}.json  pending deliveries, for the delivery helper
 ///     idempotency/{sha256}.json                    first answers to POST /events, 24 h
 ///
 /// Every write is atomic and durable (FileSystem.writeAtomically) and made under a flock, so the

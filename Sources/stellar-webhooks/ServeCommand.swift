@@ -41,38 +41,3 @@ struct Serve: ParsableCommand {
         if listenFD != 0 { unlink(config.socket) }
     }
 }
-
-/// The worker process `serve` spawns; not for direct use.
-struct Worker: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Internal: one FastCGI worker, on the listening socket passed as fd 0.",
-        shouldDisplay: false)
-
-    @OptionGroup var options: ConfigOptions
-
-    func run() throws {
-        let config = try options.load()
-        let logger = bootstrapLogging(config, label: "worker")
-        let store = Store(root: config.dataDir)
-        let secret = try ServerSecret.loadOrCreate(in: config.dataDir)
-        let app = App(config: config, store: store, secret: secret, logger: logger)
-        FastCGIWorker(app: app, maxRequests: config.maxRequests, logger: logger).run()
-    }
-}
-
-struct CheckConfig: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "check-config",
-        abstract: "Check the configuration and name every bad key.")
-
-    @OptionGroup var options: ConfigOptions
-
-    func run() throws {
-        let (_, problems) = options.loadAll()
-        guard problems.isEmpty else {
-            for problem in problems { print(problem) }
-            throw ExitCode(1)
-        }
-        print("configuration OK")
-    }
-}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import StellarServer
+import WebhooksCore
+
+/// The worker process `serve` spawns; not for direct use.
+struct Worker: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Internal: one FastCGI worker, on the listening socket passed as fd 0.",
+        shouldDisplay: false)
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        let logger = bootstrapLogging(config, label: "worker")
+        let store = Store(root: config.dataDir)
+        let secret = try ServerSecret.loadOrCreate(in: config.dataDir)
+        let app = App(config: config, store: store, secret: secret, logger: logger)
+        FastCGIWorker(app: app, maxRequests: config.maxRequests, logger: logger).run()
+    }
+}
