@@ -1,6 +1,8 @@
 # stellar-webhooks. `make run` and `make test` are the README's Quick start.
 
 SWIFT ?= swift
+# Tests build with warnings as errors, so a warning fails CI.
+TEST_FLAGS := -Xswiftc -warnings-as-errors
 PYTHON ?= python3
 # Root installs directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -27,13 +29,13 @@ deps:
 	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(PYTHON) -m pip install -q pytest
 
 build:
-	$(SWIFT) build
+	$(SWIFT) build $(TEST_FLAGS)
 
 release:
 	$(SWIFT) build -c release
 
 unit:
-	$(SWIFT) test
+	$(SWIFT) test $(TEST_FLAGS)
 
 e2e: build
 	$(PYTHON) -m pytest -q Tests/e2e
