@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -119,6 +120,38 @@ def test_sighup_replaces_workers_reloads_config_and_keeps_serving(make_service):
         f"failed requests during reload: {[s for s in load.results if s != 200]}"
     status, headers, answer = svc.request("POST", "/webhooks", key=key, body=body)
     assert status == 413 and headers["Content-Type"] == JSON_CONTENT_TYPE, (status, answer)
+
+
+def test_sighup_with_a_bad_config_keeps_the_running_one(make_service):
+    svc = make_service()
+    _, key = svc.new_user()
+    first = wait_for_workers(svc, 2)
+    svc.write_config(workers="many")
+    os.kill(svc.master_pid, signal.SIGHUP)
+    wait_until(lambda: "reload refused" in svc.serve_log.read_text(), 10, what="the refusal logged")
+    refusal = next(line for line in svc.serve_log.read_text().splitlines() if "reload refused" in line)
+    assert "workers: must be" in refusal, refusal
+    assert svc.worker_pids() == first
+    assert svc.request("GET", "/webhooks", key=key)[0] == 200
+
+
+def test_workers_that_keep_dying_are_restarted_with_backoff(make_service):
+    svc = make_service()
+    _, key = svc.new_user()
+    workers = wait_for_workers(svc, 2)
+    secret = svc.data_dir / "secret.key"
+    good = secret.read_bytes()
+    secret.write_text("not a secret\n")  # every new worker now fails at start
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(2)
+    log = svc.serve_log.read_text()
+    delays = [float(d) for d in re.findall(r"delay=([0-9.]+)s", log)]
+    assert [d for d in delays if d > 0][:3] == [0.1, 0.2, 0.4], delays
+    assert svc.serve.poll() is None, "the master itself must stay up"
+    secret.write_bytes(good)
+    wait_for_workers(svc, 2, gone=workers)
+    assert svc.request("GET", "/webhooks", key=key)[0] == 200
 
 
 def test_sigterm_stops_master_and_workers(make_service):
