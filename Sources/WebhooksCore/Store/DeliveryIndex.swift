@@ -25,7 +25,7 @@ struct DeliveryIndex {
         let got = bytes.withUnsafeMutableBytes {
             pread(fd, $0.baseAddress, $0.count, off_t(start * Self.recordSize))
         }
-        try FileSystem.check(Int32(got < 0 ? -1 : 0), "pread", path)
+        try FileSystem.check(got, "pread", path)
         let records = got / Self.recordSize
         return (0..<records).reversed().map { record in
             let from = record * Self.recordSize
@@ -40,11 +40,11 @@ struct DeliveryIndex {
         try FileSystem.check(fd, "open", path)
         defer { close(fd) }
         let size = lseek(fd, 0, SEEK_END)
-        try FileSystem.check(Int32(size < 0 ? -1 : 0), "seek", path)
+        try FileSystem.check(size, "seek", path)
         let whole = off_t(Int(size) / Self.recordSize * Self.recordSize)
         if whole != size {
             try FileSystem.check(ftruncate(fd, whole), "truncate", path)
-            try FileSystem.check(Int32(lseek(fd, whole, SEEK_SET) < 0 ? -1 : 0), "seek", path)
+            try FileSystem.check(lseek(fd, whole, SEEK_SET), "seek", path)
         }
         let bytes = ids.flatMap { Array($0.utf8) + [UInt8(ascii: "\n")] }
         try FileSystem.writeAll(fd, bytes, path)

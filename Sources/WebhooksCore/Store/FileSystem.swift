@@ -10,7 +10,7 @@ public enum FileSystem {
         public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
     }
 
-    static func check(_ result: Int32, _ operation: String, _ path: String) throws {
+    static func check<Result: BinaryInteger>(_ result: Result, _ operation: String, _ path: String) throws {
         if result < 0 { throw Failure(operation: operation, path: path, code: errno) }
     }
 

@@ -35,7 +35,8 @@ extension Store {
         try withUserLock(userId) {
             var queued: [Delivery] = []
             for (webhookId, group) in Dictionary(grouping: deliveries, by: \.webhookId) {
-                guard try webhook(userId: userId, id: webhookId) != nil else { continue }
+                // Existence is enough here: the caller has just read the webhook itself.
+                guard try FileSystem.size(webhookPath(userId, webhookId)) != nil else { continue }
                 for delivery in group {
                     try write(delivery, to: deliveryPath(userId, webhookId, delivery.id))
                 }
