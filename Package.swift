@@ -18,6 +18,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/CShims/COpenSSL",
             providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CShims/CCurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSystem", path: "Sources/CShims/CSystem"),
 
         // The core: model, configuration, auth, store, routing and handlers. No FastCGI, no
@@ -26,16 +29,22 @@ let package = Package(
             name: "WebhooksCore",
             dependencies: ["COpenSSL", .product(name: "Logging", package: "swift-log")]),
 
-        // Processes: the libfcgi worker loop and the master that spawns and supervises workers.
+        // Processes: the libfcgi worker loop and the master that spawns and supervises the workers
+        // and the delivery helper.
         .target(
             name: "StellarServer",
             dependencies: ["CFastCGI", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log")]),
+
+        // The delivery helper: outbox → libcurl → Discord, the only process that talks to Discord.
+        .target(
+            name: "StellarDelivery",
+            dependencies: ["CCurl", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log")]),
 
         // The `stellar-webhooks` command line.
         .executableTarget(
             name: "stellar-webhooks",
             dependencies: [
-                "WebhooksCore", "StellarServer",
+                "WebhooksCore", "StellarServer", "StellarDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

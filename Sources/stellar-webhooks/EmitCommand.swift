@@ -29,6 +29,7 @@ struct Emit: ParsableCommand {
             throw ExitCode(1)
         }
         let emitted = try EventEmitter(store: store).emit(canonical, server: found, data: fields, now: Date())
+        if emitted.deliveries > 0 { HelperLink(dataDir: store.root).wake() }
         print("queued \(emitted.deliveries) deliveries")
     }
 }

@@ -5,12 +5,12 @@ import WebhooksCore
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the service: the master, its FastCGI workers and (soon) the delivery helper.",
+        abstract: "Run the service: the master, its FastCGI workers and the delivery helper.",
         discussion: """
             Listens on the unix socket `socket` (created with socket_mode and socket_group), or on \
             fd 0 when that is already a listening socket (spawn-fcgi, systemd StandardInput=socket). \
             Signals: SIGTERM or SIGINT stop gracefully (requests in hand finish); SIGHUP reloads the \
-            configuration by replacing the workers gracefully.
+            configuration by replacing the workers and the delivery helper gracefully.
             """)
 
     @OptionGroup var options: ConfigOptions
@@ -34,9 +34,10 @@ struct Serve: ParsableCommand {
             logger.info("listening", metadata: ["socket": "\(config.socket)"])
         }
 
-        var workerArguments = ["worker"]
-        if let path = options.path { workerArguments += ["--config", path] }
-        let settings = Supervisor.Settings(workerArguments: workerArguments, reloadConfig: options.loadAll)
+        let configArguments = options.path.map { ["--config", $0] } ?? []
+        let settings = Supervisor.Settings(
+            workerArguments: ["worker"] + configArguments, helperArguments: ["deliver"] + configArguments,
+            reloadConfig: options.loadAll)
         Supervisor(config: config, listenFD: listenFD, settings: settings, logger: logger).run()
         if listenFD != 0 { unlink(config.socket) }
     }

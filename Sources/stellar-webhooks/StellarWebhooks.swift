@@ -1,4 +1,5 @@
 import ArgumentParser
+import WebhooksCore
 
 @main
 struct StellarWebhooks: ParsableCommand {
@@ -11,7 +12,7 @@ struct StellarWebhooks: ParsableCommand {
             as STELLAR_WEBHOOKS_<KEY>. Every command acts on data_dir directly and is safe to run \
             while `serve` is running.
             """,
-        version: "0.1.0",
-        subcommands: [Serve.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Worker.self]
+        version: Product.version,
+        subcommands: [Serve.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Worker.self, Deliver.self]
     )
 }

@@ -15,7 +15,7 @@ struct Worker: ParsableCommand {
         let logger = bootstrapLogging(config, label: "worker")
         let store = Store(root: config.dataDir)
         let secret = try ServerSecret.loadOrCreate(in: config.dataDir)
-        let app = App(config: config, store: store, secret: secret, logger: logger)
+        let app = App(config: config, store: store, secret: secret, dispatch: HelperLink(dataDir: config.dataDir), logger: logger)
         FastCGIWorker(app: app, maxRequests: config.maxRequests, logger: logger).run()
     }
 }

@@ -72,8 +72,11 @@ final class StoreTests: XCTestCase {
     func testQueuedDeliveriesAreInTheOutbox() throws {
         let webhook = try makeWebhook()
         let deliveries = try makeDeliveries(2, for: webhook)
-        let entries = try FileSystem.list(store.outboxFolder).filter { $0.hasSuffix(".json") }
-        XCTAssertEqual(Set(entries), Set(deliveries.map { "20260115120000000-\($0.id).json" }))
+        // Names sort in queue order.
+        XCTAssertEqual(try store.outboxNames().map { String($0.suffix(41).prefix(36)) }, deliveries.map(\.id))
+        for name in try store.outboxNames() {
+            XCTAssertEqual(try store.pendingDelivery(outboxName: name)?.status, .pending)
+        }
     }
 
     func testTornIndexRecordIsNeverCountedAndIsTrimmedByTheNextAppend() throws {

@@ -18,6 +18,7 @@ final class AppHarness {
     let store: Store
     let app: App
     let verifier: KeyVerifier
+    let dispatch = RecordingDispatch()
 
     init(configure: (inout Config) -> Void = { _ in }) {
         var config = Config()
@@ -26,8 +27,9 @@ final class AppHarness {
         store = Store(root: folder)
         try! store.prepare()
         let secret = try! ServerSecret.loadOrCreate(in: folder)
-        app = App(config: config, store: store, secret: secret, logger: Logger(label: "test"))
+        app = App(config: config, store: store, secret: secret, dispatch: dispatch, logger: Logger(label: "test"))
         verifier = KeyVerifier(secret: secret, store: store)
+        dispatch.store = store
     }
 
     deinit { try? FileManager.default.removeItem(atPath: folder) }
@@ -48,5 +50,28 @@ final class AppHarness {
         return app.handle(
             Request(method: method, path: path, query: query, headers: allHeaders, body: Array((json ?? "").utf8)),
             now: now)
+    }
+}
+
+/// Stands in for the delivery helper: records what handlers ask of it and, for `sendNow`,
+/// applies `outcome` to the queued delivery the way the helper would record an attempt.
+final class RecordingDispatch: DeliveryDispatch, @unchecked Sendable {
+    var wakes = 0
+    var sent: [String] = []
+    /// What the pretend send ends as; nil: the helper never answers.
+    var outcome: (result: AttemptResult, outcome: Outcome)? = (.answered(status: 200, headers: [:], body: Array("{}".utf8)), .delivered)
+    var store: Store?
+
+    func wake() { wakes += 1 }
+
+    func sendNow(deliveryId: String, timeout: TimeInterval) -> Bool {
+        sent.append(deliveryId)
+        guard let outcome, let store else { return false }
+        for name in try! store.outboxNames() where name.hasSuffix("-\(deliveryId).json") {
+            let delivery = try! store.pendingDelivery(outboxName: name)!
+            let recorded = DeliveryPolicy(retrySchedule: []).record(outcome.outcome, of: outcome.result, on: delivery, now: fixedNow)
+            try! store.record(recorded, outboxName: name)
+        }
+        return true
     }
 }

@@ -7,3 +7,6 @@
 static inline int stellar_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, signal);
 }
+
+// signalfd(2): the delivery helper takes SIGTERM/SIGINT as a descriptor in its poll loop.
+#include <sys/signalfd.h>

@@ -1,20 +1,22 @@
 import Foundation
 
 /// Starts a child running this same binary with an internal subcommand (posix_spawn: the master
-/// never forks itself). The child gets the listening socket as fd 0, default signal handling and
-/// an empty signal mask, whatever the master blocks.
+/// never forks itself). A worker gets the listening socket as fd 0, the helper /dev/null; both get
+/// default signal handling and an empty signal mask, whatever the master blocks.
 enum ChildProcess {
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
-    static func spawn(arguments: [String], listenFD: Int32) throws -> pid_t {
+    static func spawn(arguments: [String], listenFD: Int32?) throws -> pid_t {
         let executable = try selfExecutable()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if listenFD != 0 {
-            posix_spawn_file_actions_adddup2(&actions, listenFD, 0)
+        switch listenFD {
+        case nil: posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        case 0?: break
+        case let fd?: posix_spawn_file_actions_adddup2(&actions, fd, 0)
         }
 
         var attributes = posix_spawnattr_t()

@@ -2,9 +2,9 @@ import Foundation
 import Logging
 import WebhooksCore
 
-/// The master's process manager (design §2): keeps `workers` worker processes running, replaces
-/// any that die (with backoff if they die young), recycles a generation on SIGHUP and stops
-/// everything gracefully on SIGTERM/SIGINT.
+/// The master's process manager (design §2): keeps `workers` worker processes and one delivery
+/// helper running, replaces any that die (with backoff if they die young), recycles a generation
+/// on SIGHUP and stops everything gracefully on SIGTERM/SIGINT.
 ///
 /// Signals are blocked and taken synchronously with sigtimedwait, so the loop below is the only
 /// place anything happens: no handlers, no shared state.
@@ -12,16 +12,24 @@ public final class Supervisor {
     public struct Settings {
         /// Arguments after the binary for a worker child, e.g. `["worker", "--config", path]`.
         public var workerArguments: [String]
+        /// The same for the delivery helper, e.g. `["deliver", "--config", path]`.
+        public var helperArguments: [String]
         public var reloadConfig: () -> (Config, [ConfigProblem])
         public var stopTimeout: TimeInterval = 30
 
-        public init(workerArguments: [String], reloadConfig: @escaping () -> (Config, [ConfigProblem])) {
+        public init(workerArguments: [String], helperArguments: [String], reloadConfig: @escaping () -> (Config, [ConfigProblem])) {
             self.workerArguments = workerArguments
+            self.helperArguments = helperArguments
             self.reloadConfig = reloadConfig
         }
     }
 
+    private enum Role: String {
+        case worker, helper = "delivery helper"
+    }
+
     private struct Child {
+        var role: Role
         var generation: Int
         var startedAt: Date
     }
@@ -35,6 +43,9 @@ public final class Supervisor {
     /// Worker slots to refill, each not before its time (the backoff for crash loops).
     private var pendingRestarts: [Date] = []
     private var backoff: TimeInterval = 0
+    /// When to start the delivery helper again, if it is not running.
+    private var helperRestart: Date?
+    private var helperBackoff: TimeInterval = 0
 
     static let youngDeath: TimeInterval = 2
     static let maxBackoff: TimeInterval = 10
@@ -55,6 +66,7 @@ public final class Supervisor {
 
         logger.info("master started", metadata: ["workers": "\(config.workers)", "pid": "\(getpid())"])
         for _ in 0..<config.workers { spawnWorker() }
+        spawnHelper()
 
         while true {
             var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
@@ -76,11 +88,25 @@ public final class Supervisor {
     private func spawnWorker() {
         do {
             let pid = try ChildProcess.spawn(arguments: settings.workerArguments, listenFD: listenFD)
-            children[pid] = Child(generation: generation, startedAt: Date())
+            children[pid] = Child(role: .worker, generation: generation, startedAt: Date())
             logger.debug("worker started", metadata: ["pid": "\(pid)"])
         } catch {
             logger.error("cannot start a worker", metadata: ["cause": "\(error)"])
-            scheduleRestart(after: bumpBackoff())
+            scheduleRestart(after: bumpBackoff(&backoff))
+        }
+    }
+
+    /// The helper gets no listening socket. After a reload the new one waits for the old one's
+    /// lock, so two helpers never send at once.
+    private func spawnHelper() {
+        helperRestart = nil
+        do {
+            let pid = try ChildProcess.spawn(arguments: settings.helperArguments, listenFD: nil)
+            children[pid] = Child(role: .helper, generation: generation, startedAt: Date())
+            logger.debug("delivery helper started", metadata: ["pid": "\(pid)"])
+        } catch {
+            logger.error("cannot start the delivery helper", metadata: ["cause": "\(error)"])
+            helperRestart = Date().addingTimeInterval(bumpBackoff(&helperBackoff))
         }
     }
 
@@ -91,17 +117,23 @@ public final class Supervisor {
             guard pid > 0 else { return }
             guard let child = children.removeValue(forKey: pid) else { continue }
             guard child.generation == generation else {
-                logger.debug("old worker finished", metadata: ["pid": "\(pid)"])
+                logger.debug("old \(child.role.rawValue) finished", metadata: ["pid": "\(pid)"])
                 continue
             }
             let why = ChildProcess.describe(status: status)
-            if ChildProcess.exitedCleanly(status: status) {
+            if child.role == .helper {
+                let young = Date().timeIntervalSince(child.startedAt) < Self.youngDeath
+                if !young { helperBackoff = 0 }
+                let delay = young ? bumpBackoff(&helperBackoff) : 0
+                logger.error("delivery helper died, restarting it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
+                helperRestart = Date().addingTimeInterval(delay)
+            } else if ChildProcess.exitedCleanly(status: status) {
                 // Recycled after max_requests: a normal replacement.
                 logger.info("worker recycled", metadata: ["pid": "\(pid)"])
                 scheduleRestart(after: 0)
             } else {
                 let young = Date().timeIntervalSince(child.startedAt) < Self.youngDeath
-                let delay = young ? bumpBackoff() : 0
+                let delay = young ? bumpBackoff(&backoff) : 0
                 if !young { backoff = 0 }
                 logger.error("worker died, replacing it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
                 scheduleRestart(after: delay)
@@ -109,7 +141,7 @@ public final class Supervisor {
         }
     }
 
-    private func bumpBackoff() -> TimeInterval {
+    private func bumpBackoff(_ backoff: inout TimeInterval) -> TimeInterval {
         backoff = backoff == 0 ? 0.1 : min(backoff * 2, Self.maxBackoff)
         return backoff
     }
@@ -122,9 +154,10 @@ public final class Supervisor {
         let now = Date()
         let due = pendingRestarts.filter { $0 <= now }
         pendingRestarts.removeAll { $0 <= now }
-        let running = children.values.filter { $0.generation == generation }.count
+        let running = children.values.filter { $0.generation == generation && $0.role == .worker }.count
         let missing = config.workers - running - pendingRestarts.count
         for _ in 0..<min(due.count, max(missing, 0)) { spawnWorker() }
+        if let helperRestart, helperRestart <= now { spawnHelper() }
     }
 
     /// SIGHUP: read the configuration again and replace every worker gracefully: the new
@@ -143,7 +176,9 @@ public final class Supervisor {
         generation += 1
         pendingRestarts.removeAll()
         backoff = 0
+        helperBackoff = 0
         for _ in 0..<config.workers { spawnWorker() }
+        spawnHelper()
         for pid in old { kill(pid, SIGTERM) }
         logger.info("reloaded", metadata: ["workers": "\(config.workers)", "replaced": "\(old.count)"])
     }

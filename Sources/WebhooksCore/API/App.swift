@@ -1,11 +1,12 @@
 import Foundation
 import Logging
 
-/// What every handler gets: the store, the configuration and the current time (passed in, so
-/// handlers never read a clock).
+/// What every handler gets: the store, the configuration, the way to the delivery helper and the
+/// current time (passed in, so handlers never read a clock).
 public struct HandlerContext {
     public let store: Store
     public let config: Config
+    public let dispatch: DeliveryDispatch
     public let now: Date
 
     public var timestamp: String { Timestamp.format(now) }
@@ -16,12 +17,14 @@ public struct HandlerContext {
 public struct App {
     public let config: Config
     public let store: Store
+    let dispatch: DeliveryDispatch
     let verifier: KeyVerifier
     let logger: Logger
 
-    public init(config: Config, store: Store, secret: [UInt8], logger: Logger) {
+    public init(config: Config, store: Store, secret: [UInt8], dispatch: DeliveryDispatch, logger: Logger) {
         self.config = config
         self.store = store
+        self.dispatch = dispatch
         self.verifier = KeyVerifier(secret: secret, store: store)
         self.logger = logger
     }
@@ -68,7 +71,7 @@ public struct App {
             body = parsed
         }
 
-        let context = HandlerContext(store: store, config: config, now: now)
+        let context = HandlerContext(store: store, config: config, dispatch: dispatch, now: now)
         switch principal {
         case .user(let userId):
             return try handleUserRoute(route, userId: userId, request: request, body: body, context: context)
@@ -88,6 +91,8 @@ public struct App {
         case .deleteWebhook(let id): return try webhooks.delete(id)
         case .listDeliveries(let id): return try webhooks.deliveries(id, query: request.query)
         case .getDelivery(let id, let deliveryId): return try webhooks.delivery(id, deliveryId)
+        case .retryDelivery(let id, let deliveryId): return try webhooks.retry(id, deliveryId)
+        case .testWebhook(let id): return try webhooks.test(id)
         case .putServer, .deleteServer, .postEvent: return .error(403, "Forbidden")
         }
     }

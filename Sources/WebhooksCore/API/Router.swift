@@ -9,6 +9,8 @@ public enum Route: Equatable, Sendable {
     case deleteWebhook(id: String)
     case listDeliveries(webhookId: String)
     case getDelivery(webhookId: String, deliveryId: String)
+    case retryDelivery(webhookId: String, deliveryId: String)
+    case testWebhook(id: String)
     case putServer(id: String)
     case deleteServer(id: String)
     case postEvent
@@ -50,8 +52,12 @@ public enum Router {
             methods = ["GET": .getWebhook(id: id), "PATCH": .updateWebhook(id: id), "DELETE": .deleteWebhook(id: id)]
         case 3 where segments[0] == "webhooks" && segments[2] == "deliveries":
             methods = ["GET": .listDeliveries(webhookId: segments[1])]
+        case 3 where segments[0] == "webhooks" && segments[2] == "test":
+            methods = ["POST": .testWebhook(id: segments[1])]
         case 4 where segments[0] == "webhooks" && segments[2] == "deliveries":
             methods = ["GET": .getDelivery(webhookId: segments[1], deliveryId: segments[3])]
+        case 5 where segments[0] == "webhooks" && segments[2] == "deliveries" && segments[4] == "retry":
+            methods = ["POST": .retryDelivery(webhookId: segments[1], deliveryId: segments[3])]
         case 2 where segments[0] == "servers":
             methods = ["PUT": .putServer(id: segments[1]), "DELETE": .deleteServer(id: segments[1])]
         case 1 where segments[0] == "events":

@@ -78,6 +78,8 @@ extension Config {
         switch key {
         case "data_dir":
             guard value.hasPrefix("/") else { return "must be an absolute path" }
+            // The delivery helper listens on data_dir/deliver.sock: a unix socket path.
+            guard value.utf8.count <= 90 else { return "too long (90 bytes at most, for the helper's socket in it)" }
             dataDir = value
         case "socket":
             guard value.hasPrefix("/") else { return "must be an absolute path" }
@@ -150,13 +152,28 @@ extension Config {
         }
     }
 
+    /// `host`, `host:port`, `[v6]` or `[v6]:port`.
     private static func isHostWithOptionalPort(_ text: String) -> Bool {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let host = parts.first, !host.isEmpty,
-            host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" })
-        else { return false }
-        if parts.count == 2 {
-            guard let port = Int(parts[1]), (1...65535).contains(port) else { return false }
+        var host = Substring(text)
+        var port: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return false }
+            host = text[text.index(after: text.startIndex)..<close]
+            guard !host.isEmpty, host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return false }
+            let after = text[text.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return false }
+                port = after.dropFirst()
+            }
+        } else {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2, !parts[0].isEmpty,
+                parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" })
+            else { return false }
+            port = parts.count == 2 ? parts[1] : nil
+        }
+        if let port {
+            guard let number = Int(port), (1...65535).contains(number) else { return false }
         }
         return true
     }

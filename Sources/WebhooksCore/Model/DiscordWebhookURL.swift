@@ -30,9 +30,13 @@ public struct DiscordWebhookURL: Equatable, Sendable {
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
         var authority = rest[..<authorityEnd].lowercased()
         if authority.hasSuffix(scheme == "https" ? ":443" : ":80") {
-            authority = String(authority.prefix { $0 != ":" })
+            authority = String(authority[..<authority.lastIndex(of: ":")!])
         }
         guard allowedHosts.contains(authority) else { return nil }
+        // An operator may list an address; a private one is still refused outside tests.
+        if !allowInsecure, PrivateAddress.literalIsPrivate(host: Self.host(of: authority)) == true {
+            return nil
+        }
         self.authority = authority
         rest = rest[authorityEnd...]
 
@@ -61,6 +65,39 @@ public struct DiscordWebhookURL: Equatable, Sendable {
             guard !thread.isEmpty, thread.allSatisfy(\.isASCIIDigit) else { return nil }
             threadId = String(thread)
         }
+    }
+}
+
+extension DiscordWebhookURL {
+    /// Discord's own hosts: sends to any of them go to discord.com.
+    public static let discordOwnHosts = ["discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"]
+
+    /// Where the helper sends (design §3): API v10, `wait=true` so Discord answers with the
+    /// message, `thread_id` kept.
+    public var sendURL: String {
+        var url = "\(scheme)://\(sendAuthority)/api/v10/webhooks/\(webhookId)/\(token)?wait=true"
+        if let threadId { url += "&thread_id=\(threadId)" }
+        return url
+    }
+
+    /// The URL with its token hidden, for logs and error messages.
+    public var redacted: String {
+        "\(scheme)://\(sendAuthority)/api/webhooks/\(webhookId)/****"
+    }
+
+    /// Discord rate-limits per webhook: the key for one-request-in-flight and bucket waits.
+    public var rateLimitKey: String { "\(sendAuthority)/\(webhookId)" }
+
+    private var sendAuthority: String {
+        Self.discordOwnHosts.contains(authority) ? "discord.com" : authority
+    }
+
+    /// `host` of `host:port`, `[v6]` of `[v6]:port`.
+    static func host(of authority: String) -> String {
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[...close])
+        }
+        return String(authority.prefix { $0 != ":" })
     }
 }
 

@@ -55,6 +55,10 @@ public struct Delivery: Codable, Equatable, Sendable {
     public var deliveredAt: String?
     public var retryOf: String?
     public var createdAt: String
+    /// Retries from `retry_schedule` spent so far (429s spend none). Not shown in the API.
+    public var retriesUsed: Int
+    /// A test or manual retry: sent at once, never retried automatically. Not shown in the API.
+    public var manual: Bool
 
     public init(
         id: String, webhookId: String, userId: String, event: String, payload: JSONValue,
@@ -69,6 +73,8 @@ public struct Delivery: Codable, Equatable, Sendable {
         self.attempts = 0
         self.nextAttemptAt = createdAt
         self.createdAt = createdAt
+        self.retriesUsed = 0
+        self.manual = false
     }
 }
 

@@ -18,19 +18,35 @@ struct DeliveryIndex {
         guard offset < total, limit > 0 else { return [] }
         let end = total - offset  // exclusive, in records from the oldest
         let start = max(0, end - limit)
+        return try records(start..<end).reversed()
+    }
+
+    /// Ids oldest first, skipping `offset` of the oldest, at most `limit`.
+    func oldestFirst(offset: Int, limit: Int) throws -> [String] {
+        let total = try count()
+        guard offset < total, limit > 0 else { return [] }
+        return try records(offset..<min(total, offset + limit))
+    }
+
+    /// The records in `range` (record numbers from the oldest), in one pread.
+    private func records(_ range: Range<Int>) throws -> [String] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         try FileSystem.check(fd, "open", path)
         defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: (end - start) * Self.recordSize)
+        var bytes = [UInt8](repeating: 0, count: range.count * Self.recordSize)
         let got = bytes.withUnsafeMutableBytes {
-            pread(fd, $0.baseAddress, $0.count, off_t(start * Self.recordSize))
+            pread(fd, $0.baseAddress, $0.count, off_t(range.lowerBound * Self.recordSize))
         }
         try FileSystem.check(got, "pread", path)
-        let records = got / Self.recordSize
-        return (0..<records).reversed().map { record in
+        return (0..<(got / Self.recordSize)).map { record in
             let from = record * Self.recordSize
             return String(decoding: bytes[from..<(from + 36)], as: UTF8.self)
         }
+    }
+
+    /// Replaces the whole index atomically (pruning). Called under the user's lock.
+    func replace(with ids: [String]) throws {
+        try FileSystem.writeAtomically(ids.flatMap { Array($0.utf8) + [UInt8(ascii: "\n")] }, to: path)
     }
 
     /// Appends ids durably. Called under the user's lock; first trims a torn record left by a

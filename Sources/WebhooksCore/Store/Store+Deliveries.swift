@@ -27,33 +27,38 @@ extension Store {
         return try read(Delivery.self, at: deliveryPath(userId, webhookId, id))
     }
 
-    /// Queues new pending deliveries of one user: each is on disk, in its webhook's index and in
-    /// the outbox before this returns. A webhook deleted meanwhile simply gets none.
-    /// Returns the deliveries queued.
+    /// Queues new pending deliveries of one user: each is in the outbox, on disk and in its
+    /// webhook's index before this returns. The outbox entries are written first and the helper
+    /// reads an entry's delivery under the same lock, so a crash mid-way leaves at worst an entry
+    /// without a delivery, which the helper drops (that request was never answered).
+    /// Returns the deliveries queued; a webhook deleted meanwhile simply gets none.
     @discardableResult
     public func queue(_ deliveries: [Delivery], userId: String) throws -> [Delivery] {
         try withUserLock(userId) {
             var queued: [Delivery] = []
-            for (webhookId, group) in Dictionary(grouping: deliveries, by: \.webhookId) {
+            for delivery in deliveries {
                 // Existence is enough here: the caller has just read the webhook itself.
-                guard try FileSystem.size(webhookPath(userId, webhookId)) != nil else { continue }
+                guard try FileSystem.size(webhookPath(userId, delivery.webhookId)) != nil else { continue }
+                try write(OutboxEntry(delivery), to: "\(outboxFolder)/\(Self.outboxName(for: delivery.id))")
+                queued.append(delivery)
+            }
+            for (webhookId, group) in Dictionary(grouping: queued, by: \.webhookId) {
                 for delivery in group {
                     try write(delivery, to: deliveryPath(userId, webhookId, delivery.id))
                 }
                 try deliveryIndex(userId, webhookId).append(group.map(\.id))
-                queued += group
-            }
-            for delivery in queued {
-                try write(OutboxEntry(delivery), to: outboxPath(delivery))
             }
             return queued
         }
     }
 
-    /// `20260115120000000-{id}.json`: the creation time's digits first, so names sort in
-    /// creation order.
-    func outboxPath(_ delivery: Delivery) -> String {
-        "\(outboxFolder)/\(delivery.createdAt.filter(\.isASCIIDigit))-\(delivery.id).json"
+    /// `{nanoseconds since 1970, 20 digits}-{id}.json`, taken under the user's lock: names sort
+    /// in the order deliveries were queued, so first attempts to a webhook leave in that order.
+    static func outboxName(for deliveryId: String) -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nanoseconds = String(Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec))
+        return String(repeating: "0", count: max(0, 20 - nanoseconds.count)) + nanoseconds + "-\(deliveryId).json"
     }
 }
 

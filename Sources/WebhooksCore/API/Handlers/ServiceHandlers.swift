@@ -53,6 +53,7 @@ struct ServiceHandlers {
                 return StoredAnswer(status: 404, body: .object(["error": .string("Server not found")]), createdAt: context.timestamp)
             }
             let emitted = try EventEmitter(store: store).emit(event, server: server, data: data, now: context.now)
+            if emitted.deliveries > 0 { context.dispatch.wake() }
             return StoredAnswer(
                 status: 202,
                 body: .object(["id": .string(emitted.eventId), "event": .string(event), "deliveries": .int(emitted.deliveries)]),

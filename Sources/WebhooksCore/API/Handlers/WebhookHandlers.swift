@@ -4,8 +4,8 @@ struct WebhookHandlers {
     let context: HandlerContext
     let userId: String
 
-    private var store: Store { context.store }
-    private static let notFound = Response.error(404, "Webhook not found")
+    var store: Store { context.store }
+    static let notFound = Response.error(404, "Webhook not found")
 
     static func listEvents() -> Response {
         .json(200, .object([

@@ -1,0 +1,178 @@
+import CCurl
+import Foundation
+import WebhooksCore
+
+/// Every HTTP request to Discord goes through here: libcurl's multi interface, many transfers at
+/// once on one thread (design §8). TLS is verified, redirects are not followed, connects are
+/// checked against private addresses after DNS, and answers are read up to a cap.
+final class CurlTransport {
+    struct Settings {
+        var timeout: Int
+        var caFile: String?
+        var allowInsecure: Bool
+    }
+
+    /// One request in flight, handed to libcurl's callbacks as their user pointer.
+    final class Transfer {
+        let key: String
+        let easy: UnsafeMutableRawPointer
+        var headers: UnsafeMutablePointer<curl_slist>?
+        var response: [UInt8] = []
+        var refusedAddress: String?
+        let allowPrivate: Bool
+        /// CURLOPT_ERRORBUFFER: libcurl writes the detail of a failure here.
+        let errorBuffer: UnsafeMutablePointer<CChar> = {
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+            buffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+            return buffer
+        }()
+
+        init(key: String, easy: UnsafeMutableRawPointer, allowPrivate: Bool) {
+            self.key = key
+            self.easy = easy
+            self.allowPrivate = allowPrivate
+        }
+    }
+
+    static let connectTimeout = 5
+    static let responseCap = 64 * 1024
+
+    private let settings: Settings
+    private let multi: UnsafeMutableRawPointer
+    private var transfers: [String: Transfer] = [:]
+
+    init(settings: Settings) {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        self.settings = settings
+        self.multi = curl_multi_init()
+    }
+
+    deinit {
+        for transfer in transfers.values { release(transfer) }
+        curl_multi_cleanup(multi)
+    }
+
+    var inFlight: Int { transfers.count }
+
+    /// Starts a POST of `body` as JSON to `url`; its result comes back from `finished()` under `key`.
+    func start(key: String, url: String, body: [UInt8]) throws {
+        guard let easy = curl_easy_init() else { throw HelperError(description: "curl_easy_init failed") }
+        let transfer = Transfer(key: key, easy: easy, allowPrivate: settings.allowInsecure)
+        let me = Unmanaged.passUnretained(transfer).toOpaque()
+        var headers: UnsafeMutablePointer<curl_slist>? = nil
+        for header in ["Content-Type: application/json", "User-Agent: \(Product.userAgent)", "Expect:"] {
+            headers = curl_slist_append(headers, header)
+        }
+        transfer.headers = headers
+
+        var results: [CURLcode] = [
+            stellar_curl_set_string(easy, CURLOPT_URL, url),
+            stellar_curl_set_string(easy, CURLOPT_PROTOCOLS_STR, settings.allowInsecure ? "http,https" : "https"),
+            stellar_curl_set_long(easy, CURLOPT_FOLLOWLOCATION, 0),
+            stellar_curl_set_long(easy, CURLOPT_NOSIGNAL, 1),
+            stellar_curl_set_long(easy, CURLOPT_CONNECTTIMEOUT, min(Self.connectTimeout, settings.timeout)),
+            stellar_curl_set_long(easy, CURLOPT_TIMEOUT, settings.timeout),
+            stellar_curl_set_long(easy, CURLOPT_POSTFIELDSIZE, body.count),
+            body.withUnsafeBytes { stellar_curl_set_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress)) },
+            stellar_curl_set_headers(easy, headers),
+            stellar_curl_set_write_function(easy, Self.collectResponse),
+            stellar_curl_set_pointer(easy, CURLOPT_WRITEDATA, me),
+            stellar_curl_set_open_socket_function(easy, Self.openCheckedSocket),
+            stellar_curl_set_pointer(easy, CURLOPT_OPENSOCKETDATA, me),
+            stellar_curl_set_pointer(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer),
+        ]
+        if let caFile = settings.caFile {
+            results.append(stellar_curl_set_string(easy, CURLOPT_CAINFO, caFile))
+        }
+        if let bad = results.first(where: { $0 != CURLE_OK }) {
+            release(transfer)
+            throw HelperError(description: "curl option refused: \(String(cString: curl_easy_strerror(bad)))")
+        }
+        transfers[key] = transfer
+        curl_multi_add_handle(multi, easy)
+    }
+
+    /// Waits until a transfer can progress, one of `extraFDs` is readable, or `timeout` passes.
+    /// Returns the extra descriptors that are readable.
+    func wait(extraFDs: [Int32], timeout: TimeInterval) -> Set<Int32> {
+        var waits = extraFDs.map { curl_waitfd(fd: $0, events: Int16(CURL_WAIT_POLLIN), revents: 0) }
+        let milliseconds = Int32(max(0, min(timeout, 60)) * 1000)
+        curl_multi_poll(multi, &waits, UInt32(waits.count), milliseconds, nil)
+        return Set(waits.filter { $0.revents != 0 }.map(\.fd))
+    }
+
+    /// Drives every transfer and returns the ones that have ended.
+    func finished() -> [(key: String, result: AttemptResult)] {
+        var running: Int32 = 0
+        curl_multi_perform(multi, &running)
+        var done: [(String, AttemptResult)] = []
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            let code = message.pointee.data.result
+            guard let transfer = transfers.values.first(where: { $0.easy == easy }) else { continue }
+            done.append((transfer.key, result(of: transfer, code: code)))
+            transfers.removeValue(forKey: transfer.key)
+            release(transfer)
+        }
+        return done
+    }
+
+    private func result(of transfer: Transfer, code: CURLcode) -> AttemptResult {
+        if let address = transfer.refusedAddress {
+            return .refused("Refused to connect to \(address): a private or local address")
+        }
+        guard code == CURLE_OK else {
+            let detail = String(cString: transfer.errorBuffer)
+            let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            return .transportError(code == CURLE_OPERATION_TIMEDOUT ? "Timed out: \(text)" : "Connection failed: \(text)")
+        }
+        var status = 0
+        _ = stellar_curl_get_long(transfer.easy, CURLINFO_RESPONSE_CODE, &status)
+        return .answered(status: status, headers: headers(of: transfer.easy), body: transfer.response)
+    }
+
+    /// The last response's headers, names in lower case.
+    private func headers(of easy: UnsafeMutableRawPointer) -> [String: String] {
+        var headers: [String: String] = [:]
+        var previous: UnsafeMutablePointer<curl_header>? = nil
+        while let header = curl_easy_nextheader(easy, UInt32(CURLH_HEADER), -1, previous) {
+            headers[String(cString: header.pointee.name).lowercased()] = String(cString: header.pointee.value)
+            previous = header
+        }
+        return headers
+    }
+
+    private func release(_ transfer: Transfer) {
+        curl_multi_remove_handle(multi, transfer.easy)
+        curl_easy_cleanup(transfer.easy)
+        curl_slist_free_all(transfer.headers)
+        transfer.errorBuffer.deallocate()
+    }
+
+    /// CURLOPT_WRITEFUNCTION: keeps the first `responseCap` bytes of the answer, drops the rest.
+    private static let collectResponse: curl_write_callback = { buffer, size, count, user in
+        let length = size * count
+        guard let buffer, let user else { return length }
+        let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+        let room = max(0, CurlTransport.responseCap - transfer.response.count)
+        buffer.withMemoryRebound(to: UInt8.self, capacity: length) {
+            transfer.response.append(contentsOf: UnsafeBufferPointer(start: $0, count: min(room, length)))
+        }
+        return length
+    }
+
+    /// CURLOPT_OPENSOCKETFUNCTION: called with the address libcurl is about to connect to, after
+    /// DNS, so a name that resolves (or rebinds) to a private address is refused here.
+    private static let openCheckedSocket: curl_opensocket_callback = { user, _, address in
+        guard let user, let address else { return CURL_SOCKET_BAD }
+        let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+        let offset = MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr)!
+        let socketAddress = (UnsafeRawPointer(address) + offset).assumingMemoryBound(to: sockaddr.self)
+        if !transfer.allowPrivate && PrivateAddress.isPrivate(socketAddress) {
+            transfer.refusedAddress = PrivateAddress.describe(socketAddress)
+            return CURL_SOCKET_BAD
+        }
+        return socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
+    }
+}

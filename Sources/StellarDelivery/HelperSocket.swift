@@ -1,0 +1,99 @@
+import Foundation
+import WebhooksCore
+
+/// The helper's end of `HelperLink`: a non-blocking unix socket whose clients send one line.
+final class HelperSocket {
+    enum Command: Equatable {
+        case wake
+        /// Send this delivery now and answer the client `done` when it is finished.
+        case send(deliveryId: String, client: Int32)
+    }
+
+    let fd: Int32
+    private let path: String
+    /// Connected clients and what they have sent so far.
+    private var clients: [Int32: [UInt8]] = [:]
+
+    /// Listens at `path`, replacing a stale socket (the caller holds the helper lock, so no other
+    /// helper is using it). Mode 0600: only the service's own user may connect.
+    init(path: String) throws {
+        self.path = path
+        unlink(path)
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw HelperError(description: "socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw HelperError(description: "socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let previous = umask(0o177)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(previous)
+        guard bound == 0, listen(fd, 128) == 0 else {
+            throw HelperError(description: "cannot listen on \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit {
+        for client in clients.keys { close(client) }
+        close(fd)
+        unlink(path)
+    }
+
+    /// Descriptors to watch for input: the listening socket and every client.
+    var watched: [Int32] { [fd] + clients.keys }
+
+    /// Accepts new clients and reads from the ready ones; returns the complete commands.
+    func commands(ready: Set<Int32>) -> [Command] {
+        if ready.contains(fd) { acceptAll() }
+        var commands: [Command] = []
+        for client in ready where client != fd && clients[client] != nil {
+            var chunk = [UInt8](repeating: 0, count: 256)
+            let got = recv(client, &chunk, chunk.count, Int32(MSG_DONTWAIT))
+            if got <= 0 {
+                if got == 0 || (errno != EAGAIN && errno != EINTR) { drop(client) }
+                continue
+            }
+            clients[client, default: []] += chunk[0..<got]
+            guard let newline = clients[client]!.firstIndex(of: UInt8(ascii: "\n")) else {
+                if clients[client]!.count > 256 { drop(client) }
+                continue
+            }
+            let line = String(decoding: clients[client]![..<newline], as: UTF8.self)
+            clients.removeValue(forKey: client)  // one line per connection
+            let words = line.split(separator: " ")
+            if words.count == 2, words[0] == "send", Identifier.isUUID(String(words[1])) {
+                commands.append(.send(deliveryId: String(words[1]), client: client))
+            } else {
+                if words == ["wake"] { commands.append(.wake) }
+                close(client)
+            }
+        }
+        return commands
+    }
+
+    /// Tells a `send` client its delivery is finished.
+    func answerDone(_ client: Int32) {
+        _ = "done\n".utf8CString.withUnsafeBytes { send(client, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        close(client)
+    }
+
+    private func acceptAll() {
+        while true {
+            let client = accept(fd, nil, nil)
+            guard client >= 0 else { return }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(client, F_SETFL, O_NONBLOCK)
+            clients[client] = []
+        }
+    }
+
+    private func drop(_ client: Int32) {
+        clients.removeValue(forKey: client)
+        close(client)
+    }
+}

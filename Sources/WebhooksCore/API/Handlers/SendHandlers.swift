@@ -1,0 +1,46 @@
+import Foundation
+
+/// The two endpoints that send at once (design §3, §8): a test message and a manual retry. Each is
+/// a new delivery, queued like any other and marked manual, so the helper sends it ahead of the
+/// queue and never retries it automatically. The answer is the result of that one send.
+extension WebhookHandlers {
+    func test(_ id: String) throws -> Response {
+        guard try store.webhook(userId: userId, id: id) != nil else { return Self.notFound }
+        var delivery = Delivery(
+            id: Identifier.newUUID(), webhookId: id, userId: userId, event: DiscordMessage.testEvent,
+            payload: DiscordMessage.testPayload(timestamp: context.timestamp), createdAt: context.timestamp)
+        delivery.manual = true
+        return try sendNow(delivery)
+    }
+
+    /// Sends the stored payload again, rendered as the first time; the original is left as it was.
+    func retry(_ id: String, _ deliveryId: String) throws -> Response {
+        guard try store.webhook(userId: userId, id: id) != nil else { return Self.notFound }
+        guard let original = try store.delivery(userId: userId, webhookId: id, id: deliveryId) else {
+            return .error(404, "Delivery not found")
+        }
+        var delivery = Delivery(
+            id: Identifier.newUUID(), webhookId: id, userId: userId, event: original.event,
+            payload: original.payload, createdAt: context.timestamp)
+        delivery.retryOf = original.id
+        delivery.manual = true
+        return try sendNow(delivery)
+    }
+
+    /// Seconds to wait for the helper beyond one attempt's own timeout.
+    static let helperGrace: TimeInterval = 5
+
+    private func sendNow(_ delivery: Delivery) throws -> Response {
+        guard !(try store.queue([delivery], userId: userId).isEmpty) else { return Self.notFound }
+        let timeout = TimeInterval(context.config.deliveryTimeout) + Self.helperGrace
+        let answered = context.dispatch.sendNow(deliveryId: delivery.id, timeout: timeout)
+        let recorded = try store.delivery(userId: userId, webhookId: delivery.webhookId, id: delivery.id) ?? delivery
+        let fields: [String: JSONValue] = ["deliveryId": .string(recorded.id), "statusCode": .int(recorded.statusCode)]
+        if recorded.status == .delivered {
+            return .json(200, .object(fields.merging(["success": .bool(true)]) { $1 }))
+        }
+        let error = recorded.error
+            ?? (answered ? "Delivery failed" : "The delivery helper did not answer in time; the delivery stays queued")
+        return .json(500, .object(fields.merging(["success": .bool(false), "error": .string(error)]) { $1 }))
+    }
+}

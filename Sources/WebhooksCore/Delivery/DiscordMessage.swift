@@ -1,0 +1,143 @@
+import Foundation
+
+/// The body Discord gets for a delivery (design §4): one embed with the event as a title, a colour
+/// by meaning, the server and the event's data as fields, and `allowed_mentions` that ping no one.
+/// Everything is clipped to Discord's limits, counted in Unicode scalars.
+public enum DiscordMessage {
+    public static let testEvent = "webhook.test"
+
+    enum Limit {
+        static let title = 256
+        static let fieldName = 256
+        static let fieldValue = 1024
+        static let fields = 25
+        static let embedTotal = 6000
+    }
+
+    enum Colour {
+        static let green: Int64 = 65280
+        static let red: Int64 = 16_711_680
+        static let yellow: Int64 = 16_776_960
+        static let blue: Int64 = 39423
+    }
+
+    /// The body for a stored event payload; a `webhook.test` payload gives the test message.
+    public static func body(for payload: JSONValue, footer: String) -> JSONValue {
+        let event = payload["event"]?.stringValue ?? ""
+        let timestamp = payload["timestamp"] ?? .null
+        if event == testEvent {
+            return test(timestamp: timestamp, footer: footer)
+        }
+        var fields: [(String, String)] = []
+        if case .object(let server)? = payload["server"] {
+            fields.append(("Server", text(server["name"])))
+            fields.append(("Status", text(server["status"])))
+        }
+        if case .object(let data)? = payload["data"] {
+            for key in data.keys.sorted() {
+                guard let value = data[key], let shown = scalarText(value) else { continue }
+                fields.append((words(key), shown))
+            }
+        }
+        let title = clip("🔔 " + words(event), Limit.title)
+        return wrap(embed(title: title, description: nil, colour: colour(for: event), fields: fields, timestamp: timestamp, footer: footer))
+    }
+
+    /// The message `POST /webhooks/{id}/test` sends.
+    public static func test(timestamp: JSONValue, footer: String) -> JSONValue {
+        wrap(embed(title: "🔔 Test", description: "Webhook connected", colour: Colour.blue, fields: [], timestamp: timestamp, footer: footer))
+    }
+
+    /// The payload stored for a test delivery, so a manual retry of it renders the test again.
+    public static func testPayload(timestamp: String) -> JSONValue {
+        .object(["event": .string(testEvent), "timestamp": .string(timestamp), "data": .object([:])])
+    }
+
+    /// Green for good news, red for bad, yellow for warnings, blue for the rest, by the event's
+    /// last word.
+    static func colour(for event: String) -> Int64 {
+        let action = event.split(separator: ".").last.map(String.init) ?? ""
+        switch action {
+        case "started", "created", "completed", "restored", "unsuspended": return Colour.green
+        case "stopped", "crashed", "failed", "deleted", "suspended", "critical": return Colour.red
+        case "warning", "auto_shutdown": return Colour.yellow
+        default: return Colour.blue
+        }
+    }
+
+    /// `server.auto_shutdown` → "Server Auto Shutdown", `backupId` → "Backup Id".
+    static func words(_ name: String) -> String {
+        var words: [String] = []
+        var current = ""
+        for character in name {
+            if character == "." || character == "_" || character == "-" || character == " " {
+                if !current.isEmpty { words.append(current) }
+                current = ""
+            } else if character.isUppercase, let last = current.last, !last.isUppercase {
+                words.append(current)
+                current = String(character)
+            } else {
+                current.append(character)
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words.map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: " ")
+    }
+
+    private static func wrap(_ embed: JSONValue) -> JSONValue {
+        .object(["embeds": .array([embed]), "allowed_mentions": .object(["parse": .array([])])])
+    }
+
+    private static func embed(
+        title: String, description: String?, colour: Int64, fields: [(String, String)],
+        timestamp: JSONValue, footer: String
+    ) -> JSONValue {
+        let footer = clip(footer, 2048)
+        var budget = Limit.embedTotal - length(title) - length(footer) - (description.map(length) ?? 0)
+        var rendered: [JSONValue] = []
+        for (name, value) in fields.prefix(Limit.fields) {
+            let name = clip(name.isEmpty ? "—" : name, Limit.fieldName)
+            var value = clip(value.isEmpty ? "—" : value, Limit.fieldValue)
+            let room = budget - length(name)
+            guard room >= 1 else { break }
+            if length(value) > room { value = clip(value, room) }
+            budget -= length(name) + length(value)
+            rendered.append(.object(["name": .string(name), "value": .string(value), "inline": .bool(true)]))
+        }
+        var members: [String: JSONValue] = [
+            "title": .string(title),
+            "color": .int(colour),
+            "fields": .array(rendered),
+            "timestamp": timestamp,
+            "footer": .object(["text": .string(footer)]),
+        ]
+        if let description { members["description"] = .string(description) }
+        return .object(members)
+    }
+
+    private static func text(_ value: JSONValue?) -> String {
+        value.flatMap(scalarText) ?? "—"
+    }
+
+    /// Strings, numbers and booleans are shown; objects, arrays and nulls are not.
+    private static func scalarText(_ value: JSONValue) -> String? {
+        switch value {
+        case .string(let text): return text
+        case .int(let number): return String(number)
+        case .double(let number): return number.isFinite ? "\(number)" : nil
+        case .bool(let flag): return flag ? "true" : "false"
+        case .null, .array, .object: return nil
+        }
+    }
+
+    static func length(_ text: String) -> Int { text.unicodeScalars.count }
+
+    /// At most `limit` scalars; a clipped text ends with "…".
+    static func clip(_ text: String, _ limit: Int) -> String {
+        guard length(text) > limit else { return text }
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: text.unicodeScalars.prefix(limit - 1))
+        scalars.append("…")
+        return String(scalars)
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// The delivery helper's side of the store: what is pending, and recording what happened.
+extension Store {
+    /// Names of the pending entries, in the order they were queued.
+    public func outboxNames() throws -> [String] {
+        try FileSystem.list(outboxFolder).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+    }
+
+    /// The pending delivery an outbox entry points to, read under its user's lock so a queue in
+    /// progress is seen whole. An entry whose delivery is gone (its webhook was deleted) or
+    /// already finished is removed, and nil returned.
+    public func pendingDelivery(outboxName name: String) throws -> Delivery? {
+        let path = "\(outboxFolder)/\(name)"
+        guard let entry = try read(OutboxEntry.self, at: path) else { return nil }
+        return try withUserLock(entry.userId) {
+            let delivery = try read(Delivery.self, at: deliveryPath(entry.userId, entry.webhookId, entry.deliveryId))
+            guard let delivery, delivery.status == .pending else {
+                try FileSystem.remove(path)
+                return nil
+            }
+            return delivery
+        }
+    }
+
+    /// Writes a delivery after an attempt; a finished one then leaves the outbox (in that order,
+    /// so a crash between the two only leaves an entry that `pendingDelivery` drops). Returns
+    /// false when the webhook was deleted meanwhile: the entry is dropped and nothing written.
+    @discardableResult
+    public func record(_ delivery: Delivery, outboxName name: String) throws -> Bool {
+        try withUserLock(delivery.userId) {
+            guard try FileSystem.size(webhookPath(delivery.userId, delivery.webhookId)) != nil else {
+                try FileSystem.remove("\(outboxFolder)/\(name)")
+                return false
+            }
+            try write(delivery, to: deliveryPath(delivery.userId, delivery.webhookId, delivery.id))
+            if delivery.status != .pending {
+                try FileSystem.remove("\(outboxFolder)/\(name)")
+            }
+            return true
+        }
+    }
+}

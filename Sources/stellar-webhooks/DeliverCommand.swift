@@ -1,0 +1,19 @@
+import ArgumentParser
+import StellarDelivery
+import WebhooksCore
+
+/// The delivery helper process `serve` spawns and supervises; not for direct use.
+struct Deliver: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Internal: the delivery helper, which sends queued deliveries to Discord.",
+        shouldDisplay: false)
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        let logger = bootstrapLogging(config, label: "deliver")
+        let store = try options.openStore(config)
+        try DeliveryHelper(config: config, store: store, logger: logger).run()
+    }
+}

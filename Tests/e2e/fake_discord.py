@@ -1,0 +1,819 @@
+"""A local fake of Discord's execute-webhook endpoint (design.md §10), run in-process.
+
+    fake = FakeDiscord().start()                     # or FakeDiscord(tls_context=ctx) for HTTPS
+    url = fake.url("123456789012345678")             # what a user would register
+    fake.set_fault("123456789012345678", ("status", 500), "drop")
+    ... make the service deliver ...
+    [got] = fake.wait_for(1, "123456789012345678")
+    assert got.body["embeds"][0]["title"] == "🔔 Test"
+    fake.stop()
+
+Like Discord it serves `POST /api/v10/webhooks/{id}/{token}` only: 204 without `wait`, 200 and
+the created message with `wait=true`; per-webhook rate limits (`limit` per `window` seconds) with
+`X-RateLimit-*` headers on every answer and a 429 over the limit; 400 for bodies Discord refuses
+(50109 bad JSON, 50035 over its limits, 50006 empty). Faults are queued or set per webhook id:
+
+    "404" "401" "403"             Unknown Webhook / Invalid Webhook Token / Missing Permissions
+    ("status", code)              that status, {"message": <reason>, "code": 0} (HTML for 502)
+    ("slow", seconds)             wait, then answer normally
+    "drop"                        read the request, close the connection without an answer
+    ("429", retry_after)          a route 429 with retry_after in the body and headers
+    ("429-global", retry_after)   the global limit: "global": true, no bucket headers
+    ("429-header-only", seconds)  a 429 whose body has no retry_after; only Retry-After
+    "cloudflare"                  Cloudflare's ban: 429, code 0, no X-RateLimit-*, 1 hour
+    ("redirect", location)        302 to location
+
+Accounting: every answer but a 429, "drop" and "cloudflare" uses up one request of the webhook's
+window (Discord counts failed requests too); `over_limit` counts 429s the fake gave because the
+real limit was exceeded, so tests can assert a well-behaved sender kept it at 0.
+"""
+
+import hashlib
+import http.server
+import itertools
+import json
+import math
+import re
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http import HTTPStatus
+from urllib.parse import parse_qsl, urlsplit
+
+ROUTE_RE = re.compile(r"^/api/v10/webhooks/(\d{17,20})/([A-Za-z0-9_-]+)$")
+# Any webhook-looking path, to label requests that missed the route (wrong version, etc.).
+LOOSE_WEBHOOK_RE = re.compile(r"/webhooks/([^/?#]+)/([^/?#]+)")
+
+MAX_BODY = 8 * 1024 * 1024
+DISCORD_EPOCH_MS = 1420070400000
+
+NOT_FOUND = {"message": "404: Not Found", "code": 0}
+METHOD_NOT_ALLOWED = {"message": "405: Method Not Allowed", "code": 0}
+UNKNOWN_WEBHOOK = {"message": "Unknown Webhook", "code": 10015}
+INVALID_TOKEN = {"message": "Invalid Webhook Token", "code": 50027}
+MISSING_PERMISSIONS = {"message": "Missing Permissions", "code": 50013}
+EMPTY_MESSAGE = {"message": "Cannot send an empty message", "code": 50006}
+INVALID_JSON = {"code": 50109, "message": "The request body contains invalid JSON."}
+RATE_LIMITED = "You are being rate limited."
+CLOUDFLARE_BAN = {"message": "You are being blocked from accessing our API temporarily due to "
+                             "exceeding our rate limits frequently.", "code": 0}
+TOO_LARGE = {"message": "Request entity too large", "code": 40005}
+
+BAD_GATEWAY_HTML = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+                    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare"
+                    b"</center>\r\n</body>\r\n</html>\r\n")
+
+
+@dataclass
+class Received:
+    """One request that reached the handler."""
+    webhook_id: str
+    token: str
+    query: dict
+    headers: dict
+    body_bytes: bytes
+    body: object
+    status: int | None          # what the fake answered; None for a dropped connection
+    at: float                   # time.monotonic() when the request had been read
+    message_id: str | None = None
+    method: str = "POST"
+    path: str = ""              # the path without the query
+    fault: tuple | None = None  # the fault applied, as (kind, arg)
+
+
+# ---------------------------------------------------------------------------------------------
+# Body validation, as Discord does it (lengths in Python characters)
+
+class _Errors:
+    """Discord's nested `errors` object: {"embeds": {"0": {"title": {"_errors": [...]}}}}."""
+
+    def __init__(self):
+        self.tree = {}
+
+    def add(self, path, code, message):
+        node = self.tree
+        for part in path:
+            node = node.setdefault(str(part), {})
+        node.setdefault("_errors", []).append({"code": code, "message": message})
+
+    def __bool__(self):
+        return bool(self.tree)
+
+
+def _check_string(errors, path, value, max_len=None, min_len=None, required=False):
+    """Returns the string (or None) after recording what is wrong with it."""
+    if value is None:
+        if required:
+            errors.add(path, "BASE_TYPE_REQUIRED", "This field is required")
+        return None
+    if not isinstance(value, str):
+        errors.add(path, "BASE_TYPE_STRING", f'Could not interpret "{value!r}" as string.')
+        return None
+    if required and not value.strip():
+        errors.add(path, "BASE_TYPE_REQUIRED", "This field is required")
+    elif min_len is not None and max_len is not None and not min_len <= len(value) <= max_len:
+        errors.add(path, "BASE_TYPE_BAD_LENGTH", f"Must be between {min_len} and {max_len} in length.")
+    elif max_len is not None and len(value) > max_len:
+        errors.add(path, "BASE_TYPE_MAX_LENGTH", f"Must be {max_len} or fewer in length.")
+    return value
+
+
+def _check_url(errors, path, value, required=False):
+    value = _check_string(errors, path, value, max_len=2048, required=required)
+    if value and not re.match(r"^(https?|attachment)://\S+$", value):
+        errors.add(path, "URL_TYPE_INVALID_URL", "Not a well formed URL.")
+
+
+def _check_dict(errors, path, value):
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.add(path, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        return None
+    return value
+
+
+def _check_list(errors, path, value, max_len=None):
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        errors.add(path, "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+        return None
+    if max_len is not None and len(value) > max_len:
+        errors.add(path, "BASE_TYPE_MAX_LENGTH", f"Must be {max_len} or fewer in length.")
+    return value
+
+
+def _check_bool(errors, path, value):
+    if value is not None and not isinstance(value, bool):
+        errors.add(path, "BASE_TYPE_BOOLEAN", "Must be either true or false.")
+
+
+def _check_int(errors, path, value, lo=None, hi=None):
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.add(path, "NUMBER_TYPE_COERCE", f'Value "{value}" is not int.')
+    elif lo is not None and value < lo:
+        errors.add(path, "NUMBER_TYPE_MIN", f"int value should be greater than or equal to {lo}.")
+    elif hi is not None and value > hi:
+        errors.add(path, "NUMBER_TYPE_MAX", f"int value should be less than or equal to {hi}.")
+
+
+def _check_embed(errors, path, embed):
+    """Validates one embed; returns its characters counted towards the 6000 total."""
+    embed = _check_dict(errors, path, embed)
+    if embed is None:
+        return 0
+    total = 0
+
+    def counted(s):
+        nonlocal total
+        if isinstance(s, str):
+            total += len(s)
+
+    counted(_check_string(errors, path + ["title"], embed.get("title"), max_len=256))
+    counted(_check_string(errors, path + ["description"], embed.get("description"), max_len=4096))
+    _check_url(errors, path + ["url"], embed.get("url"))
+    _check_int(errors, path + ["color"], embed.get("color"), lo=0, hi=0xFFFFFF)
+    ts = embed.get("timestamp")
+    if ts is not None:
+        ok = isinstance(ts, str)
+        if ok:
+            try:
+                datetime.fromisoformat(ts.replace("Z", "+00:00"))
+            except ValueError:
+                ok = False
+        if not ok:
+            errors.add(path + ["timestamp"], "DATE_TIME_TYPE_PARSE",
+                       f"Could not parse {ts}. Should be ISO8601.")
+    fields = _check_list(errors, path + ["fields"], embed.get("fields"), max_len=25)
+    for i, f in enumerate(fields or []):
+        fpath = path + ["fields", i]
+        f = _check_dict(errors, fpath, f)
+        if f is None:
+            continue
+        counted(_check_string(errors, fpath + ["name"], f.get("name"), max_len=256, required=True))
+        counted(_check_string(errors, fpath + ["value"], f.get("value"), max_len=1024,
+                              required=True))
+        _check_bool(errors, fpath + ["inline"], f.get("inline"))
+    footer = _check_dict(errors, path + ["footer"], embed.get("footer"))
+    if footer is not None:
+        counted(_check_string(errors, path + ["footer", "text"], footer.get("text"), max_len=2048,
+                              required=True))
+        _check_url(errors, path + ["footer", "icon_url"], footer.get("icon_url"))
+    author = _check_dict(errors, path + ["author"], embed.get("author"))
+    if author is not None:
+        counted(_check_string(errors, path + ["author", "name"], author.get("name"), max_len=256,
+                              required=True))
+        _check_url(errors, path + ["author", "url"], author.get("url"))
+        _check_url(errors, path + ["author", "icon_url"], author.get("icon_url"))
+    for media in ("image", "thumbnail"):
+        m = _check_dict(errors, path + [media], embed.get(media))
+        if m is not None:
+            _check_url(errors, path + [media, "url"], m.get("url"), required=True)
+    return total
+
+
+def _embed_is_empty(embed):
+    if not isinstance(embed, dict):
+        return False
+    return not any(embed.get(k) for k in ("title", "description", "fields", "author", "footer",
+                                           "image", "thumbnail", "video"))
+
+
+def validate_message(body):
+    """None if Discord would accept the (already parsed) body, else (status, error body)."""
+    errors = _Errors()
+    if not isinstance(body, dict):
+        errors.add([], "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        return 400, {"code": 50035, "message": "Invalid Form Body", "errors": errors.tree}
+    content = _check_string(errors, ["content"], body.get("content"), max_len=2000)
+    username = _check_string(errors, ["username"], body.get("username"), min_len=1, max_len=80)
+    if isinstance(username, str):
+        for word in ("discord", "clyde"):
+            if word in username.lower():
+                errors.add(["username"], "USERNAME_INVALID_CONTAINS",
+                           f'Username cannot contain "{word}"')
+    _check_url(errors, ["avatar_url"], body.get("avatar_url"))
+    _check_bool(errors, ["tts"], body.get("tts"))
+    _check_int(errors, ["flags"], body.get("flags"), lo=0)
+    _check_string(errors, ["thread_name"], body.get("thread_name"), max_len=100)
+    embeds = _check_list(errors, ["embeds"], body.get("embeds"), max_len=10)
+    total = sum(_check_embed(errors, ["embeds", i], e) for i, e in enumerate(embeds or []))
+    if total > 6000:
+        errors.add(["embeds"], "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
+    mentions = _check_dict(errors, ["allowed_mentions"], body.get("allowed_mentions"))
+    if mentions is not None:
+        parse = _check_list(errors, ["allowed_mentions", "parse"], mentions.get("parse"))
+        for i, p in enumerate(parse or []):
+            if p not in ("roles", "users", "everyone"):
+                errors.add(["allowed_mentions", "parse", i], "BASE_TYPE_CHOICES",
+                           "Value must be one of {'roles', 'users', 'everyone'}.")
+        for key in ("roles", "users"):
+            _check_list(errors, ["allowed_mentions", key], mentions.get(key), max_len=100)
+        _check_bool(errors, ["allowed_mentions", "replied_user"], mentions.get("replied_user"))
+    if errors:
+        return 400, {"code": 50035, "message": "Invalid Form Body", "errors": errors.tree}
+
+    has_content = isinstance(content, str) and content.strip() != ""
+    has_embeds = any(not _embed_is_empty(e) for e in (embeds or []))
+    has_other = any(body.get(k) for k in ("components", "sticker_ids", "poll", "attachments"))
+    if not (has_content or has_embeds or has_other):
+        return 400, dict(EMPTY_MESSAGE)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The server
+
+class _Window:
+    __slots__ = ("start", "end", "count")
+
+    def __init__(self, start, end):
+        self.start, self.end, self.count = start, end, 0
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, fake, handler):
+        self.fake = fake
+        super().__init__((fake.host, 0), handler)
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        self.fake._accepted()
+        ctx = self.fake.tls_context
+        if ctx is not None:
+            # The handshake happens in the connection's own thread (Handler.setup), so a client
+            # that rejects our certificate costs that thread only.
+            try:
+                sock = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            except (OSError, ssl.SSLError):
+                sock.close()
+                raise
+        self.fake._opened(sock)
+        return sock, addr
+
+    def shutdown_request(self, request):
+        self.fake._closed(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address):
+        # Clients that vanish, time out or fail the TLS handshake are part of the tests.
+        pass
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "cloudflare"
+    sys_version = ""
+    timeout = 60  # idle keep-alive connections
+
+    def setup(self):
+        self.connection = self.request
+        if self.timeout is not None:
+            self.connection.settimeout(self.timeout)
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.do_handshake()
+            except (OSError, ssl.SSLError):
+                self.server.fake._tls_failed()
+                raise
+        super().setup()
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+    # Every method goes through one dispatcher.
+    def do_POST(self):
+        self.server.fake._handle(self, "POST")
+
+    def do_GET(self):
+        self.server.fake._handle(self, "GET")
+
+    def do_HEAD(self):
+        self.server.fake._handle(self, "HEAD")
+
+    def do_PUT(self):
+        self.server.fake._handle(self, "PUT")
+
+    def do_PATCH(self):
+        self.server.fake._handle(self, "PATCH")
+
+    def do_DELETE(self):
+        self.server.fake._handle(self, "DELETE")
+
+    def do_OPTIONS(self):
+        self.server.fake._handle(self, "OPTIONS")
+
+
+_FAULT_KINDS = {"404", "401", "403", "status", "slow", "drop", "429", "429-global",
+                "429-header-only", "cloudflare", "redirect"}
+_FAULT_DEFAULTS = {"slow": 1.0, "429": 1.0, "429-global": 1.0, "429-header-only": 1,
+                   "status": 500, "redirect": "https://example.com/"}
+
+
+def _normalise_fault(fault):
+    """A fault as (kind, arg); "500" or 500 alone mean ("status", 500). Unknown ones raise now,
+    in the test, rather than silently in the server thread."""
+    if isinstance(fault, (tuple, list)):
+        if not 1 <= len(fault) <= 2:
+            raise ValueError(f"fake Discord: a fault is (kind, arg), got {fault!r}")
+        kind, arg = str(fault[0]), (fault[1] if len(fault) == 2 else None)
+    else:
+        kind, arg = str(fault), None
+    if kind.isdigit() and kind not in ("404", "401", "403", "429"):
+        kind, arg = "status", int(kind)
+    if kind not in _FAULT_KINDS:
+        raise ValueError(f"fake Discord: unknown fault {fault!r}; known: {sorted(_FAULT_KINDS)}")
+    if arg is None:
+        arg = _FAULT_DEFAULTS.get(kind)
+    return kind, arg
+
+
+def _json_bytes(obj):
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _fmt(x):
+    return f"{x:.3f}"
+
+
+class FakeDiscord:
+    host = "127.0.0.1"
+
+    def __init__(self, tls_context=None, limit=5, window=2.0):
+        self.tls_context = tls_context
+        self.limit = int(limit)
+        self.window = float(window)
+        self.port = None
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        self._server = None
+        self._thread = None
+        self._open = {}  # id(socket) -> socket, for closing kept-alive connections on stop
+        self._snowflake_seq = itertools.count()
+        self._reset_state()
+
+    def _reset_state(self):
+        self._received = []
+        self._faults = {}
+        self._always = {}
+        self._windows = {}
+        self.over_limit = 0
+        self.connections = 0
+        self.tls_failures = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> "FakeDiscord":
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = _Server(self, _Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name=f"fake-discord:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = self._thread = None
+        self._stopping.set()
+        server.shutdown()
+        with self._lock:
+            open_socks = list(self._open.values())
+            self._open.clear()
+        for sock in open_socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=10)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- set-up and inspection ------------------------------------------------------------------
+
+    def url(self, webhook_id, token="tok", scheme=None, host=None, thread_id=None) -> str:
+        """The URL a user registers, e.g. http://127.0.0.1:PORT/api/webhooks/{id}/{token}
+        (no API version: the service adds /v10). A host without a port gets this fake's port."""
+        if scheme is None:
+            scheme = "https" if self.tls_context is not None else "http"
+        if host is None:
+            host = f"{self.host}:{self.port}"
+        elif host.startswith("["):
+            host = host if re.search(r"\]:\d+$", host) else f"{host}:{self.port}"
+        elif host.count(":") > 1:  # a bare IPv6 address
+            host = f"[{host}]:{self.port}"
+        elif ":" not in host:
+            host = f"{host}:{self.port}"
+        url = f"{scheme}://{host}/api/webhooks/{webhook_id}/{token}"
+        if thread_id is not None:
+            url += f"?thread_id={thread_id}"
+        return url
+
+    def set_fault(self, webhook_id, *faults):
+        """Queues faults for webhook_id, consumed one per request (after any queued before)."""
+        normalised = [_normalise_fault(f) for f in faults]
+        with self._lock:
+            self._faults.setdefault(str(webhook_id), deque()).extend(normalised)
+
+    def set_always(self, webhook_id, fault):
+        """A fault for every request to webhook_id (after the queue is used up); None clears."""
+        with self._lock:
+            if fault is None:
+                self._always.pop(str(webhook_id), None)
+            else:
+                self._always[str(webhook_id)] = _normalise_fault(fault)
+
+    def received(self, webhook_id=None) -> list:
+        with self._lock:
+            return self._filtered(webhook_id)
+
+    def _filtered(self, webhook_id):
+        if webhook_id is None:
+            return list(self._received)
+        wid = str(webhook_id)
+        return [r for r in self._received if r.webhook_id == wid]
+
+    def wait_for(self, count, webhook_id=None, timeout=10.0) -> list:
+        """Blocks until at least count requests (to webhook_id, if given) were received."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                got = self._filtered(webhook_id)
+                if len(got) >= count:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._changed.wait(left)
+        seen = [(r.method, r.path, r.status, r.fault) for r in got]
+        raise AssertionError(
+            f"fake Discord: expected at least {count} request(s)"
+            f"{'' if webhook_id is None else f' to webhook {webhook_id}'} within {timeout}s, "
+            f"got {len(got)}: {seen}; connections={self.connections}, "
+            f"tls_failures={self.tls_failures}, all requests={len(self.received())}")
+
+    def reset(self):
+        with self._lock:
+            self._reset_state()
+            self._changed.notify_all()
+
+    # -- connection bookkeeping (called by the server) -------------------------------------------
+
+    def _accepted(self):
+        with self._lock:
+            self.connections += 1
+
+    def _opened(self, sock):
+        with self._lock:
+            self._open[id(sock)] = sock
+
+    def _closed(self, sock):
+        with self._lock:
+            self._open.pop(id(sock), None)
+
+    def _tls_failed(self):
+        with self._lock:
+            self.tls_failures += 1
+
+    # -- rate limits ----------------------------------------------------------------------------
+
+    @staticmethod
+    def bucket(webhook_id):
+        return hashlib.sha256(f"webhook-bucket:{webhook_id}".encode()).hexdigest()[:32]
+
+    def _window_for(self, wid, now):
+        """The current window of wid, or None if there is none running. Caller holds the lock."""
+        w = self._windows.get(wid)
+        if w is not None and now >= w.end:
+            w = None
+            del self._windows[wid]
+        return w
+
+    def _take_slot(self, wid, now):
+        """Uses one request of wid's window (starting one if none runs); returns headers."""
+        w = self._window_for(wid, now)
+        if w is None:
+            w = self._windows[wid] = _Window(now, now + self.window)
+        w.count += 1
+        return self._rl_headers(wid, max(0, self.limit - w.count), w.end - now)
+
+    def _rl_headers(self, wid, remaining, reset_after):
+        reset_after = max(0.0, reset_after)
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": _fmt(time.time() + reset_after),
+            "X-RateLimit-Reset-After": _fmt(reset_after),
+            "X-RateLimit-Bucket": self.bucket(wid),
+        }
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _read_body(self, h):
+        te = (h.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            data = bytearray()
+            while True:
+                line = h.rfile.readline(65537)
+                if not line:
+                    raise ConnectionError("eof in chunked body")
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while h.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(data)
+                if len(data) + size > MAX_BODY:
+                    raise _TooLarge()
+                data += h.rfile.read(size)
+                h.rfile.readline(65537)
+        length = int(h.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise _TooLarge()
+        return h.rfile.read(length) if length > 0 else b""
+
+    def _send(self, h, status, body=b"", headers=None, content_type="application/json",
+              method="POST"):
+        try:
+            h.send_response(status)
+            for name, value in (headers or {}).items():
+                h.send_header(name, value)
+            if body or status not in (204, 304):
+                h.send_header("Content-Type", content_type)
+            h.send_header("Content-Length", str(len(body)))
+            if h.close_connection:
+                h.send_header("Connection", "close")
+            h.end_headers()
+            if body and method != "HEAD":
+                h.wfile.write(body)
+            h.wfile.flush()
+        except (OSError, ssl.SSLError):
+            h.close_connection = True
+
+    def _record(self, rec):
+        with self._lock:
+            self._received.append(rec)
+            self._changed.notify_all()
+
+    def _next_fault(self, wid):
+        """Caller holds the lock."""
+        q = self._faults.get(wid)
+        if q:
+            fault = q.popleft()
+            if not q:
+                del self._faults[wid]
+            return fault
+        return self._always.get(wid)
+
+    def _handle(self, h, method):
+        split = urlsplit(h.path)
+        path = split.path
+        try:
+            raw = self._read_body(h)
+        except _TooLarge:
+            h.close_connection = True
+            self._send(h, 413, _json_bytes(TOO_LARGE), method=method)
+            return
+        except (OSError, ValueError, ssl.SSLError):
+            h.close_connection = True
+            return
+        now = time.monotonic()
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        headers = {}
+        for name, value in h.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+
+        m = ROUTE_RE.match(path)
+        if m:
+            wid, token = m.group(1), m.group(2)
+        else:
+            loose = LOOSE_WEBHOOK_RE.search(path)
+            wid, token = (loose.group(1), loose.group(2)) if loose else ("", "")
+        rec = Received(webhook_id=wid, token=token, query=query, headers=headers, body_bytes=raw,
+                       body=None, status=None, at=now, method=method, path=path)
+        try:
+            rec.body = json.loads(raw.decode("utf-8")) if raw.strip() else None
+        except (UnicodeDecodeError, ValueError):
+            rec.body = None
+
+        if not m:
+            rec.status = 404
+            self._record(rec)
+            self._send(h, 404, _json_bytes(NOT_FOUND), method=method)
+            return
+        if method != "POST":
+            rec.status = 405
+            self._record(rec)
+            self._send(h, 405, _json_bytes(METHOD_NOT_ALLOWED), {"Allow": "POST"}, method=method)
+            return
+
+        with self._lock:
+            fault = self._next_fault(wid)
+        rec.fault = fault
+        kind, arg = fault if fault is not None else (None, None)
+
+        if kind == "slow":
+            self._stopping.wait(float(arg or 0))
+            rec.at = time.monotonic()
+            kind = None
+        if kind == "drop":
+            self._record(rec)
+            self._drop(h)
+            return
+        if kind is not None:
+            status, body, hdrs, ctype = self._fault_answer(kind, arg, wid)
+            rec.status = status
+            self._record(rec)
+            self._send(h, status, body, hdrs, ctype)
+            return
+        status, body, hdrs, message_id = self._answer(wid, query, headers, raw)
+        rec.status, rec.message_id = status, message_id
+        self._record(rec)
+        self._send(h, status, body, hdrs)
+
+    def _drop(self, h):
+        h.close_connection = True
+        sock = h.connection
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _fault_answer(self, kind, arg, wid):
+        """(status, body bytes, headers, content type) for an injected fault."""
+        now = time.monotonic()
+        if kind in ("404", "401", "403"):
+            body = {"404": UNKNOWN_WEBHOOK, "401": INVALID_TOKEN, "403": MISSING_PERMISSIONS}[kind]
+            with self._lock:
+                hdrs = self._take_slot(wid, now)
+            return int(kind), _json_bytes(body), hdrs, "application/json"
+        if kind == "status":
+            code = int(arg)
+            with self._lock:
+                hdrs = self._take_slot(wid, now)
+            if code == 502:
+                return code, BAD_GATEWAY_HTML, hdrs, "text/html"
+            try:
+                phrase = HTTPStatus(code).phrase
+            except ValueError:
+                phrase = "Error"
+            return code, _json_bytes({"message": phrase, "code": 0}), hdrs, "application/json"
+        if kind == "redirect":
+            with self._lock:
+                hdrs = self._take_slot(wid, now)
+            hdrs["Location"] = str(arg)
+            return 302, b"", hdrs, "text/plain"
+        if kind in ("429", "429-header-only"):
+            after = float(arg if arg is not None else 1.0)
+            hdrs = self._rl_headers(wid, 0, after)
+            hdrs["Retry-After"] = str(math.ceil(after))
+            hdrs["X-RateLimit-Scope"] = "user"
+            body = {"message": RATE_LIMITED, "global": False}
+            if kind == "429":
+                body = {"message": RATE_LIMITED, "retry_after": round(after, 3), "global": False}
+            return 429, _json_bytes(body), hdrs, "application/json"
+        if kind == "429-global":
+            after = float(arg if arg is not None else 1.0)
+            hdrs = {"Retry-After": str(math.ceil(after)), "X-RateLimit-Global": "true",
+                    "X-RateLimit-Scope": "global"}
+            body = {"message": RATE_LIMITED, "retry_after": round(after, 3), "global": True}
+            return 429, _json_bytes(body), hdrs, "application/json"
+        if kind == "cloudflare":
+            return 429, _json_bytes(CLOUDFLARE_BAN), {"Retry-After": "3600"}, "application/json"
+        raise AssertionError(f"fake Discord: unhandled fault {kind!r}")  # _normalise_fault let it by
+
+    def _answer(self, wid, query, headers, raw):
+        """Rate limit, then validate, then deliver: (status, body, headers, message id)."""
+        now = time.monotonic()
+        with self._lock:
+            w = self._window_for(wid, now)
+            if w is not None and w.count >= self.limit:
+                self.over_limit += 1
+                after = w.end - now
+                hdrs = self._rl_headers(wid, 0, after)
+                hdrs["Retry-After"] = str(math.ceil(after))
+                hdrs["X-RateLimit-Scope"] = "user"
+                body = {"message": RATE_LIMITED, "retry_after": round(after, 3), "global": False}
+                return 429, _json_bytes(body), hdrs, None
+            hdrs = self._take_slot(wid, now)
+
+        ctype = (headers.get("content-type") or "").split(";")[0].strip().lower()
+        if not raw.strip():
+            return 400, _json_bytes(EMPTY_MESSAGE), hdrs, None
+        if ctype != "application/json":
+            return 400, _json_bytes(INVALID_JSON), hdrs, None
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return 400, _json_bytes(INVALID_JSON), hdrs, None
+        problem = validate_message(body)
+        if problem is not None:
+            return problem[0], _json_bytes(problem[1]), hdrs, None
+
+        thread_id = query.get("thread_id")
+        if thread_id is not None and not re.fullmatch(r"\d{17,20}", thread_id):
+            err = {"code": 50035, "message": "Invalid Form Body", "errors": {"thread_id": {
+                "_errors": [{"code": "NUMBER_TYPE_COERCE",
+                             "message": f'Value "{thread_id}" is not snowflake.'}]}}}
+            return 400, _json_bytes(err), hdrs, None
+
+        message_id = self._snowflake()
+        if query.get("wait", "").lower() not in ("true", "1"):
+            return 204, b"", hdrs, message_id
+        message = {
+            "id": message_id,
+            "type": 0,
+            "content": body.get("content") or "",
+            "channel_id": thread_id or self._channel_id(wid),
+            "author": {"bot": True, "id": wid, "username": body.get("username") or "Captain Hook",
+                       "avatar": None, "discriminator": "0000"},
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "mention_everyone": False,
+            "tts": bool(body.get("tts")),
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+            "edited_timestamp": None,
+            "flags": 0,
+            "components": [],
+            "webhook_id": wid,
+        }
+        return 200, _json_bytes(message), hdrs, message_id
+
+    def _snowflake(self):
+        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        return str((ms << 22) | (next(self._snowflake_seq) & 0x3FFFFF))
+
+    @staticmethod
+    def _channel_id(wid):
+        return str(int(hashlib.sha256(f"channel:{wid}".encode()).hexdigest()[:15], 16)
+                   | (1 << 60))
