@@ -8,7 +8,7 @@ PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What a fresh Debian 12 machine with Swift lacks: the C libraries, nginx, and the test and
 # benchmark tools.
-APT_PACKAGES := libfcgi-dev libssl-dev libcurl4-openssl-dev nginx wrk curl python3 python3-pytest
+APT_PACKAGES := libfcgi-dev libssl-dev libcurl4-openssl-dev nginx wrk curl openssl python3 python3-pytest
 
 .PHONY: run test deps build release unit e2e bench clean
 

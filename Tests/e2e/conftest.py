@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from fake_discord import FakeDiscord
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = REPO_ROOT / os.environ.get("STELLAR_WEBHOOKS_BIN", ".build/debug/stellar-webhooks")
 RENDER_NGINX = REPO_ROOT / "nginx" / "render-dev-conf"
@@ -332,6 +334,10 @@ class Service:
         """The master's live children that are workers (`stellar-webhooks worker ...`)."""
         return {pid for pid in child_pids(self.serve.pid) if "worker" in argv(pid)[1:3]}
 
+    def helper_pids(self):
+        """The master's live children that are delivery helpers (`stellar-webhooks deliver`)."""
+        return {pid for pid in child_pids(self.serve.pid) if "deliver" in argv(pid)[1:3]}
+
     # -- HTTP -------------------------------------------------------------------------------
 
     def request(self, method, path, body=None, key=None, headers=None, raw=None, timeout=30):
@@ -420,6 +426,23 @@ class Service:
             body["data"] = data
         return self.request("POST", "/events", key=service_key, body=body, headers=headers)
 
+    def deliveries(self, key, webhook_id, limit=100):
+        """The webhook's deliveries, newest first."""
+        status, _, body = self.request("GET", f"/webhooks/{webhook_id}/deliveries?limit={limit}",
+                                       key=key)
+        assert status == 200, (status, body)
+        return body["deliveries"]
+
+    def wait_for_deliveries(self, key, webhook_id, count=1, status=None, timeout=15):
+        """Waits until the webhook has `count` deliveries, all finished (or all of `status`);
+        returns them newest first."""
+        def done():
+            found = self.deliveries(key, webhook_id)
+            wanted = (lambda d: d["status"] == status) if status else (lambda d: d["status"] != "pending")
+            return found if len(found) >= count and all(map(wanted, found)) else None
+        return wait_until(done, timeout, interval=0.1,
+                          what=f"{count} {status or 'finished'} deliveries of {webhook_id}")
+
     def delivery_total(self, key, webhook_id):
         status, _, body = self.request("GET", f"/webhooks/{webhook_id}/deliveries?limit=1",
                                        key=key)
@@ -437,6 +460,21 @@ def svc():
         yield service.start()
     finally:
         service.cleanup()
+
+
+@pytest.fixture
+def discord():
+    """A fake Discord (fake_discord.py) on a free loopback port, stopped after the test."""
+    fake = FakeDiscord().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def fake_discord_config(fake, **more):
+    """Configuration that sends to `fake`: its host:port allowed, loopback and http allowed."""
+    return {"allow_insecure_targets": "true", "discord_hosts": f"127.0.0.1:{fake.port}", **more}
 
 
 @pytest.fixture

@@ -28,13 +28,13 @@ extension Store {
             var scanned = 0
             scan: while scanned < total {
                 for id in try index.oldestFirst(offset: scanned, limit: 256) {
-                    scanned += 1
-                    guard let delivery = try read(Delivery.self, at: deliveryPath(userId, webhookId, id)) else {
+                    if let delivery = try read(Delivery.self, at: deliveryPath(userId, webhookId, id)) {
+                        guard let created = Timestamp.parse(delivery.createdAt), created < cutoff else { break scan }
+                        if delivery.status == .pending { kept.append(id) } else { doomed.append(id) }
+                    } else {
                         doomed.append(id)
-                        continue
                     }
-                    guard let created = Timestamp.parse(delivery.createdAt), created < cutoff else { break scan }
-                    if delivery.status == .pending { kept.append(id) } else { doomed.append(id) }
+                    scanned += 1
                 }
             }
             guard !doomed.isEmpty else { return 0 }
