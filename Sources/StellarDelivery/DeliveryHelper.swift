@@ -53,6 +53,7 @@ public final class DeliveryHelper {
         defer { lock.unlock() }
         let stopSignals = try StopSignals()
         let socket = try HelperSocket(path: HelperLink.socketPath(dataDir: config.dataDir))
+        defer { socket.shutdown() }  // runs before the unlock above
         logger.info("delivery helper started", metadata: ["pid": "\(getpid())", "concurrency": "\(config.deliveryConcurrency)", "rate": "\(config.globalRateLimit)/s"])
 
         var stopping = false

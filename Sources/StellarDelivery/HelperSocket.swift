@@ -38,8 +38,11 @@ final class HelperSocket {
         }
     }
 
-    deinit {
+    /// Stops listening and removes the socket file. Called before the helper lock is released,
+    /// so it can never remove a successor's socket.
+    func shutdown() {
         for client in clients.keys { close(client) }
+        clients.removeAll()
         close(fd)
         unlink(path)
     }
