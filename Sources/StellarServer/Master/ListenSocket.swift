@@ -20,7 +20,7 @@ public enum ListenSocket {
         try removeStale(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw failure("socket", path) }
-        guard withAddress(of: path, { bind(fd, $0, $1) }) == 0 else {
+        guard UnixSocketAddress.with(path, { bind(fd, $0, $1) }) == 0 else {
             close(fd)
             throw failure("bind", path)
         }
@@ -51,20 +51,10 @@ public enum ListenSocket {
         }
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(probe) }
-        if withAddress(of: path, { connect(probe, $0, $1) }) == 0 {
+        if UnixSocketAddress.with(path, { connect(probe, $0, $1) }) == 0 {
             throw Failure(description: "\(path) is in use by another running service")
         }
         unlink(path)
-    }
-
-    /// Calls `body` with `path` as a unix socket address (the config check keeps it short enough).
-    private static func withAddress(of path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
     }
 
     private static func failure(_ operation: String, _ path: String) -> Failure {

@@ -46,7 +46,11 @@ struct DeliveryIndex {
 
     /// Replaces the whole index atomically (pruning). Called under the user's lock.
     func replace(with ids: [String]) throws {
-        try FileSystem.writeAtomically(ids.flatMap { Array($0.utf8) + [UInt8(ascii: "\n")] }, to: path)
+        try FileSystem.writeAtomically(Self.records(of: ids), to: path)
+    }
+
+    private static func records(of ids: [String]) -> [UInt8] {
+        ids.flatMap { Array($0.utf8) + [UInt8(ascii: "\n")] }
     }
 
     /// Appends ids durably. Called under the user's lock; first trims a torn record left by a
@@ -62,8 +66,7 @@ struct DeliveryIndex {
             try FileSystem.check(ftruncate(fd, whole), "truncate", path)
             try FileSystem.check(lseek(fd, whole, SEEK_SET), "seek", path)
         }
-        let bytes = ids.flatMap { Array($0.utf8) + [UInt8(ascii: "\n")] }
-        try FileSystem.writeAll(fd, bytes, path)
+        try FileSystem.writeAll(fd, Self.records(of: ids), path)
         try FileSystem.check(fsync(fd), "fsync", path)
     }
 }

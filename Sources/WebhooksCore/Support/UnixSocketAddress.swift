@@ -1,0 +1,20 @@
+import Foundation
+
+/// A unix socket path as a `sockaddr`, for bind and connect (the FastCGI socket, the helper's).
+public enum UnixSocketAddress {
+    /// Calls `body` with `path` as an address; -1 with ENAMETOOLONG when the path does not fit
+    /// (the configuration check keeps configured paths short enough).
+    public static func with(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8) + [0]
+        guard bytes.count <= MemoryLayout.size(ofValue: address.sun_path) else {
+            errno = ENAMETOOLONG
+            return -1
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+    }
+}
