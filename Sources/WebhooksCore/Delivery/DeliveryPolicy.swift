@@ -82,7 +82,7 @@ public struct DeliveryPolicy: Sendable {
     /// The delivery as recorded after an attempt with this result and outcome, at `now`.
     public func record(_ outcome: Outcome, of result: AttemptResult, on delivery: Delivery, now: Date) -> Delivery {
         var updated = delivery
-        updated.attempts += 1
+        if case .refused = result {} else { updated.attempts += 1 }  // attempts count HTTP requests
         if case .answered(let status, _, let body) = result {
             updated.statusCode = status
             updated.response = String(String(decoding: body, as: UTF8.self).prefix(Self.responseLimit))
