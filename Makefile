@@ -40,9 +40,11 @@ unit:
 e2e: build
 	$(PYTHON) -m pytest -q Tests/e2e
 
-## bench: requests/s through nginx beside nginx's own `return 200` and a bare C responder
+## bench: requests/s through nginx beside nginx's own `return 200` and a bare C responder, then
+## deliveries/s and emit-to-Discord latency against the fake Discord beside a plain client
 bench: deps release
 	bench/run
+	bench/delivery
 
 clean:
 	rm -rf .build run bench/out
