@@ -118,6 +118,22 @@ final class CurlTransport {
         return done
     }
 
+    /// Drops the transfers that have not begun sending their request yet (still resolving,
+    /// connecting or in the TLS handshake) and returns their keys: on a stop, nothing of them
+    /// reached Discord, so they are simply left pending for the next helper.
+    func cancelUnsent() -> [String] {
+        var cancelled: [String] = []
+        for (key, transfer) in transfers {
+            var sendingSince: curl_off_t = 0
+            _ = stellar_curl_get_off_t(transfer.easy, CURLINFO_PRETRANSFER_TIME_T, &sendingSince)
+            guard sendingSince == 0 else { continue }
+            transfers.removeValue(forKey: key)
+            release(transfer)
+            cancelled.append(key)
+        }
+        return cancelled
+    }
+
     private func result(of transfer: Transfer, code: CURLcode) -> AttemptResult {
         if let address = transfer.refusedAddress {
             return .refused("Refused to connect to \(address): a private or local address")

@@ -58,14 +58,15 @@ public final class DeliveryHelper {
 
         var stopping = false
         while !stopping || transport.inFlight > 0 {
-            let now = Date()
             if !stopping {
-                maintain(now: now)
-                startDueSends(now: now)
+                maintain(now: Date())
+                startDueSends()
             }
-            let ready = transport.wait(extraFDs: [stopSignals.fd] + socket.watched, timeout: stopping ? 0.2 : timeout(now: now))
+            let ready = transport.wait(extraFDs: [stopSignals.fd] + socket.watched, timeout: stopping ? 0.2 : timeout(now: Date()))
             if ready.contains(stopSignals.fd), !stopping {
                 stopping = true
+                // Sends already on the wire finish; the rest stay pending for the next helper.
+                for name in transport.cancelUnsent() { sending.removeValue(forKey: name) }
                 logger.info("delivery helper stopping", metadata: ["inFlight": "\(transport.inFlight)"])
             }
             for command in socket.commands(ready: ready) {
@@ -134,9 +135,10 @@ public final class DeliveryHelper {
     /// Starts every send the gate allows, in order: manual sends first, then queue order. Only
     /// the first due delivery of each Discord webhook is considered, so first attempts to it
     /// leave in the order they were queued.
-    private func startDueSends(now: Date) {
+    private func startDueSends() {
         var considered = Set<String>()
         for name in order {
+            let now = Date()  // reading the store takes time: the rate window needs the real one
             guard gate.isOpen(now: now) else { break }
             guard let job = waiting[name], job.dueAt <= now,
                 considered.insert(job.rateLimitKey).inserted,
@@ -169,7 +171,7 @@ public final class DeliveryHelper {
         }
         let body = DiscordMessage.body(for: delivery.payload, footer: config.discordFooter).serialized()
         try transport.start(key: name, url: target.sendURL, body: body)
-        gate.started(job.rateLimitKey, now: now)
+        gate.started(job.rateLimitKey, now: Date())
         waiting.removeValue(forKey: name)
         sending[name] = job
         logger.debug("sending", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])

@@ -1,5 +1,5 @@
-// libcurl (Debian: libcurl4-openssl-dev). curl_easy_setopt, curl_easy_getinfo and
-// curl_multi_setopt are variadic, which Swift cannot call: these typed wrappers can.
+// libcurl (Debian: libcurl4-openssl-dev). curl_easy_setopt and curl_easy_getinfo are variadic,
+// which Swift cannot call: these typed wrappers can.
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 
@@ -31,10 +31,6 @@ static inline CURLcode stellar_curl_get_long(CURL *easy, CURLINFO info, long *va
     return curl_easy_getinfo(easy, info, value);
 }
 
-static inline CURLcode stellar_curl_get_pointer(CURL *easy, CURLINFO info, void **value) {
+static inline CURLcode stellar_curl_get_off_t(CURL *easy, CURLINFO info, curl_off_t *value) {
     return curl_easy_getinfo(easy, info, value);
-}
-
-static inline CURLMcode stellar_curl_multi_set_long(CURLM *multi, CURLMoption option, long value) {
-    return curl_multi_setopt(multi, option, value);
 }
