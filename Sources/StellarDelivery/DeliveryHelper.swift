@@ -18,6 +18,7 @@ public final class DeliveryHelper {
     static let scanInterval: TimeInterval = 5
     static let pruneInterval: TimeInterval = 3600
     static let longestWait: TimeInterval = 1
+    static let scanBatch = 128
 
     private let config: Config
     private let store: Store
@@ -101,17 +102,25 @@ public final class DeliveryHelper {
         }
     }
 
-    /// Picks up entries not seen yet. Cost: one listing, plus one read per new entry.
+    /// Picks up entries not seen yet: those a client waits for, then the oldest. Cost: one
+    /// listing, plus one read per new entry, at most `scanBatch` of them per pass so a large burst
+    /// starts sending at once.
     private func scanOutbox(now: Date) throws {
-        var added = false
-        for name in try store.outboxNames() where waiting[name] == nil && sending[name] == nil {
+        var added = 0
+        let names = try store.outboxNames()
+        let awaited = waiters.isEmpty ? [] : names.filter { waiters[Store.deliveryId(outboxName: $0)] != nil }
+        for name in awaited + names where waiting[name] == nil && sending[name] == nil {
+            guard added < Self.scanBatch else {
+                scanRequested = true  // the rest on the next pass
+                break
+            }
             guard let delivery = try store.pendingDelivery(outboxName: name) else { continue }
             let key = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
                 .flatMap(target)?.rateLimitKey ?? delivery.webhookId
             waiting[name] = Job(delivery: delivery, rateLimitKey: key, dueAt: Self.dueAt(delivery, now: now))
-            added = true
+            added += 1
         }
-        if added { sortOrder() }
+        if added > 0 { sortOrder() }
     }
 
     private func sortOrder() {

@@ -73,7 +73,7 @@ final class StoreTests: XCTestCase {
         let webhook = try makeWebhook()
         let deliveries = try makeDeliveries(2, for: webhook)
         // Names sort in queue order.
-        XCTAssertEqual(try store.outboxNames().map { String($0.suffix(41).prefix(36)) }, deliveries.map(\.id))
+        XCTAssertEqual(try store.outboxNames().map { Store.deliveryId(outboxName: $0) }, deliveries.map(\.id))
         for name in try store.outboxNames() {
             XCTAssertEqual(try store.pendingDelivery(outboxName: name)?.status, .pending)
         }

@@ -67,7 +67,7 @@ final class RecordingDispatch: DeliveryDispatch, @unchecked Sendable {
     func sendNow(deliveryId: String, timeout: TimeInterval) -> Bool {
         sent.append(deliveryId)
         guard let outcome, let store else { return false }
-        for name in try! store.outboxNames() where name.hasSuffix("-\(deliveryId).json") {
+        for name in try! store.outboxNames() where Store.deliveryId(outboxName: name) == deliveryId {
             let delivery = try! store.pendingDelivery(outboxName: name)!
             let recorded = DeliveryPolicy(retrySchedule: []).record(outcome.outcome, of: outcome.result, on: delivery, now: fixedNow)
             try! store.record(recorded, outboxName: name)

@@ -322,6 +322,34 @@ def test_helper_killed_mid_send_sends_again_after_restart(make_service, discord)
     assert "delivery helper died" in svc.serve_log.read_text()
 
 
+def test_sighup_replaces_the_helper_after_its_sends_and_applies_the_new_config(make_service, discord):
+    """A reload starts a new helper, which takes over only when the old one has finished the send
+    in hand (one helper per data_dir), and sends with the new configuration."""
+    svc = make_service(config=fake_discord_config(discord))
+    owner, key = svc.new_user()
+    server_id = svc.new_server(owner)
+    wid = discord_id()
+    w = svc.create_webhook(key, url=discord.url(wid))
+    [old] = wait_until(svc.helper_pids, 10, what="the delivery helper")
+    discord.set_fault(wid, ("slow", 1.5))
+    svc.cli("emit", "server.started", "--server", server_id)
+    wait_until(lambda: discord.connections >= 1, 10, what="the send to start")
+
+    svc.write_config(discord_footer="Reloaded footer")
+    os.kill(svc.master_pid, signal.SIGHUP)
+    new = wait_for_new_helper(svc, {old})
+    [first] = svc.wait_for_deliveries(key, w["id"], 1, status="delivered")
+    wait_until(lambda: old not in svc.helper_pids(), 10, what="the old helper to leave")
+    assert svc.helper_pids() == new and len(new) == 1
+    assert first["attempts"] == 1, "the send in hand finished once, not cut off and resent"
+
+    svc.cli("emit", "server.started", "--server", server_id)
+    got = discord.wait_for(2, wid)
+    assert got[-1].body["embeds"][0]["footer"] == {"text": "Reloaded footer"}
+    assert got[0].body["embeds"][0]["footer"] == {"text": "StellarStack"}
+    assert [r.status for r in got] == [200, 200]
+
+
 def test_helper_killed_with_a_full_queue_loses_nothing(make_service, discord):
     svc = make_service(config=fake_discord_config(discord, global_rate_limit=10))
     owner, key = svc.new_user()

@@ -52,6 +52,11 @@ extension Store {
         }
     }
 
+    /// The delivery an outbox entry's name points to.
+    public static func deliveryId(outboxName name: String) -> String {
+        String(name.dropFirst(21).dropLast(".json".count))
+    }
+
     /// `{nanoseconds since 1970, 20 digits}-{id}.json`, taken under the user's lock: names sort
     /// in the order deliveries were queued, so first attempts to a webhook leave in that order.
     static func outboxName(for deliveryId: String) -> String {
