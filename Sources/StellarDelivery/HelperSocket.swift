@@ -19,10 +19,10 @@ final class HelperSocket {
     init(path: String) throws {
         self.path = path
         unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        fd = UnixSocket.open(nonBlocking: true)
         guard fd >= 0 else { throw HelperError(description: "socket: \(String(cString: strerror(errno)))") }
         let previous = umask(0o177)
-        let bound = UnixSocketAddress.with(path) { bind(fd, $0, $1) }
+        let bound = UnixSocket.withAddress(path, { bind(fd, $0, $1) })
         umask(previous)
         guard bound == 0, listen(fd, 128) == 0 else {
             throw HelperError(description: "cannot listen on \(path): \(String(cString: strerror(errno)))")

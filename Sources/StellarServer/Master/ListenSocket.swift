@@ -18,9 +18,9 @@ public enum ListenSocket {
     /// Creates, binds and listens on a unix socket at `path`; returns its fd (close-on-exec).
     public static func open(path: String, mode: UInt32, group: String?) throws -> Int32 {
         try removeStale(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = UnixSocket.open()
         guard fd >= 0 else { throw failure("socket", path) }
-        guard UnixSocketAddress.with(path, { bind(fd, $0, $1) }) == 0 else {
+        guard UnixSocket.withAddress(path, { bind(fd, $0, $1) }) == 0 else {
             close(fd)
             throw failure("bind", path)
         }
@@ -49,9 +49,9 @@ public enum ListenSocket {
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
             throw Failure(description: "\(path) exists and is not a socket")
         }
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let probe = UnixSocket.open()
         defer { close(probe) }
-        if UnixSocketAddress.with(path, { connect(probe, $0, $1) }) == 0 {
+        if UnixSocket.withAddress(path, { connect(probe, $0, $1) }) == 0 {
             throw Failure(description: "\(path) is in use by another running service")
         }
         unlink(path)

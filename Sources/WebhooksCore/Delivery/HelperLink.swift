@@ -50,9 +50,9 @@ public struct HelperLink: DeliveryDispatch {
     }
 
     private func connectToHelper() -> Int32? {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = UnixSocket.open()
         guard fd >= 0 else { return nil }
-        guard UnixSocketAddress.with(socketPath, { connect(fd, $0, $1) }) == 0 else {
+        guard UnixSocket.withAddress(socketPath, { connect(fd, $0, $1) }) == 0 else {
             close(fd)
             return nil
         }
