@@ -77,3 +77,19 @@ def max_in_window(times, width):
 
 def assert_fake_accepted(rec):
     assert rec.status == 200, f"the fake refused the body with {rec.status}: {rec.body!r}"
+
+
+def get_delivery(svc, key, webhook_id, delivery_id):
+    """One delivery through the API (it must exist)."""
+    status, _, body = svc.request("GET", f"/webhooks/{webhook_id}/deliveries/{delivery_id}",
+                                  key=key)
+    assert status == 200, (status, body)
+    return body
+
+
+def embed_field(body, name):
+    """The value of the embed field `name` in a Discord body."""
+    for f in body["embeds"][0].get("fields", []):
+        if f["name"] == name:
+            return f["value"]
+    return None
