@@ -80,7 +80,7 @@ public final class DeliveryHelper {
                 }
             }
             for (name, result) in transport.finished() {
-                complete(name, result, now: Date(), socket: socket)
+                complete(name, result, now: Date())
             }
             answerWaiters(socket)
         }
@@ -198,7 +198,7 @@ public final class DeliveryHelper {
     }
 
     /// Records an attempt's result and applies its outcome (design §8).
-    private func complete(_ name: String, _ result: AttemptResult, now: Date, socket: HelperSocket) {
+    private func complete(_ name: String, _ result: AttemptResult, now: Date) {
         guard var job = sending.removeValue(forKey: name) else { return }
         let outcome = policy.outcome(of: result, retriesUsed: job.delivery.retriesUsed, manual: job.delivery.manual, jitter: Double.random(in: -1...1))
         let delivery = policy.record(outcome, of: result, on: job.delivery, now: now)

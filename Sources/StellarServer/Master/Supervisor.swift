@@ -122,9 +122,7 @@ public final class Supervisor {
             }
             let why = ChildProcess.describe(status: status)
             if child.role == .helper {
-                let young = Date().timeIntervalSince(child.startedAt) < Self.youngDeath
-                if !young { helperBackoff = 0 }
-                let delay = young ? bumpBackoff(&helperBackoff) : 0
+                let delay = restartDelay(after: child, backoff: &helperBackoff)
                 logger.error("delivery helper died, restarting it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
                 helperRestart = Date().addingTimeInterval(delay)
             } else if ChildProcess.exitedCleanly(status: status) {
@@ -132,13 +130,20 @@ public final class Supervisor {
                 logger.info("worker recycled", metadata: ["pid": "\(pid)"])
                 scheduleRestart(after: 0)
             } else {
-                let young = Date().timeIntervalSince(child.startedAt) < Self.youngDeath
-                let delay = young ? bumpBackoff(&backoff) : 0
-                if !young { backoff = 0 }
+                let delay = restartDelay(after: child, backoff: &backoff)
                 logger.error("worker died, replacing it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
                 scheduleRestart(after: delay)
             }
         }
+    }
+
+    /// At once after a child that lived a while; with a growing delay while they die young.
+    private func restartDelay(after child: Child, backoff: inout TimeInterval) -> TimeInterval {
+        guard Date().timeIntervalSince(child.startedAt) < Self.youngDeath else {
+            backoff = 0
+            return 0
+        }
+        return bumpBackoff(&backoff)
     }
 
     private func bumpBackoff(_ backoff: inout TimeInterval) -> TimeInterval {
