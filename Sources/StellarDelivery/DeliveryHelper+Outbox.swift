@@ -1,0 +1,54 @@
+import Foundation
+import WebhooksCore
+
+/// The helper's view of the outbox: picking up new entries, and the hourly pruning pass.
+extension DeliveryHelper {
+    func maintain(now: Date) {
+        if scanRequested || now.timeIntervalSince(lastScan) >= Self.scanInterval {
+            scanRequested = false
+            lastScan = now
+            catching("reading the outbox") { try scanOutbox(now: now) }
+        }
+        if now >= nextPrune {
+            nextPrune = now.addingTimeInterval(Self.pruneInterval)
+            catching("pruning") { try prune(now: now) }
+        }
+    }
+
+    /// Picks up entries not seen yet: those a client waits for, then the oldest. Cost: one
+    /// listing, plus one read per new entry, at most `scanBatch` of them per pass so a large burst
+    /// starts sending at once.
+    func scanOutbox(now: Date) throws {
+        var added = 0
+        let names = try store.outboxNames()
+        let awaited = waiters.isEmpty ? [] : names.filter { waiters[Store.deliveryId(outboxName: $0)] != nil }
+        for name in awaited + names where waiting[name] == nil && sending[name] == nil {
+            guard added < Self.scanBatch else {
+                scanRequested = true  // the rest on the next pass
+                break
+            }
+            guard let delivery = try store.pendingDelivery(outboxName: name) else { continue }
+            let key = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
+                .flatMap(target)?.rateLimitKey ?? delivery.webhookId
+            waiting[name] = Job(delivery: delivery, rateLimitKey: key, dueAt: Self.dueAt(delivery, now: now))
+            added += 1
+        }
+        if added > 0 { sortOrder() }
+    }
+
+    func sortOrder() {
+        order = waiting.keys.sorted { left, right in
+            let (a, b) = (waiting[left]!.delivery.manual, waiting[right]!.delivery.manual)
+            return a != b ? a : left < right
+        }
+    }
+
+    func prune(now: Date) throws {
+        let cutoff = now.addingTimeInterval(-Double(config.retentionDays) * 86400)
+        let pruned = try store.pruneDeliveries(createdBefore: cutoff)
+        let expired = try store.expireIdempotencyKeys(now: now)
+        if pruned + expired > 0 {
+            logger.info("pruned old records", metadata: ["deliveries": "\(pruned)", "idempotencyKeys": "\(expired)"])
+        }
+    }
+}

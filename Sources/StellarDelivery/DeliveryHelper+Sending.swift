@@ -1,0 +1,124 @@
+import Foundation
+import WebhooksCore
+
+/// Starting sends and recording what came back (design §8): the outcome policy applied.
+extension DeliveryHelper {
+    /// Starts every send the gate allows, in order: manual sends first, then queue order. Only
+    /// the first due delivery of each Discord webhook is considered, so first attempts to it
+    /// leave in the order they were queued.
+    func startDueSends() {
+        var considered = Set<String>()
+        for name in order {
+            let now = Date()  // reading the store takes time: the rate window needs the real one
+            guard gate.isOpen(now: now) else { break }
+            guard let job = waiting[name], job.dueAt <= now,
+                considered.insert(job.rateLimitKey).inserted,
+                gate.mayStart(job.rateLimitKey, now: now)
+            else { continue }
+            catching("starting a send") { try begin(name, job, now: now) }
+        }
+        if order.count != waiting.count { order.removeAll { waiting[$0] == nil } }
+    }
+
+    func begin(_ name: String, _ job: Job, now: Date) throws {
+        var job = job
+        let delivery = job.delivery
+        // Read the webhook again: its URL or state may have changed while this waited.
+        guard let webhook = try store.webhook(userId: delivery.userId, id: delivery.webhookId) else {
+            _ = try store.pendingDelivery(outboxName: name)  // its delivery went with it: drops the entry
+            waiting.removeValue(forKey: name)
+            return
+        }
+        guard webhook.enabled || delivery.manual else {
+            return try finishUnsent(name, job, error: "Webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""), now: now)
+        }
+        guard let target = target(webhook) else {
+            return try finishUnsent(name, job, error: "Webhook URL is not allowed by discord_hosts", now: now)
+        }
+        if target.rateLimitKey != job.rateLimitKey {
+            job.rateLimitKey = target.rateLimitKey
+            waiting[name] = job
+            guard gate.mayStart(job.rateLimitKey, now: now) else { return }
+        }
+        let body = DiscordMessage.body(for: delivery.payload, footer: config.discordFooter).serialized()
+        try transport.start(key: name, url: target.sendURL, body: body)
+        gate.started(job.rateLimitKey, now: Date())
+        waiting.removeValue(forKey: name)
+        sending[name] = job
+        logger.debug("sending", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
+    }
+
+    /// Fails a delivery that cannot be sent at all, without an attempt.
+    func finishUnsent(_ name: String, _ job: Job, error: String, now: Date) throws {
+        var delivery = job.delivery
+        delivery.status = .failed
+        delivery.error = error
+        delivery.nextAttemptAt = nil
+        try store.record(delivery, outboxName: name)
+        waiting.removeValue(forKey: name)
+        logger.info("delivery failed", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "error": "\(error)"])
+    }
+
+    /// Records an attempt's result and applies its outcome (design §8).
+    func complete(_ name: String, _ result: AttemptResult, now: Date) {
+        guard var job = sending.removeValue(forKey: name) else { return }
+        let outcome = policy.outcome(of: result, retriesUsed: job.delivery.retriesUsed, manual: job.delivery.manual, jitter: Double.random(in: -1...1))
+        let delivery = policy.record(outcome, of: result, on: job.delivery, now: now)
+
+        var bucketWait: TimeInterval?
+        if case .answered(_, let headers, _) = result { bucketWait = DeliveryPolicy.bucketWait(headers: headers) }
+        switch outcome {
+        case .rateLimited(let wait, .webhook):
+            bucketWait = max(bucketWait ?? 0, wait)
+            logger.notice("rate limited by Discord", metadata: ["webhook": "\(delivery.webhookId)", "wait": "\(wait)s"])
+        case .rateLimited(let wait, .global):
+            gate.pauseAll(until: now.addingTimeInterval(wait))
+            logger.warning("global rate limit from Discord: pausing every send", metadata: ["wait": "\(wait)s"])
+        case .rateLimited(let wait, .cloudflareBan):
+            gate.pauseAll(until: now.addingTimeInterval(wait))
+            logger.critical("Discord's Cloudflare temporarily banned this address (429 without rate-limit headers): pausing every send for an hour")
+        case .webhookGone(let reason):
+            catching("disabling a webhook") { try disable(delivery, reason: reason, now: now) }
+        default:
+            break
+        }
+        gate.finished(job.rateLimitKey, wait: bucketWait, now: now)
+
+        catching("recording a delivery") {
+            job.delivery = delivery
+            job.dueAt = Self.dueAt(delivery, now: now)
+            if try store.record(delivery, outboxName: name), delivery.status == .pending {
+                waiting[name] = job
+                sortOrder()
+            }
+        }
+        if delivery.status != .pending {
+            logger.info("delivery \(delivery.status.rawValue)", metadata: [
+                "delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)",
+                "status": "\(delivery.statusCode.map(String.init) ?? "none")", "attempts": "\(delivery.attempts)",
+            ])
+        }
+    }
+
+    /// Discord says the webhook is gone: disable it and fail its other automatic deliveries.
+    func disable(_ delivery: Delivery, reason: String, now: Date) throws {
+        _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
+            $0.enabled = false
+            $0.disabledReason = reason
+            $0.updatedAt = Timestamp.format(now)
+        }
+        logger.warning("webhook disabled", metadata: ["webhook": "\(delivery.webhookId)", "reason": "\(reason)"])
+        for (name, job) in waiting where job.delivery.webhookId == delivery.webhookId && !job.delivery.manual {
+            try finishUnsent(name, job, error: "Webhook disabled: \(reason)", now: now)
+        }
+    }
+
+    func answerWaiters(_ socket: HelperSocket) {
+        guard !waiters.isEmpty, !scanRequested else { return }
+        let pending = Set(waiting.values.map(\.delivery.id)).union(sending.values.map(\.delivery.id))
+        for (deliveryId, clients) in waiters where !pending.contains(deliveryId) {
+            clients.forEach(socket.answerDone)
+            waiters.removeValue(forKey: deliveryId)
+        }
+    }
+}
