@@ -29,10 +29,12 @@ extension WebhookHandlers {
 
     /// Seconds to wait for the helper beyond one attempt's own timeout.
     static let helperGrace: TimeInterval = 5
+    /// Never longer than this: nginx gives up on an answer after 60 s (fastcgi_read_timeout).
+    static let longestWait: TimeInterval = 55
 
     private func sendNow(_ delivery: Delivery) throws -> Response {
         guard !(try store.queue([delivery], userId: userId).isEmpty) else { return Self.notFound }
-        let timeout = TimeInterval(context.config.deliveryTimeout) + Self.helperGrace
+        let timeout = min(TimeInterval(context.config.deliveryTimeout) + Self.helperGrace, Self.longestWait)
         let answered = context.dispatch.sendNow(deliveryId: delivery.id, timeout: timeout)
         let recorded = try store.delivery(userId: userId, webhookId: delivery.webhookId, id: delivery.id) ?? delivery
         let fields: [String: JSONValue] = ["deliveryId": .string(recorded.id), "statusCode": .int(recorded.statusCode)]
