@@ -2,11 +2,13 @@ import Foundation
 
 /// Who may send now (design §8): at most `concurrency` requests in flight, one per Discord
 /// webhook, none to a webhook whose bucket is empty, none at all during a global pause, and at
-/// most `ratePerSecond` started in any one second (a sliding window). Time is passed in; no clock
-/// here.
+/// most `ratePerSecond` started in any one second (a sliding window, counted a little wide because
+/// Discord counts arrivals, not starts). Time is passed in; no clock here.
 public struct SendGate: Sendable {
     public let concurrency: Int
     public let ratePerSecond: Double
+    /// One second plus a margin for the trip to Discord, which can bunch sends up on arrival.
+    public static let rateWindow: TimeInterval = 1.1
 
     private var inFlight: Set<String> = []
     private var blockedUntil: [String: Date] = [:]
@@ -23,7 +25,7 @@ public struct SendGate: Sendable {
 
     /// Whether anything may start at all: a free slot, no pause, room in the last second.
     public mutating func isOpen(now: Date) -> Bool {
-        forgetStarts(before: now.addingTimeInterval(-1))
+        forgetStarts(before: now.addingTimeInterval(-Self.rateWindow))
         return inFlight.count < concurrency && !isPaused(now: now) && Double(recentStarts.count) < ratePerSecond
     }
 
@@ -64,7 +66,7 @@ public struct SendGate: Sendable {
         var times = blockedUntil.values.filter { $0 > now }
         if let pausedUntil, pausedUntil > now { times.append(pausedUntil) }
         if Double(recentStarts.count) >= ratePerSecond, let oldest = recentStarts.first {
-            times.append(oldest.addingTimeInterval(1))
+            times.append(oldest.addingTimeInterval(Self.rateWindow))
         }
         return times.min()
     }
