@@ -6,10 +6,9 @@ extension DeliveryHelper {
     /// Starts every send the gate allows, in order: manual sends first, then queue order. Only
     /// the first due delivery of each Discord webhook is considered, so first attempts to it
     /// leave in the order they were queued.
-    func startDueSends() {
+    func startDueSends(now: Date) {
         var considered = Set<String>()
         for name in order {
-            let now = Date()  // reading the store takes time: the rate window needs the real one
             guard gate.isOpen(now: now) else { break }
             guard let job = waiting[name], job.dueAt <= now,
                 considered.insert(job.rateLimitKey).inserted,
@@ -42,7 +41,7 @@ extension DeliveryHelper {
         }
         let body = DiscordMessage.body(for: delivery.payload, footer: config.discordFooter).serialized()
         try transport.start(key: name, url: target.sendURL, body: body)
-        gate.started(job.rateLimitKey, now: Date())
+        gate.started(job.rateLimitKey, now: Date())  // reading the store took time: the real start
         waiting.removeValue(forKey: name)
         sending[name] = job
         logger.debug("sending", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])

@@ -59,11 +59,14 @@ public final class DeliveryHelper {
 
         var stopping = false
         while !stopping || transport.inFlight > 0 {
+            // One `now` for deciding and for the sleep that follows, so nothing the decision
+            // left waiting can fall between them.
+            let now = Date()
             if !stopping {
-                maintain(now: Date())
-                startDueSends()
+                maintain(now: now)
+                startDueSends(now: now)
             }
-            let ready = transport.wait(extraFDs: [stopSignals.fd] + socket.watched, timeout: stopping ? 0.2 : timeout(now: Date()))
+            let ready = transport.wait(extraFDs: [stopSignals.fd] + socket.watched, timeout: stopping ? 0.2 : timeout(now: now))
             if ready.contains(stopSignals.fd), !stopping {
                 stopping = true
                 // Sends already on the wire finish; the rest stay pending for the next helper.
