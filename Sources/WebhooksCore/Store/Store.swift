@@ -10,8 +10,9 @@ import Foundation
 ///     users/{userId}/webhooks/{id}/webhook.json
 ///     users/{userId}/webhooks/{id}/deliveries.idx  delivery ids, oldest first, fixed-width records
 ///     users/{userId}/webhooks/{id}/deliveries/{deliveryId}.json
-///     outbox/{createdAt digits}-{deliveryId}.json  pending deliveries, for the delivery helper
+///     outbox/{queued at, ns}-{deliveryId}.json     pending deliveries, for the delivery helper
 ///     idempotency/{sha256}.json                    first answers to POST /events, 24 h
+///     deliver.lock, deliver.sock                   the delivery helper's lock and socket
 ///
 /// Every write is atomic and durable (FileSystem.writeAtomically) and made under a flock, so the
 /// workers, the delivery helper and the CLI can all write at once.
