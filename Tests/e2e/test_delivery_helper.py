@@ -20,17 +20,23 @@ def wait_for_new_helper(svc, old, timeout=15):
     return wait_until(replaced, timeout, what=f"a helper other than {sorted(old)}")
 
 
-def test_helper_killed_mid_send_sends_again_after_restart(make_service, discord):
+def slow_send_in_flight(make_service, discord, seconds):
+    """A service whose helper is in the middle of a send the fake answers after `seconds`:
+    (svc, user key, server id, webhook, Discord id, helper pid)."""
     svc = make_service(config=fake_discord_config(discord))
     owner, key = svc.new_user()
     server_id = svc.new_server(owner)
     wid = new_discord_id()
     w = svc.create_webhook(key, url=discord.url(wid))
     [helper] = wait_until(svc.helper_pids, 10, what="the delivery helper")
-    discord.set_fault(wid, ("slow", 3))
-
+    discord.set_fault(wid, ("slow", seconds))
     svc.cli("emit", "server.started", "--server", server_id)
     wait_until(lambda: discord.connections >= 1, 10, what="the send to start")
+    return svc, key, server_id, w, wid, helper
+
+
+def test_helper_killed_mid_send_sends_again_after_restart(make_service, discord):
+    svc, key, _, w, wid, helper = slow_send_in_flight(make_service, discord, 3)
     time.sleep(0.3)  # the request is now in the fake's hands, its answer 3 s away
     assert discord.received(wid) == [], "the slow answer came too early"
     os.kill(helper, signal.SIGKILL)
@@ -48,15 +54,7 @@ def test_helper_killed_mid_send_sends_again_after_restart(make_service, discord)
 def test_sighup_replaces_the_helper_after_its_sends_and_applies_the_new_config(make_service, discord):
     """A reload starts a new helper, which takes over only when the old one has finished the send
     in hand (one helper per data_dir), and sends with the new configuration."""
-    svc = make_service(config=fake_discord_config(discord))
-    owner, key = svc.new_user()
-    server_id = svc.new_server(owner)
-    wid = new_discord_id()
-    w = svc.create_webhook(key, url=discord.url(wid))
-    [old] = wait_until(svc.helper_pids, 10, what="the delivery helper")
-    discord.set_fault(wid, ("slow", 1.5))
-    svc.cli("emit", "server.started", "--server", server_id)
-    wait_until(lambda: discord.connections >= 1, 10, what="the send to start")
+    svc, key, server_id, w, wid, old = slow_send_in_flight(make_service, discord, 1.5)
 
     svc.write_config(discord_footer="Reloaded footer")
     os.kill(svc.master_pid, signal.SIGHUP)
