@@ -1,10 +1,12 @@
 """The delivery helper as a process (design.md §2, §8): killed mid-send or with a full queue it
-loses nothing, a reload replaces it after its sends, and retries survive a restart.
+loses nothing (a test send waiting on it gets its answer from the next one), a reload replaces it
+after its sends, and retries survive a restart.
 """
 
 import json
 import os
 import signal
+import threading
 import time
 
 from conftest import fake_discord_config, unique_id, wait_until
@@ -49,6 +51,32 @@ def test_helper_killed_mid_send_sends_again_after_restart(make_service, discord)
     assert all(r.body == got[0].body for r in got), "every copy is the same message"
     assert svc.serve.poll() is None
     assert "delivery helper died" in svc.serve_log.read_text()
+
+
+def test_a_test_send_waits_through_a_helper_restart(make_service, discord):
+    """The worker answering POST /test keeps waiting when the helper dies under it: the new
+    helper sends the queued test, and the answer is its result."""
+    svc = make_service(config=fake_discord_config(discord))
+    owner, key = svc.new_user()
+    wid = new_discord_id()
+    w = svc.create_webhook(key, url=discord.url(wid))
+    [helper] = wait_until(svc.helper_pids, 10, what="the delivery helper")
+    discord.set_fault(wid, ("slow", 3))
+    answers = []
+    sender = threading.Thread(target=lambda: answers.append(
+        svc.request("POST", f"/webhooks/{w['id']}/test", key=key, timeout=30)))
+    sender.start()
+    try:
+        wait_until(lambda: discord.connections >= 1, 10, what="the test send to start")
+        time.sleep(0.3)
+        os.kill(helper, signal.SIGKILL)
+        wait_for_new_helper(svc, {helper})
+    finally:
+        sender.join(30)
+    [(status, _, body)] = answers
+    assert (status, body["success"], body["statusCode"]) == (200, True, 200), body
+    [d] = svc.deliveries(key, w["id"])
+    assert (d["id"], d["event"], d["status"]) == (body["deliveryId"], "webhook.test", "delivered")
 
 
 def test_sighup_replaces_the_helper_after_its_sends_and_applies_the_new_config(make_service, discord):
