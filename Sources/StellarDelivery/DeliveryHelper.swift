@@ -73,6 +73,7 @@ public final class DeliveryHelper {
                 for name in transport.cancelUnsent() { sending.removeValue(forKey: name) }
                 logger.info("delivery helper stopping", metadata: ["inFlight": "\(transport.inFlight)"])
             }
+            socket.dropSilentClients(now: now)
             for command in socket.commands(ready: ready) {
                 switch command {
                 case .wake:

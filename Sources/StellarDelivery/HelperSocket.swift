@@ -11,8 +11,10 @@ final class HelperSocket {
 
     let fd: Int32
     private let path: String
-    /// Connected clients and what they have sent so far.
-    private var clients: [Int32: [UInt8]] = [:]
+    /// Connected clients: what each has sent so far, and since when it is connected.
+    private var clients: [Int32: (line: [UInt8], since: Date)] = [:]
+    /// A client gets this long to send its line.
+    static let lineTimeout: TimeInterval = 5
 
     /// Listens at `path`, replacing a stale socket (the caller holds the helper lock, so no other
     /// helper is using it). Mode 0600: only the service's own user may connect.
@@ -52,12 +54,13 @@ final class HelperSocket {
                 if got == 0 || (errno != EAGAIN && errno != EINTR) { drop(client) }
                 continue
             }
-            clients[client, default: []] += chunk[0..<got]
-            guard let newline = clients[client]!.firstIndex(of: UInt8(ascii: "\n")) else {
-                if clients[client]!.count > 256 { drop(client) }
+            clients[client]!.line += chunk[0..<got]
+            let received = clients[client]!.line
+            guard let newline = received.firstIndex(of: UInt8(ascii: "\n")) else {
+                if received.count > 256 { drop(client) }
                 continue
             }
-            let line = String(decoding: clients[client]![..<newline], as: UTF8.self)
+            let line = String(decoding: received[..<newline], as: UTF8.self)
             clients.removeValue(forKey: client)  // one line per connection
             let words = line.split(separator: " ")
             if words.count == 2, words[0] == "send", Identifier.isUUID(String(words[1])) {
@@ -82,7 +85,14 @@ final class HelperSocket {
             guard client >= 0 else { return }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             _ = fcntl(client, F_SETFL, O_NONBLOCK)
-            clients[client] = []
+            clients[client] = ([], Date())
+        }
+    }
+
+    /// Hangs up on clients that connected but have not sent their line in time.
+    func dropSilentClients(now: Date) {
+        for (client, state) in clients where now.timeIntervalSince(state.since) > Self.lineTimeout {
+            drop(client)
         }
     }
 

@@ -6,6 +6,8 @@ after its sends, and retries survive a restart.
 import json
 import os
 import signal
+import socket
+import stat
 import threading
 import time
 
@@ -154,3 +156,24 @@ def test_pending_deliveries_are_sent_after_a_restart(make_service, discord):
     assert all(d["attempts"] >= 2 for d in found), found
     after = [r for r in discord.received(wid) if r.at >= restarted and r.status == 200]
     assert sorted(embed_field(r.body, "N") for r in after) == ["0", "1", "2"]
+
+
+# -- the helper's socket --------------------------------------------------------------------------
+
+def test_helper_socket_is_private_and_hangs_up_on_silent_or_odd_clients(make_service):
+    svc = make_service()
+    path = svc.data_dir / "deliver.sock"
+    wait_until(path.exists, 10, what="the helper's socket")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    silent = socket.socket(socket.AF_UNIX)
+    silent.connect(str(path))
+    odd = socket.socket(socket.AF_UNIX)
+    odd.connect(str(path))
+    odd.sendall(b"send ../../etc/passwd\n")
+    odd.settimeout(5)
+    assert odd.recv(16) == b"", "a line that is not a command is hung up on at once"
+    silent.settimeout(10)
+    started = time.monotonic()
+    assert silent.recv(16) == b"", "a client that never sends a line is hung up on"
+    assert 3 <= time.monotonic() - started <= 8
+    assert svc.helper_pids(), "the helper is still running"
