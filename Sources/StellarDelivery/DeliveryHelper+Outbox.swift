@@ -30,7 +30,7 @@ extension DeliveryHelper {
             guard let delivery = try store.pendingDelivery(outboxName: name) else { continue }
             let key = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
                 .flatMap(target)?.rateLimitKey ?? delivery.webhookId
-            waiting[name] = Job(delivery: delivery, rateLimitKey: key, dueAt: Self.dueAt(delivery, now: now))
+            waiting[name] = Job(delivery, rateLimitKey: key, now: now)
             added += 1
         }
         if added > 0 { sortOrder() }
@@ -38,7 +38,7 @@ extension DeliveryHelper {
 
     func sortOrder() {
         order = waiting.keys.sorted { left, right in
-            let (a, b) = (waiting[left]!.delivery.manual, waiting[right]!.delivery.manual)
+            let (a, b) = (waiting[left]!.manual, waiting[right]!.manual)
             return a != b ? a : left < right
         }
     }

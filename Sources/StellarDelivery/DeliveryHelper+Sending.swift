@@ -21,18 +21,18 @@ extension DeliveryHelper {
 
     func begin(_ name: String, _ job: Job, now: Date) throws {
         var job = job
-        let delivery = job.delivery
-        // Read the webhook again: its URL or state may have changed while this waited.
-        guard let webhook = try store.webhook(userId: delivery.userId, id: delivery.webhookId) else {
-            _ = try store.pendingDelivery(outboxName: name)  // its delivery went with it: drops the entry
-            waiting.removeValue(forKey: name)
+        // Read the delivery and its webhook again: either may have changed while this waited.
+        guard let delivery = try store.pendingDelivery(outboxName: name),
+            let webhook = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
+        else {
+            waiting.removeValue(forKey: name)  // finished, or gone with its webhook
             return
         }
         guard webhook.enabled || delivery.manual else {
-            return try finishUnsent(name, job, error: "Webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""), now: now)
+            return try finishUnsent(name, delivery, error: "Webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""))
         }
         guard let target = target(webhook) else {
-            return try finishUnsent(name, job, error: "Webhook URL is not allowed by discord_hosts", now: now)
+            return try finishUnsent(name, delivery, error: "Webhook URL is not allowed by discord_hosts")
         }
         if target.rateLimitKey != job.rateLimitKey {
             job.rateLimitKey = target.rateLimitKey
@@ -43,13 +43,13 @@ extension DeliveryHelper {
         try transport.start(key: name, url: target.sendURL, body: body)
         gate.started(job.rateLimitKey, now: Date())  // reading the store took time: the real start
         waiting.removeValue(forKey: name)
-        sending[name] = job
+        sending[name] = InFlight(job: job, delivery: delivery)
         logger.debug("sending", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
     }
 
     /// Fails a delivery that cannot be sent at all, without an attempt.
-    func finishUnsent(_ name: String, _ job: Job, error: String, now: Date) throws {
-        var delivery = job.delivery
+    func finishUnsent(_ name: String, _ delivery: Delivery, error: String) throws {
+        var delivery = delivery
         delivery.status = .failed
         delivery.error = error
         delivery.nextAttemptAt = nil
@@ -60,9 +60,9 @@ extension DeliveryHelper {
 
     /// Records an attempt's result and applies its outcome (design §8).
     func complete(_ name: String, _ result: AttemptResult, now: Date) {
-        guard var job = sending.removeValue(forKey: name) else { return }
-        let outcome = policy.outcome(of: result, retriesUsed: job.delivery.retriesUsed, manual: job.delivery.manual, jitter: Double.random(in: -1...1))
-        let delivery = policy.record(outcome, of: result, on: job.delivery, now: now)
+        guard let sent = sending.removeValue(forKey: name) else { return }
+        let outcome = policy.outcome(of: result, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual, jitter: Double.random(in: -1...1))
+        let delivery = policy.record(outcome, of: result, on: sent.delivery, now: now)
 
         var bucketWait: TimeInterval?
         if case .answered(_, let headers, _) = result { bucketWait = DeliveryPolicy.bucketWait(headers: headers) }
@@ -81,13 +81,11 @@ extension DeliveryHelper {
         default:
             break
         }
-        gate.finished(job.rateLimitKey, wait: bucketWait, now: now)
+        gate.finished(sent.job.rateLimitKey, wait: bucketWait, now: now)
 
         catching("recording a delivery") {
-            job.delivery = delivery
-            job.dueAt = Self.dueAt(delivery, now: now)
             if try store.record(delivery, outboxName: name), delivery.status == .pending {
-                waiting[name] = job
+                waiting[name] = Job(delivery, rateLimitKey: sent.job.rateLimitKey, now: now)
                 sortOrder()
             }
         }
@@ -107,14 +105,18 @@ extension DeliveryHelper {
             $0.updatedAt = Timestamp.format(now)
         }
         logger.warning("webhook disabled", metadata: ["webhook": "\(delivery.webhookId)", "reason": "\(reason)"])
-        for (name, job) in waiting where job.delivery.webhookId == delivery.webhookId && !job.delivery.manual {
-            try finishUnsent(name, job, error: "Webhook disabled: \(reason)", now: now)
+        for (name, job) in waiting where job.webhookId == delivery.webhookId && !job.manual {
+            if let pending = try store.pendingDelivery(outboxName: name) {
+                try finishUnsent(name, pending, error: "Webhook disabled: \(reason)")
+            } else {
+                waiting.removeValue(forKey: name)
+            }
         }
     }
 
     func answerWaiters(_ socket: HelperSocket) {
         guard !waiters.isEmpty, !scanRequested else { return }
-        let pending = Set(waiting.values.map(\.delivery.id)).union(sending.values.map(\.delivery.id))
+        let pending = Set(waiting.values.map(\.deliveryId)).union(sending.values.map(\.delivery.id))
         for (deliveryId, clients) in waiters where !pending.contains(deliveryId) {
             clients.forEach(socket.answerDone)
             waiters.removeValue(forKey: deliveryId)

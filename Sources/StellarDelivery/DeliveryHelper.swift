@@ -7,12 +7,30 @@ import WebhooksCore
 /// record what came back. Every state change is on disk before the next step, so a helper killed
 /// at any instant loses nothing: its successor finds every pending delivery in the outbox.
 public final class DeliveryHelper {
-    /// A pending delivery known to the helper, by its outbox entry's name.
+    /// A pending delivery known to the helper, by its outbox entry's name: only what scheduling
+    /// needs. The delivery itself is read again when it is sent, so a long backlog stays small in
+    /// memory and a send always starts from what is on disk.
     struct Job {
-        var delivery: Delivery
+        var deliveryId: String
+        var webhookId: String
+        var manual: Bool
         /// The Discord webhook it goes to, for one-at-a-time and bucket waits.
         var rateLimitKey: String
         var dueAt: Date
+
+        init(_ delivery: Delivery, rateLimitKey: String, now: Date) {
+            deliveryId = delivery.id
+            webhookId = delivery.webhookId
+            manual = delivery.manual
+            self.rateLimitKey = rateLimitKey
+            dueAt = delivery.nextAttemptAt.flatMap(Timestamp.parse) ?? now
+        }
+    }
+
+    /// A send under way: its job and the delivery as it was read to send it.
+    struct InFlight {
+        var job: Job
+        var delivery: Delivery
     }
 
     static let scanInterval: TimeInterval = 5
@@ -30,7 +48,7 @@ public final class DeliveryHelper {
     var waiting: [String: Job] = [:]
     /// Names of `waiting`, manual sends first, then in queue order.
     var order: [String] = []
-    var sending: [String: Job] = [:]
+    var sending: [String: InFlight] = [:]
     /// Clients waiting for a delivery to finish, by delivery id.
     var waiters: [String: [Int32]] = [:]
     var scanRequested = true
@@ -107,10 +125,6 @@ public final class DeliveryHelper {
             wake = min(wake, due)
         }
         return max(0, wake.timeIntervalSince(now))
-    }
-
-    static func dueAt(_ delivery: Delivery, now: Date) -> Date {
-        delivery.nextAttemptAt.flatMap(Timestamp.parse) ?? now
     }
 
     func catching(_ what: String, _ body: () throws -> Void) {
