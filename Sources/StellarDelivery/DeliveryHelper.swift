@@ -118,6 +118,7 @@ public final class DeliveryHelper {
 
     /// How long the loop may sleep: until the next due delivery or gate change, at most a second.
     func timeout(now: Date) -> TimeInterval {
+        guard !scanRequested else { return 0 }  // more of the outbox to read
         var wake = now.addingTimeInterval(Self.longestWait)
         if let change = gate.nextChange(now: now) { wake = min(wake, change) }
         // Deliveries already due but held back wait for a send to end or the gate to change.
