@@ -20,6 +20,7 @@ extension DeliveryHelper {
     /// starts sending at once.
     func scanOutbox(now: Date) throws {
         var added = 0
+        var keys: [String: String] = [:]  // rate-limit key by webhook id: one read per webhook
         let names = try store.outboxNames()
         let awaited = waiters.isEmpty ? [] : names.filter { waiters[Store.deliveryId(outboxName: $0)] != nil }
         for name in awaited + names where waiting[name] == nil && sending[name] == nil {
@@ -28,9 +29,11 @@ extension DeliveryHelper {
                 break
             }
             guard let delivery = try store.pendingDelivery(outboxName: name) else { continue }
-            let key = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
-                .flatMap(target)?.rateLimitKey ?? delivery.webhookId
-            waiting[name] = Job(delivery, rateLimitKey: key, now: now)
+            if keys[delivery.webhookId] == nil {
+                keys[delivery.webhookId] = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
+                    .flatMap(target)?.rateLimitKey ?? delivery.webhookId
+            }
+            waiting[name] = Job(delivery, rateLimitKey: keys[delivery.webhookId]!, now: now)
             added += 1
         }
         if added > 0 { sortOrder() }
