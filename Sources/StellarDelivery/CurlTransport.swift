@@ -68,6 +68,10 @@ final class CurlTransport {
         var results: [CURLcode] = [
             stellar_curl_set_string(easy, CURLOPT_URL, url),
             stellar_curl_set_string(easy, CURLOPT_PROTOCOLS_STR, settings.allowInsecure ? "http,https" : "https"),
+            // Never a proxy from the environment (https_proxy, ALL_PROXY): the private-address
+            // check below must see the address really connected to, not a proxy's.
+            stellar_curl_set_string(easy, CURLOPT_PROXY, ""),
+            stellar_curl_set_string(easy, CURLOPT_NOPROXY, "*"),
             stellar_curl_set_long(easy, CURLOPT_FOLLOWLOCATION, 0),
             stellar_curl_set_long(easy, CURLOPT_NOSIGNAL, 1),
             stellar_curl_set_long(easy, CURLOPT_CONNECTTIMEOUT, min(Self.connectTimeout, settings.timeout)),

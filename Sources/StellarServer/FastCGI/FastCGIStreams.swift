@@ -6,7 +6,8 @@ enum FastCGIRequestReader {
     enum Outcome {
         case request(Request)
         case tooLarge
-        case unreadable
+        /// A bad request before any handler: the reason, for a 400.
+        case unreadable(String)
     }
 
     static func read(_ fcgi: FCGX_Request, maxBodyBytes: Int) -> Outcome {
@@ -17,7 +18,12 @@ enum FastCGIRequestReader {
         }
         // nginx passes these two outside HTTP_*.
         if let contentType = params["CONTENT_TYPE"], !contentType.isEmpty { headers["content-type"] = contentType }
-        let length = Int(params["CONTENT_LENGTH"] ?? "") ?? 0
+        // Anything on the socket may send this, not only nginx: a negative or non-numeric length
+        // is a bad request, never a crash.
+        let lengthText = params["CONTENT_LENGTH"] ?? ""
+        guard let length = lengthText.isEmpty ? 0 : Int(lengthText), length >= 0 else {
+            return .unreadable("Invalid Content-Length")
+        }
         // Refused before reading, so an oversized body never costs memory.
         if length > maxBodyBytes { return .tooLarge }
 
@@ -26,7 +32,7 @@ enum FastCGIRequestReader {
             let got = body.withUnsafeMutableBytes { buffer in
                 FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(length), fcgi.in)
             }
-            if got != length { return .unreadable }
+            if got != length { return .unreadable("Incomplete request body") }
         }
 
         // DOCUMENT_URI is the path after nginx's rewrites (/api/webhooks → /webhooks).

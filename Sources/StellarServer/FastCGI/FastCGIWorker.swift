@@ -51,8 +51,8 @@ public struct FastCGIWorker {
         switch FastCGIRequestReader.read(request, maxBodyBytes: app.config.maxBodyBytes) {
         case .tooLarge:
             return .error(413, "Request body too large")
-        case .unreadable:
-            return .error(400, "Incomplete request body")
+        case .unreadable(let reason):
+            return .error(400, reason)
         case .request(let value):
             return app.handle(value, now: Date())
         }
