@@ -69,7 +69,7 @@ final class RetentionTests: XCTestCase {
     func testFinishedDeliveriesOlderThanTheCutoffArePrunedWithTheirIndexRecords() throws {
         let store = harness.store
         let webhook = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: "2026-01-01T00:00:00.000Z")
-        try store.createWebhook(webhook)
+        XCTAssertTrue(try store.createWebhook(webhook, limit: 100))
         let days = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-02-01"]
         let deliveries = days.map {
             Delivery(id: Identifier.newUUID(), webhookId: webhook.id, userId: "u1", event: "server.started", payload: .null, createdAt: "\($0)T00:00:00.000Z")
@@ -95,6 +95,6 @@ final class RetentionTests: XCTestCase {
         _ = try store.idempotent(scope: "panel", key: "k", now: day) { StoredAnswer(status: 202, body: .null, createdAt: Timestamp.format(day)) }
         XCTAssertEqual(try store.expireIdempotencyKeys(now: day.addingTimeInterval(3600)), 0)
         XCTAssertEqual(try store.expireIdempotencyKeys(now: day.addingTimeInterval(25 * 3600)), 1)
-        XCTAssertEqual(try FileSystem.list(store.idempotencyFolder), [])
+        XCTAssertEqual(try FileSystem.list(store.idempotencyFolder), ["locks"], "the answer is gone; only the shared lock folder stays")
     }
 }

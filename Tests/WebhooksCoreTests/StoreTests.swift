@@ -17,7 +17,7 @@ final class StoreTests: XCTestCase {
 
     func makeWebhook(user: String = "u1", createdAt: String = "2026-01-15T12:00:00.000Z") throws -> Webhook {
         let webhook = Webhook(id: Identifier.newUUID(), userId: user, url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: createdAt)
-        try store.createWebhook(webhook)
+        XCTAssertTrue(try store.createWebhook(webhook, limit: 100))
         return webhook
     }
 
@@ -138,7 +138,7 @@ final class StoreTests: XCTestCase {
     func testRemovingAServerRemovesTheWebhooksScopedToIt() throws {
         _ = try store.putServer(id: "s1", name: "S", ownerId: "u1", status: nil, now: "t")
         let scoped = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: "s1", enabled: true, createdAt: "t")
-        try store.createWebhook(scoped)
+        XCTAssertTrue(try store.createWebhook(scoped, limit: 100))
         let unscoped = try makeWebhook()
         XCTAssertTrue(try store.removeServer(id: "s1"))
         XCTAssertEqual(try store.webhooks(userId: "u1").map(\.id), [unscoped.id])

@@ -32,11 +32,17 @@ public struct App {
     public func handle(_ request: Request, now: Date) -> Response {
         do {
             return try route(request, now: now)
+        } catch let failure as FileSystem.Failure where failure.isStorageUnavailable {
+            logger.error("storage unavailable", metadata: ["method": "\(request.method)", "path": "\(request.path)", "cause": "\(failure)"])
+            return Self.storageUnavailable
         } catch {
             logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.path)", "cause": "\(error)"])
             return .error(500, "Internal server error")
         }
     }
+
+    /// The disk is full or failing: nothing was changed, and the client may try again.
+    static let storageUnavailable = Response.error(503, "Storage unavailable", headers: [("Retry-After", "5")])
 
     private func route(_ request: Request, now: Date) throws -> Response {
         let route: Route

@@ -79,14 +79,16 @@ public struct KeyVerifier: Sendable {
     }
 
     /// The principal for an `Authorization` header value, or nil for a missing, malformed, unknown
-    /// or revoked key. An unknown key id costs the same HMAC and compare as a known one.
+    /// or revoked key. An unknown key id costs the same file read, decode, HMAC and compare as a
+    /// known one (the store's decoy record stands in), so timing reveals no key ids.
     public func principal(forAuthorization header: String?) throws -> Principal? {
         // The scheme name is case-insensitive (RFC 7235).
         guard let header, header.prefix(7).lowercased() == "bearer ",
             let key = APIKey(parsing: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         else { return nil }
         let record = try store.key(id: key.id)
-        let expected = record.flatMap { [UInt8](hex: $0.digest) } ?? Self.unknownKeyDigest
+        let compared = try record ?? store.keyDecoy()
+        let expected = compared.flatMap { [UInt8](hex: $0.digest) } ?? Self.unknownKeyDigest
         let presented = digest(of: key)
         let matches = expected.count == presented.count && CRYPTO_memcmp(expected, presented, presented.count) == 0
         guard matches, let record, record.revokedAt == nil else { return nil }

@@ -7,7 +7,8 @@ public struct Config: Equatable, Sendable {
     public var socket = "/run/stellar-webhooks/fcgi.sock"
     public var socketMode: UInt32 = 0o660
     public var socketGroup: String? = nil
-    public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// At least 2, so one is always free while another waits on a manual send.
+    public var workers = max(2, ProcessInfo.processInfo.activeProcessorCount)
     public var maxRequests = 10_000
     public var maxBodyBytes = 65_536
     public var discordHosts = ["discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"]
@@ -20,6 +21,8 @@ public struct Config: Equatable, Sendable {
     public var retentionDays = 30
     public var discordFooter = "StellarStack"
     public var logLevel = "info"
+    /// Keeps one user's `GET /webhooks` and event fan-out bounded.
+    public var maxWebhooksPerUser = 100
 
     public init() {}
 
@@ -134,6 +137,9 @@ extension Config {
         case "discord_footer":
             guard !value.isEmpty, value.count <= 2048 else { return "must be 1 to 2048 characters" }
             discordFooter = value
+        case "max_webhooks_per_user":
+            guard let number = positive(1...100_000) else { return "\(rangeMessage) to 100000" }
+            maxWebhooksPerUser = number
         case "log_level":
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else { return "must be one of \(levels.joined(separator: ", "))" }

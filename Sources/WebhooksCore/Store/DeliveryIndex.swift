@@ -53,10 +53,21 @@ struct DeliveryIndex {
         ids.flatMap { Array($0.utf8) + [UInt8(ascii: "\n")] }
     }
 
+    /// Drops every record after the first `count` (undoing an append).
+    func truncate(toCount count: Int) throws {
+        try FileSystem.check(Glibc.truncate(path, off_t(count * Self.recordSize)), "truncate", path)
+    }
+
     /// Appends ids durably. Called under the user's lock; first trims a torn record left by a
-    /// writer killed mid-append (that write was never acknowledged).
+    /// writer killed mid-append (that write was never acknowledged). A failed append (a full
+    /// disk) is cut off again, so the index never lists what the caller rolls back.
     func append(_ ids: [String]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        var created = false
+        var fd = open(path, O_WRONLY | O_CLOEXEC)
+        if fd < 0 && errno == ENOENT {
+            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            created = true
+        }
         try FileSystem.check(fd, "open", path)
         defer { close(fd) }
         let size = lseek(fd, 0, SEEK_END)
@@ -66,7 +77,14 @@ struct DeliveryIndex {
             try FileSystem.check(ftruncate(fd, whole), "truncate", path)
             try FileSystem.check(lseek(fd, whole, SEEK_SET), "seek", path)
         }
-        try FileSystem.writeAll(fd, Self.records(of: ids), path)
-        try FileSystem.check(fsync(fd), "fsync", path)
+        do {
+            try FileSystem.writeAll(fd, Self.records(of: ids), path)
+            try FileSystem.check(fsync(fd), "fsync", path)
+            // A new file's name is durable only once its folder is synced.
+            if created { try FileSystem.syncFolder((path as NSString).deletingLastPathComponent) }
+        } catch {
+            _ = ftruncate(fd, whole)
+            throw error
+        }
     }
 }

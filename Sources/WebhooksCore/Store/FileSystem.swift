@@ -8,6 +8,12 @@ public enum FileSystem {
         public var path: String
         public var code: Int32
         public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+
+        /// The disk is full, over quota, read-only or failing: nothing the client did, and it may
+        /// pass by itself, so the API answers 503 rather than 500.
+        public var isStorageUnavailable: Bool {
+            [ENOSPC, EDQUOT, EIO, EROFS].contains(code)
+        }
     }
 
     static func check<Result: BinaryInteger>(_ result: Result, _ operation: String, _ path: String) throws {
@@ -152,15 +158,27 @@ public enum FileSystem {
 public struct FileLock {
     private let fd: Int32
 
+    /// Waits for the lock.
     public init(_ path: String) throws {
+        guard let lock = try FileLock(path, wait: true) else { throw FileSystem.Failure(operation: "flock", path: path, code: EWOULDBLOCK) }
+        self = lock
+    }
+
+    /// Takes the lock if it is free; nil when another process holds it.
+    public init?(trying path: String) throws {
+        guard let lock = try FileLock(path, wait: false) else { return nil }
+        self = lock
+    }
+
+    private init?(_ path: String, wait: Bool) throws {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         try FileSystem.check(fd, "open", path)
-        while flock(fd, LOCK_EX) < 0 {
-            if errno != EINTR {
-                let code = errno
-                close(fd)
-                throw FileSystem.Failure(operation: "flock", path: path, code: code)
-            }
+        while flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) < 0 {
+            let code = errno
+            if code == EINTR { continue }
+            close(fd)
+            if code == EWOULDBLOCK && !wait { return nil }
+            throw FileSystem.Failure(operation: "flock", path: path, code: code)
         }
     }
 

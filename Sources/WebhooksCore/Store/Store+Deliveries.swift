@@ -31,22 +31,39 @@ extension Store {
     /// webhook's index before this returns. The outbox entries are written first and the helper
     /// reads an entry's delivery under the same lock, so a crash mid-way leaves at worst an entry
     /// without a delivery, which the helper drops (that request was never answered).
-    /// Returns the deliveries queued; a webhook deleted meanwhile simply gets none.
+    /// Returns the deliveries queued; a webhook deleted meanwhile simply gets none. When a write
+    /// fails (a full disk), everything this call wrote is removed again before the error goes up:
+    /// an unanswered request leaves nothing to send.
     @discardableResult
     public func queue(_ deliveries: [Delivery], userId: String) throws -> [Delivery] {
         try withUserLock(userId) {
             var queued: [Delivery] = []
-            for delivery in deliveries {
-                // Existence is enough here: the caller has just read the webhook itself.
-                guard try FileSystem.size(webhookPath(userId, delivery.webhookId)) != nil else { continue }
-                try write(OutboxEntry(delivery), to: "\(outboxFolder)/\(Self.outboxName(for: delivery.id))")
-                queued.append(delivery)
-            }
-            for (webhookId, group) in Dictionary(grouping: queued, by: \.webhookId) {
-                for delivery in group {
-                    try write(delivery, to: deliveryPath(userId, webhookId, delivery.id))
+            var written: [String] = []
+            var appended: [(index: DeliveryIndex, count: Int)] = []
+            do {
+                for delivery in deliveries {
+                    // Existence is enough here: the caller has just read the webhook itself.
+                    guard try FileSystem.size(webhookPath(userId, delivery.webhookId)) != nil else { continue }
+                    let entry = "\(outboxFolder)/\(Self.outboxName(for: delivery.id))"
+                    try write(OutboxEntry(delivery), to: entry)
+                    written.append(entry)
+                    queued.append(delivery)
                 }
-                try deliveryIndex(userId, webhookId).append(group.map(\.id))
+                for (webhookId, group) in Dictionary(grouping: queued, by: \.webhookId) {
+                    for delivery in group {
+                        let path = deliveryPath(userId, webhookId, delivery.id)
+                        try write(delivery, to: path)
+                        written.append(path)
+                    }
+                    let index = deliveryIndex(userId, webhookId)
+                    appended.append((index, try index.count()))
+                    try index.append(group.map(\.id))
+                }
+            } catch {
+                // Outbox entries first: an entry whose delivery is gone is dropped by the helper.
+                for path in written { try? FileSystem.remove(path) }
+                for (index, count) in appended { try? index.truncate(toCount: count) }
+                throw error
             }
             return queued
         }

@@ -10,6 +10,25 @@ extension Store {
         try read(APIKeyRecord.self, at: keyPath(keyId))
     }
 
+    /// A record read in place of a missing one, so an unknown key id costs the same file read and
+    /// decode as a known one with a wrong secret: answer times tell nothing about which ids exist.
+    /// Hidden (a dot name), so listings skip it.
+    var keyDecoyPath: String { "\(keysFolder)/.decoy.json" }
+
+    public func keyDecoy() throws -> APIKeyRecord? {
+        try read(APIKeyRecord.self, at: keyDecoyPath)
+    }
+
+    /// Writes the decoy once; every process calls this at start.
+    func prepareKeyDecoy() throws {
+        guard try FileSystem.size(keyDecoyPath) == nil else { return }
+        let id = try Random.bytes(8).hexString
+        try write(APIKeyRecord(
+            id: id, kind: .user, subject: "decoy-\(id)", label: "never matches",
+            digest: try Random.bytes(32).hexString, createdAt: "1970-01-01T00:00:00.000Z",
+            revokedAt: "1970-01-01T00:00:00.000Z"), to: keyDecoyPath)
+    }
+
     public func allKeys() throws -> [APIKeyRecord] {
         try readAll(APIKeyRecord.self, in: keysFolder).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }

@@ -53,14 +53,12 @@ extension Store {
         var expired = 0
         for name in try FileSystem.list(idempotencyFolder) where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let path = "\(idempotencyFolder)/\(name)"
-            let lock = String(path.dropLast(".json".count)) + ".lock"
-            try FileLock.withLock(lock) {
+            try FileLock.withLock(idempotencyLock(answerName: name)) {
                 guard let stored = try read(StoredAnswer.self, at: path),
                     let created = Timestamp.parse(stored.createdAt),
                     now.timeIntervalSince(created) >= Self.idempotencyWindow
                 else { return }
                 try FileSystem.remove(path)
-                try FileSystem.remove(lock)
                 expired += 1
             }
         }

@@ -20,11 +20,30 @@ extension Store {
         return try read(Webhook.self, at: webhookPath(userId, id))
     }
 
-    public func createWebhook(_ webhook: Webhook) throws {
+    /// Adds a webhook unless the user already has `limit`; returns false then. The folder is
+    /// built under a temp name and renamed into place, so a failure (a full disk) leaves no
+    /// half-made webhook, only a temp folder removed here or by start-up recovery.
+    public func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool {
         try withUserLock(webhook.userId) {
+            let parent = webhooksFolder(webhook.userId)
+            guard try FileSystem.list(parent).lazy.filter(Identifier.isUUID).count < limit else { return false }
+            let building = "\(parent)/\(FileSystem.tempPrefix)new-\(webhook.id)"
             let folder = webhookFolder(webhook.userId, webhook.id)
-            try FileSystem.makeFolder("\(folder)/deliveries")
-            try write(webhook, to: webhookPath(webhook.userId, webhook.id))
+            do {
+                try FileSystem.makeFolder("\(building)/deliveries")
+                try write(webhook, to: "\(building)/webhook.json")
+                try FileSystem.check(rename(building, folder), "rename", building)
+            } catch {
+                try? FileSystem.removeTree(building)
+                throw error
+            }
+            do {
+                try FileSystem.syncFolder(parent)
+            } catch {
+                try? FileSystem.removeTree(folder)  // not known to be durable: not acknowledged
+                throw error
+            }
+            return true
         }
     }
 

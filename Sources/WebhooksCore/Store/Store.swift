@@ -5,13 +5,18 @@ import Foundation
 ///
 ///     secret.key                                   server secret for key digests
 ///     keys/{keyId}.json                            API keys (digests only)
+///     keys/.decoy.json                             read for unknown key ids (same cost as a hit)
 ///     servers/{serverId}.json                      servers known from the panel
 ///     users/{userId}/lock                          flock for every write to that user's data
+///     users/{userId}/send.lock                     held while that user's manual send is in flight
+///     send-slots/{n}                               one flock per manual send in flight (workers - 1)
 ///     users/{userId}/webhooks/{id}/webhook.json
 ///     users/{userId}/webhooks/{id}/deliveries.idx  delivery ids, oldest first, fixed-width records
 ///     users/{userId}/webhooks/{id}/deliveries/{deliveryId}.json
 ///     outbox/{queued at, ns}-{deliveryId}.json     pending deliveries, for the delivery helper
 ///     idempotency/{sha256}.json                    first answers to POST /events, 24 h
+///     idempotency/locks/{00..ff}                   flocks for those answers, by hash prefix
+///     outbox-rejected/{name}                       outbox entries the helper could not read
 ///     deliver.lock, deliver.sock                   the delivery helper's lock and socket
 ///
 /// Every write is atomic and durable (FileSystem.writeAtomically) and made under a flock, so the
@@ -25,9 +30,10 @@ public final class Store: @unchecked Sendable {
 
     /// Creates the top-level folders. Safe to call from every process at every start.
     public func prepare() throws {
-        for folder in [root, keysFolder, serversFolder, usersFolder, outboxFolder, idempotencyFolder] {
+        for folder in [root, keysFolder, serversFolder, usersFolder, outboxFolder, idempotencyFolder, "\(idempotencyFolder)/locks", sendSlotsFolder] {
             try FileSystem.makeFolder(folder)
         }
+        try prepareKeyDecoy()
     }
 
     var keysFolder: String { "\(root)/keys" }

@@ -32,7 +32,18 @@ extension WebhookHandlers {
     /// Never longer than this: nginx gives up on an answer after 60 s (fastcgi_read_timeout).
     static let longestWait: TimeInterval = 55
 
+    /// Sends that may hold a worker at once: all workers but one, which stays free for other
+    /// requests (with a single worker, that one).
+    var sendSlots: Int { max(1, context.config.workers - 1) }
+
     private func sendNow(_ delivery: Delivery) throws -> Response {
+        let lease: Store.SendLease
+        switch try store.admitManualSend(userId: userId, slots: sendSlots) {
+        case .admitted(let admitted): lease = admitted
+        case .userBusy: return .error(429, "A send is already in progress", headers: [("Retry-After", "1")])
+        case .workersBusy: return .error(429, "Too many sends in progress", headers: [("Retry-After", "1")])
+        }
+        defer { lease.release() }
         guard !(try store.queue([delivery], userId: userId).isEmpty) else { return Self.notFound }
         let timeout = min(TimeInterval(context.config.deliveryTimeout) + Self.helperGrace, Self.longestWait)
         let answered = context.dispatch.sendNow(deliveryId: delivery.id, timeout: timeout)

@@ -38,7 +38,10 @@ struct WebhookHandlers {
         let webhook = Webhook(
             id: Identifier.newUUID(), userId: userId, url: input.url!, events: input.events!,
             serverId: serverId, enabled: input.enabled ?? true, createdAt: context.timestamp)
-        try store.createWebhook(webhook)
+        let limit = context.config.maxWebhooksPerUser
+        guard try store.createWebhook(webhook, limit: limit) else {
+            return .error(400, "Webhook limit reached", extras: ["limit": .int(limit)])
+        }
         return .json(201, .object(try Rendering.webhook(webhook, store: store)))
     }
 
