@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from fake_discord import FakeDiscord
+from openapi_check import check_response
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = REPO_ROOT / os.environ.get("STELLAR_WEBHOOKS_BIN", ".build/debug/stellar-webhooks")
@@ -359,6 +360,7 @@ class Service:
             payload = resp.read()
         finally:
             conn.close()
+        check_response(method, path, resp.status, resp.headers, payload)  # docs/openapi.yaml
         text = payload.decode("utf-8", errors="replace")
         parsed = text
         if "json" in (resp.headers.get("Content-Type") or ""):
