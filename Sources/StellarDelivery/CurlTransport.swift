@@ -19,6 +19,8 @@ final class CurlTransport {
         var headers: UnsafeMutablePointer<curl_slist>?
         var response: [UInt8] = []
         var refusedAddress: String?
+        /// Sockets opened to addresses that passed the check: the request may have gone out.
+        var openedSockets = 0
         let allowPrivate: Bool
         /// CURLOPT_ERRORBUFFER: libcurl writes the detail of a failure here.
         let errorBuffer: UnsafeMutablePointer<CChar> = {
@@ -138,11 +140,27 @@ final class CurlTransport {
         return cancelled
     }
 
+    /// How a transfer ended, as far as the outcome policy cares.
+    enum Ending: Equatable {
+        /// Every address was ours to refuse: nothing left this machine.
+        case refused(address: String)
+        case failed
+        case completed
+    }
+
+    /// A refusal counts only when no allowed address was connected: when one address was refused
+    /// and a later one taken, the request went out, and what happened to it is the result.
+    static func ending(code: CURLcode, refusedAddress: String?, openedSockets: Int) -> Ending {
+        if let refusedAddress, openedSockets == 0 { return .refused(address: refusedAddress) }
+        return code == CURLE_OK ? .completed : .failed
+    }
+
     private func result(of transfer: Transfer, code: CURLcode) -> AttemptResult {
-        if let address = transfer.refusedAddress {
+        let ending = Self.ending(code: code, refusedAddress: transfer.refusedAddress, openedSockets: transfer.openedSockets)
+        if case .refused(let address) = ending {
             return .refused("Refused to connect to \(address): a private or local address")
         }
-        guard code == CURLE_OK else {
+        guard ending == .completed else {
             let detail = String(cString: transfer.errorBuffer)
             let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
             return .transportError(code == CURLE_OPERATION_TIMEDOUT ? "Timed out: \(text)" : "Connection failed: \(text)")
@@ -193,6 +211,8 @@ final class CurlTransport {
             transfer.refusedAddress = PrivateAddress.describe(socketAddress)
             return CURL_SOCKET_BAD
         }
-        return socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
+        let fd = socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
+        if fd >= 0 { transfer.openedSockets += 1 }
+        return fd
     }
 }

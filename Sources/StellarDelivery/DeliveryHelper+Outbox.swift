@@ -4,6 +4,7 @@ import WebhooksCore
 /// The helper's view of the outbox: picking up new entries, and the hourly pruning pass.
 extension DeliveryHelper {
     func maintain(now: Date) {
+        if outage.shouldRetry(now: now) { retryStorage(now: now) }
         if scanRequested || now.timeIntervalSince(lastScan) >= Self.scanInterval {
             scanRequested = false
             lastScan = now
@@ -17,24 +18,31 @@ extension DeliveryHelper {
 
     /// Picks up entries not seen yet: those a client waits for, then the oldest. Cost: one
     /// listing, plus one read per new entry, at most `scanBatch` of them per pass so a large burst
-    /// starts sending at once.
+    /// starts sending at once. An entry that cannot be read is set aside or skipped; the pass goes
+    /// on with the rest.
     func scanOutbox(now: Date) throws {
         var added = 0
         var keys: [String: String] = [:]  // rate-limit key by webhook id: one read per webhook
         let names = try store.outboxNames()
         let awaited = waiters.isEmpty ? [] : names.filter { waiters[Store.deliveryId(outboxName: $0)] != nil }
-        for name in awaited + names where waiting[name] == nil && sending[name] == nil {
+        for name in awaited + names where waiting[name] == nil && sending[name] == nil && !outage.isHeld(name) {
             guard added < Self.scanBatch else {
                 scanRequested = true  // the rest on the next pass
                 break
             }
-            guard let delivery = try store.pendingDelivery(outboxName: name) else { continue }
-            if keys[delivery.webhookId] == nil {
-                keys[delivery.webhookId] = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
-                    .flatMap(target)?.rateLimitKey ?? delivery.webhookId
+            do {
+                guard let delivery = try store.pendingDelivery(outboxName: name) else { continue }
+                if keys[delivery.webhookId] == nil {
+                    keys[delivery.webhookId] = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
+                        .flatMap(target)?.rateLimitKey ?? delivery.webhookId
+                }
+                waiting[name] = Job(delivery, rateLimitKey: keys[delivery.webhookId]!, now: now)
+                added += 1
+            } catch let error as DecodingError {
+                setAside(name, error)
+            } catch {
+                report("reading outbox entry \(name)", error)
             }
-            waiting[name] = Job(delivery, rateLimitKey: keys[delivery.webhookId]!, now: now)
-            added += 1
         }
         if added > 0 { sortOrder() }
     }

@@ -7,6 +7,7 @@ extension DeliveryHelper {
     /// the first due delivery of each Discord webhook is considered, so first attempts to it
     /// leave in the order they were queued.
     func startDueSends(now: Date) {
+        guard !outage.isActive else { return }  // no outcome could be recorded
         var considered = Set<String>()
         for name in order {
             guard gate.isOpen(now: now) else { break }
@@ -14,7 +15,13 @@ extension DeliveryHelper {
                 considered.insert(job.rateLimitKey).inserted,
                 gate.mayStart(job.rateLimitKey, now: now)
             else { continue }
-            catching("starting a send") { try begin(name, job, now: now) }
+            do {
+                try begin(name, job, now: now)
+            } catch let error as DecodingError {
+                setAside(name, error)
+            } catch {
+                report("starting a send", error)
+            }
         }
         if order.count != waiting.count { order.removeAll { waiting[$0] == nil } }
     }
@@ -83,11 +90,15 @@ extension DeliveryHelper {
         }
         gate.finished(sent.job.rateLimitKey, wait: bucketWait, now: now)
 
-        catching("recording a delivery") {
+        do {
             if try store.record(delivery, outboxName: name), delivery.status == .pending {
                 waiting[name] = Job(delivery, rateLimitKey: sent.job.rateLimitKey, now: now)
                 sortOrder()
             }
+        } catch {
+            // Discord has answered: never send this again. Keep the outcome until it is written.
+            outage.hold(name, delivery, rateLimitKey: sent.job.rateLimitKey)
+            storageFailed("recording delivery \(delivery.id)", error, now: now)
         }
         if delivery.status != .pending {
             logger.info("delivery \(delivery.status.rawValue)", metadata: [
@@ -117,6 +128,7 @@ extension DeliveryHelper {
     func answerWaiters(_ socket: HelperSocket) {
         guard !waiters.isEmpty, !scanRequested else { return }
         let pending = Set(waiting.values.map(\.deliveryId)).union(sending.values.map(\.delivery.id))
+            .union(outage.held.values.map(\.delivery.id))
         for (deliveryId, clients) in waiters where !pending.contains(deliveryId) {
             clients.forEach(socket.answerDone)
             waiters.removeValue(forKey: deliveryId)

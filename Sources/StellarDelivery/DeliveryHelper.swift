@@ -51,6 +51,8 @@ public final class DeliveryHelper {
     var sending: [String: InFlight] = [:]
     /// Clients waiting for a delivery to finish, by delivery id.
     var waiters: [String: [Int32]] = [:]
+    /// A full or failing disk: sends pause, and outcomes in hand wait here to be written.
+    var outage = StorageOutage()
     var scanRequested = true
     var lastScan = Date.distantPast
     var nextPrune = Date()
@@ -121,6 +123,7 @@ public final class DeliveryHelper {
         guard !scanRequested else { return 0 }  // more of the outbox to read
         var wake = now.addingTimeInterval(Self.longestWait)
         if let change = gate.nextChange(now: now) { wake = min(wake, change) }
+        if let retry = outage.nextChange { wake = min(wake, retry) }
         // Deliveries already due but held back wait for a send to end or the gate to change.
         if let due = waiting.values.lazy.map(\.dueAt).filter({ $0 > now }).min() {
             wake = min(wake, due)
@@ -132,7 +135,55 @@ public final class DeliveryHelper {
         do {
             try body()
         } catch {
+            report(what, error)
+        }
+    }
+
+    /// A failed step: a store that cannot be written pauses sends (StorageOutage); anything else
+    /// is logged.
+    func report(_ what: String, _ error: Error) {
+        if let failure = error as? FileSystem.Failure, failure.isStorageUnavailable {
+            storageFailed(what, failure, now: Date())
+        } else {
             logger.error("delivery helper: failed \(what)", metadata: ["cause": "\(error)"])
+        }
+    }
+
+    func storageFailed(_ what: String, _ error: Error, now: Date) {
+        if outage.failed(now: now) {
+            logger.critical("the store cannot be written: sends pause until it can", metadata: [
+                "while": "\(what)", "cause": "\(error)", "outcomesHeld": "\(outage.held.count)",
+            ])
+        }
+    }
+
+    /// Writes the outcomes held during an outage (or, with none, probes the store); when that
+    /// works, the outage is over and sends resume.
+    func retryStorage(now: Date) {
+        do {
+            if outage.held.isEmpty { try store.checkWritable() }
+            for (name, held) in outage.held {
+                if try store.record(held.delivery, outboxName: name), held.delivery.status == .pending {
+                    waiting[name] = Job(held.delivery, rateLimitKey: held.rateLimitKey, now: now)
+                    sortOrder()
+                }
+                outage.written(name)
+            }
+            let lasted = outage.ended(now: now)
+            logger.notice("the store takes writes again: sends resume", metadata: ["after": "\(Int(lasted)) s"])
+        } catch {
+            storageFailed("writing held outcomes", error, now: now)
+        }
+    }
+
+    /// An outbox entry, or the delivery it points to, does not decode: it goes aside for the admin.
+    func setAside(_ name: String, _ error: Error) {
+        waiting.removeValue(forKey: name)
+        do {
+            try store.rejectOutboxEntry(name)
+            logger.error("unreadable outbox entry moved to outbox-rejected/", metadata: ["entry": "\(name)", "cause": "\(error)"])
+        } catch {
+            report("moving an unreadable outbox entry aside", error)
         }
     }
 }

@@ -134,6 +134,25 @@ final class DeliveryPolicyTests: XCTestCase {
         XCTAssertEqual(DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "1.25"]), 1.25)
         XCTAssertNil(DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "3", "x-ratelimit-reset-after": "1.25"]))
     }
+
+    /// A hostile endpoint may ask for any wait: none is longer than an hour, and recording it
+    /// never overflows a timestamp.
+    func testServerGivenWaitsAreCappedAtAnHour() {
+        for huge in ["1e300", "inf", "9223372036854775807"] {
+            XCTAssertEqual(DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset-after": huge]), 3600, huge)
+            let limited = answer(429, #"{"retry_after": 1, "global": false}"#, headers: ["retry-after": huge, "x-ratelimit-limit": "5"])
+            XCTAssertEqual(outcome(limited), .rateLimited(wait: 1, scope: .webhook))
+            let headerOnly = answer(429, #"{"global": false}"#, headers: ["retry-after": huge, "x-ratelimit-limit": "5"])
+            XCTAssertEqual(outcome(headerOnly), .rateLimited(wait: 3600, scope: .webhook), huge)
+        }
+        for body in [#"{"retry_after": 1e300, "global": true}"#, #"{"retry_after": 9223372036854775807, "global": true}"#] {
+            let result = answer(429, body, headers: ["x-ratelimit-global": "true"])
+            XCTAssertEqual(outcome(result), .rateLimited(wait: 3600, scope: .global), body)
+            let recorded = policy.record(outcome(result), of: result, on: Delivery(id: "d", webhookId: "w", userId: "u", event: "server.started", payload: .null, createdAt: "t"), now: Date(timeIntervalSince1970: 1_768_478_400))
+            XCTAssertEqual(recorded.nextAttemptAt, "2026-01-15T13:00:00.000Z")
+        }
+        XCTAssertEqual(outcome(answer(429, #"{"global": false}"#, headers: ["retry-after": "nan", "x-ratelimit-limit": "5"])), .rateLimited(wait: 1, scope: .webhook))
+    }
 }
 
 final class SendGateTests: XCTestCase {

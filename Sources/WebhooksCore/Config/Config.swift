@@ -27,6 +27,7 @@ public struct Config: Equatable, Sendable {
     public init() {}
 
     public static let environmentPrefix = "STELLAR_WEBHOOKS_"
+    static let longestRetryStep = 30 * 86_400
     public static let defaultPath = "/etc/stellar-webhooks/stellar-webhooks.conf"
 }
 
@@ -121,8 +122,8 @@ extension Config {
             deliveryTimeout = number
         case "retry_schedule":
             let steps = value.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !steps.isEmpty, steps.allSatisfy({ ($0 ?? -1) >= 0 }) else {
-                return "must be a comma-separated list of seconds"
+            guard !steps.isEmpty, steps.allSatisfy({ (0...Self.longestRetryStep).contains($0 ?? -1) }) else {
+                return "must be a comma-separated list of seconds, each at most \(Self.longestRetryStep) (30 days)"
             }
             retrySchedule = steps.compactMap { $0 }
         case "delivery_concurrency":

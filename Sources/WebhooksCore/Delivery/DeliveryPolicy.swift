@@ -37,6 +37,15 @@ public struct DeliveryPolicy: Sendable {
 
     public static let jitterFraction = 0.2
     public static let cloudflareBanPause: TimeInterval = 3600
+    /// The longest wait an answer can ask for. A broken or hostile endpoint could send any
+    /// number (or `inf`); capped, no wait can stall sends for long or overflow a timestamp.
+    public static let longestServerWait: TimeInterval = 3600
+
+    /// A wait the server asked for, as a sane number of seconds.
+    static func serverWait(_ seconds: Double) -> TimeInterval {
+        guard !seconds.isNaN else { return 1 }
+        return min(max(0, seconds), longestServerWait)
+    }
     public static let responseLimit = 5000
 
     public init(retrySchedule: [Int]) {
@@ -114,7 +123,7 @@ public struct DeliveryPolicy: Sendable {
         guard headers["x-ratelimit-remaining"].flatMap(Int.init) == 0,
             let resetAfter = headers["x-ratelimit-reset-after"].flatMap(Double.init), resetAfter > 0
         else { return nil }
-        return resetAfter
+        return serverWait(resetAfter)
     }
 }
 
@@ -138,12 +147,13 @@ struct DiscordAnswer {
         return text
     }
 
-    /// `retry_after` from the body (seconds, a float), else the `Retry-After` header, else 1 s.
+    /// `retry_after` from the body (seconds, a float), else the `Retry-After` header, else 1 s;
+    /// never more than an hour.
     var retryAfter: TimeInterval {
         switch json?["retry_after"] {
-        case .double(let seconds)?: return max(0, seconds)
-        case .int(let seconds)?: return TimeInterval(max(0, seconds))
-        default: return headers["retry-after"].flatMap(Double.init).map { max(0, $0) } ?? 1
+        case .double(let seconds)?: return DeliveryPolicy.serverWait(seconds)
+        case .int(let seconds)?: return DeliveryPolicy.serverWait(TimeInterval(seconds))
+        default: return headers["retry-after"].flatMap(Double.init).map(DeliveryPolicy.serverWait) ?? 1
         }
     }
 

@@ -23,6 +23,26 @@ extension Store {
         }
     }
 
+    var rejectedOutboxFolder: String { "\(root)/outbox-rejected" }
+
+    /// Moves an entry that cannot be read (it, or the delivery it points to, does not decode) out
+    /// of the outbox, kept whole for the admin, so one bad file cannot hold up the rest.
+    public func rejectOutboxEntry(_ name: String) throws {
+        try FileSystem.makeFolder(rejectedOutboxFolder)
+        let from = "\(outboxFolder)/\(name)", to = "\(rejectedOutboxFolder)/\(name)"
+        try FileSystem.check(rename(from, to), "rename", from)
+        try FileSystem.syncFolder(rejectedOutboxFolder)
+        try FileSystem.syncFolder(outboxFolder)
+    }
+
+    /// Whether a file can be written now: a tiny durable write, removed again. The delivery helper
+    /// probes with it while the disk is full.
+    public func checkWritable() throws {
+        let probe = "\(root)/\(FileSystem.tempPrefix)probe.\(getpid())"
+        try FileSystem.writeAtomically(Array("probe\n".utf8), to: probe)
+        try FileSystem.remove(probe)
+    }
+
     /// Writes a delivery after an attempt; a finished one then leaves the outbox (in that order,
     /// so a crash between the two only leaves an entry that `pendingDelivery` drops). Returns
     /// false when the webhook was deleted meanwhile: the entry is dropped and nothing written.
