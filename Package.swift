@@ -50,6 +50,7 @@ let package = Package(
             ]),
 
         .testTarget(name: "WebhooksCoreTests", dependencies: ["WebhooksCore"]),
+        .testTarget(name: "StellarDeliveryTests", dependencies: ["StellarDelivery", "WebhooksCore", "CCurl"]),
     ],
     swiftLanguageModes: [.v5]
 )
