@@ -1,0 +1,582 @@
+"""The FastCGI socket against crafted records (README, Operations: only nginx should reach the
+socket, but a local process in its group can): mutated records, lengths and params sent straight
+at `Service.socket` with fcgi_client.py, while valid requests keep going through nginx.
+
+What must hold:
+- every valid request through nginx gets its expected status (no 502, no error);
+- a worker dies only of the known libfcgi abort (Debian's libfcgi still asserts in Malloc on a
+  name-value pair whose lengths overflow an int, the CVE-2025-23016 family), never of anything
+  else (a Swift trap, a segfault), and the master replaces every one;
+- a request whose framing is whole gets a whole answer: a status below 500 and a JSON body;
+- the service answers afterwards.
+
+Sizes and seeds (the defaults are the short run `make test` does; `make fuzz` runs a long one):
+  FCGI_FUZZ_CASES   crafted connections to try (default 4000, ~15 s)
+  FCGI_FUZZ_SEED    seed (default 23016); a failure names the seed and case index, and
+                    `FCGI_FUZZ_ONLY=<index>` replays that one case
+The counts (cases, records, kills, replacements, nginx requests) are printed (`pytest -s`) and
+kept as the test's user properties (junit XML).
+"""
+
+import json
+import os
+import random
+import re
+import socket
+import struct
+import threading
+import time
+import uuid
+
+import fcgi_client as F
+from conftest import JSON_CONTENT_TYPE, discord_url, wait_until
+
+CASES = int(os.environ.get("FCGI_FUZZ_CASES", "4000"))
+SEED = int(os.environ.get("FCGI_FUZZ_SEED", "23016"))
+ONLY = os.environ.get("FCGI_FUZZ_ONLY")
+WORKERS = 3
+INT_MAX = 0x7FFFFFFF
+# A new worker that dies within 2 s makes the master wait before the next one (Supervisor's
+# youngDeath); crafted killers are spaced wider so the run measures the service, not the back-off.
+KILL_SPACING = 2.3
+
+# What the libfcgi abort looks like in the serve log, and what any other crash looks like.
+KNOWN_ABORT_RE = re.compile(r"fcgiapp\.c:\d+: Malloc: Assertion")
+CRASH_RE = re.compile(r"Fatal error|Program crashed|Assertion .* failed|Segmentation fault|"
+                      r"Illegal instruction|Bus error")
+DIED_RE = re.compile(r"pid=(\d+) why=(.*?) \[StellarServer\] worker died")
+STARTED_RE = re.compile(r"pid=(\d+) \[StellarServer\] worker started")
+
+
+# ---------------------------------------------------------------------------------------------
+# The crafted cases
+
+def _bytes(value):
+    return value.encode() if isinstance(value, str) else value
+
+
+class Case:
+    """One crafted connection. `whole`: the framing is a valid request (only params, lengths
+    of the body or values are odd), so a whole answer is owed. `answers`: how many requests on
+    the connection are owed one. `close`: close at once after sending (a peer vanishing
+    mid-record) instead of half-closing and reading."""
+
+    def __init__(self, label, chunks, whole=False, answers=1, close=False, killer=False):
+        self.label, self.chunks, self.whole, self.answers = label, chunks, whole, answers
+        self.close, self.killer = close, killer
+
+    @property
+    def payload(self):
+        return b"".join(self.chunks)
+
+
+class Fuzzer:
+    def __init__(self, user_key, service_key, webhook_id):
+        self.user_key, self.service_key, self.webhook_id = user_key, service_key, webhook_id
+
+    # -- params ---------------------------------------------------------------------------------
+
+    METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+               "BREW", "", "get", "G E T", "GET\0POST", "POST ", "\u00c9T\u00c9", b"\xff\xfeGET"]
+
+    def uris(self, rng):
+        w = self.webhook_id
+        return ["/", "", "webhooks", "//webhooks", "/webhooks/", "/webhooks//", "/webhooks/%2e%2e",
+                "/webhooks/../servers/x", "/api/webhooks", "/webhooks/events", f"/webhooks/{w}",
+                f"/webhooks/{w}/deliveries", f"/webhooks/{w}/deliveries/{uuid.uuid4()}",
+                f"/webhooks/{w}/deliveries/{uuid.uuid4()}/retry", f"/webhooks/{w}/test",
+                f"/webhooks/{w.upper()}", f"/webhooks/{w}x", "/webhooks/" + "a" * rng.randrange(1, 20000),
+                "/webhooks/\u00e9\u00e8", b"/webhooks/\xff\xfe\xc0\xaf", b"/webhooks\0/x", "/events",
+                "/events/", "/servers/srv-1", "/servers/" + "s" * 300, "/servers/%00", "/servers/.",
+                "/servers/..", "/nope", "/webhooks?x=1", "*", "/" * 5000]
+
+    def auth(self, rng):
+        return rng.choice([
+            f"Bearer {self.user_key}", f"Bearer {self.user_key}", f"Bearer {self.service_key}",
+            None, "", "Bearer", "Bearer ", "Basic Zm9vOmJhcg==", f"bearer {self.user_key}",
+            f"Bearer  {self.user_key}", f"Bearer {self.user_key}x", f"Bearer {self.user_key[:-1]}",
+            "Bearer swh_0123456789abcdef_" + "A" * 43, "Bearer swh_zz_zz", "Bearer swh___",
+            "Bearer " + "A" * rng.randrange(1, 100000), b"Bearer \xff\xfe\xfd",
+            f"Bearer {self.user_key}\0junk", "Bearer swh_" + "\u00e9" * 60])
+
+    def body(self, rng):
+        return rng.choice([
+            b"", b"{}", b"[]", b"null", b"0", b'"x"', b"{", b"}", b"\xff\xfe\xfd", b"\0" * 10,
+            json.dumps({"url": discord_url(rng.randrange(1000)), "events": ["server.started"]}).encode(),
+            json.dumps({"url": discord_url(1), "events": ["SERVER_STARTED"] * 500}).encode(),
+            json.dumps({"url": "https://discord.com/api/webhooks/1/\u00e9", "events": ["x"]}).encode(),
+            json.dumps({"enabled": False}).encode(), json.dumps({"enabled": "yes"}).encode(),
+            json.dumps({"event": "server.started", "serverId": "srv-fuzz"}).encode(),
+            json.dumps({"event": "server.started", "serverId": "srv-fuzz", "data": {"n": 1e308}}).encode(),
+            json.dumps({"name": "n", "ownerId": "u", "status": "RUNNING"}).encode(),
+            b"[" * 20000 + b"]" * 20000, b'{"a":' * 5000 + b"1" + b"}" * 5000,
+            b'{"url":"\xed\xa0\x80"}', b'{"url":"\\ud800"}', b'{"events":[' + b'"x",' * 5000 + b'"y"]}',
+            b'{"a":1,"a":2}', b"1" * 5000, b'{"url":' + b"9" * 400 + b"}",
+            bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300))),
+            b"x" * rng.randrange(60000, 70000)])
+
+    def content_length(self, rng, body):
+        n = len(body)
+        if rng.random() < 0.5:
+            return str(n)
+        return rng.choice([
+            str(n), str(n), "", "-5", "-1", "abc", "0x10", "+5", " 5", "5 ", "1e3", "\u0665",
+            str(n + 1), str(max(0, n - 1)), str(n + 100000), "0", "65536", "65537",
+            str(2 ** 31), str(2 ** 31 - 1), str(2 ** 32 + n), str(2 ** 63 - 1), str(2 ** 63),
+            str(2 ** 64), "9" * 40, "-" + "9" * 40, "-0", "00" + str(n), str(n) + "\0" + "9",
+            b"\xff5"])
+
+    def params(self, rng):
+        """A request's params: plausible ones, then mutated."""
+        body = self.body(rng)
+        p = F.params(rng.choice(["GET", "POST", "PATCH", "PUT", "DELETE"]), "/webhooks")
+        items = list(p.items())
+        params = {k: v for k, v in items}
+        params["REQUEST_METHOD"] = rng.choice(self.METHODS)
+        uri = rng.choice(self.uris(rng))
+        params["DOCUMENT_URI"] = uri
+        params["REQUEST_URI"] = rng.choice([uri, _bytes(uri) + b"?limit=1", "/other", b"/\xff"])
+        params["QUERY_STRING"] = rng.choice([
+            "", "limit=10&offset=0", "limit=-1", "limit=abc&offset=-9", "limit=99999999999999999999",
+            "limit=0", "limit=101", "offset=" + "9" * 50, "%zz=%", "&&&==&", b"limit=\xff",
+            "a=" + "b" * 10000, "limit=1&limit=2"])
+        auth = self.auth(rng)
+        if auth is not None:
+            params["HTTP_AUTHORIZATION"] = auth
+        params["CONTENT_TYPE"] = rng.choice([
+            "application/json", "application/json; charset=utf-8", "", "text/plain",
+            "application/json; charset=latin1", "APPLICATION/JSON", "application/jsonx",
+            "multipart/form-data; boundary=x", b"application/\xff"])
+        params["CONTENT_LENGTH"] = self.content_length(rng, body)
+        if rng.random() < 0.3:
+            params["HTTP_IDEMPOTENCY_KEY"] = rng.choice(["k-" + str(rng.randrange(5)), "", "x" * 5000,
+                                                        b"\xff\xfe", "\0"])
+        pairs = list(params.items())
+        # Drop, duplicate, or add odd pairs.
+        for _ in range(rng.randrange(0, 3)):
+            if pairs and rng.random() < 0.5:
+                pairs.pop(rng.randrange(len(pairs)))
+        for _ in range(rng.randrange(0, 3)):
+            pairs.insert(rng.randrange(len(pairs) + 1), rng.choice([
+                ("", ""), ("", "value"), ("NOEQUALS", ""), ("A=B", "C"), ("=", "="),
+                ("REQUEST_METHOD", rng.choice(["DELETE", "GET"])), ("DOCUMENT_URI", "/events"),
+                (b"HTTP_\xff\xfe", b"\xff"), ("HTTP_X\0Y", "z\0w"), ("N" * 70000, "v"),
+                ("HTTP_X", "v" * rng.choice([127, 128, 255, 256, 65535, 65536, 300000])),
+                ("CONTENT_LENGTH", rng.choice(["-5", "abc", "3"])),
+                ("HTTP_CONTENT_LENGTH", "-1"), ("HTTP_TRANSFER_ENCODING", "chunked"),
+                ("SCRIPT_FILENAME", "/etc/passwd"), ("HTTP_HOST", "\u00e9" * 100)]))
+        if rng.random() < 0.02:  # many params
+            pairs += [(f"HTTP_X_{i}", "y" * rng.randrange(20)) for i in range(rng.randrange(100, 20000))]
+        if rng.random() < 0.05:
+            pairs = []
+        return pairs, body
+
+    # -- whole requests with odd params -----------------------------------------------------------
+
+    def case_odd_params(self, rng):
+        pairs, body = self.params(rng)
+        rid = rng.choice([1, 1, 1, 2, 255, 0xFFFF])
+        long_forms = rng.random() < 0.3  # 4-byte lengths even where 1 byte would do (legal)
+        stream_bytes = b"".join(
+            F.name_value(n, v, long_name=long_forms or None, long_value=long_forms or None)
+            for n, v in pairs)
+        chunk = rng.choice([F.MAX_CONTENT, F.MAX_CONTENT, 7, 8, 1000]
+                           + ([1] if len(stream_bytes) < 5000 else []))
+        payload = (F.begin_request(rid, rng.choice([F.RESPONDER, F.RESPONDER, F.AUTHORIZER, F.FILTER]),
+                                   0)
+                   + F.stream(F.PARAMS, rid, stream_bytes, chunk=chunk)
+                   + F.stream(F.STDIN, rid, body, chunk=rng.choice(
+                       [F.MAX_CONTENT, 9, 4096] + ([1] if len(body) < 5000 else []))))
+        return Case("odd-params", [payload], whole=True)
+
+    def case_keep_conn(self, rng):
+        """Several whole requests on one connection kept with FCGI_KEEP_CONN: the first is owed
+        an answer (libfcgi drops a kept connection whose previous request left STDIN unread, and
+        nginx here does not keep connections, so the rest may go unanswered)."""
+        n = rng.randrange(2, 5)
+        out = []
+        for i in range(n):
+            pairs, body = self.params(rng)
+            out.append(F.begin_request(i + 1, flags=F.KEEP_CONN if i < n - 1 or rng.random() < 0.5 else 0)
+                       + F.stream(F.PARAMS, i + 1, F.encode_params(pairs))
+                       + F.stream(F.STDIN, i + 1, body))
+        return Case("keep-conn", out, whole=True, answers=1)
+
+    # -- broken framing ---------------------------------------------------------------------------
+
+    def valid_payload(self, rng):
+        pairs, body = self.params(rng) if rng.random() < 0.5 else (
+            list(F.params("GET", "/webhooks", headers={"Authorization": f"Bearer {self.user_key}"}).items()),
+            b"")
+        return F.request_bytes(pairs, body, request_id=rng.choice([1, 1, 7]))
+
+    def records_of(self, payload):
+        records, pos = [], 0
+        while len(payload) - pos >= 8:
+            _, _, _, clen, plen, _ = F.HEADER.unpack_from(payload, pos)
+            end = min(len(payload), pos + 8 + clen + plen)
+            records.append((pos, end))
+            pos = end
+        return records
+
+    def case_header_field(self, rng):
+        payload = bytearray(self.valid_payload(rng))
+        pos, _ = rng.choice(self.records_of(bytes(payload)))
+        field = rng.choice(["version", "type", "id", "clen", "plen", "reserved"])
+        if field == "version":
+            payload[pos] = rng.choice([0, 2, 3, 0x7F, 0x80, 0xFF])
+        elif field == "type":
+            payload[pos + 1] = rng.choice([0, 2, 3, 6, 7, 8, 9, 10, 11, 12, 0x7F, 0xFF])
+        elif field == "id":
+            struct.pack_into(">H", payload, pos + 2, rng.choice([0, 2, 0xFFFF, rng.randrange(65536)]))
+        elif field == "clen":
+            clen = struct.unpack_from(">H", payload, pos + 4)[0]
+            struct.pack_into(">H", payload, pos + 4, rng.choice(
+                [0, max(0, clen - 1), min(0xFFFF, clen + 1), min(0xFFFF, clen + 8), 0xFFFF,
+                 rng.randrange(65536)]))
+        elif field == "plen":
+            payload[pos + 6] = rng.choice([1, 7, 8, 9, 0xFF, rng.randrange(256)])
+        else:
+            payload[pos + 7] = rng.choice([1, 0xFF])
+        return Case(f"header-{field}", [bytes(payload)])
+
+    def case_truncated(self, rng):
+        payload = self.valid_payload(rng)
+        cut = rng.randrange(0, len(payload))
+        return Case("truncated", [payload[:cut]], close=rng.random() < 0.5)
+
+    def case_bytes(self, rng):
+        payload = bytearray(self.valid_payload(rng))
+        for _ in range(rng.randrange(1, 8)):
+            op = rng.randrange(3)
+            i = rng.randrange(len(payload))
+            if op == 0:
+                payload[i] ^= 1 << rng.randrange(8)
+            elif op == 1:
+                payload[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 9)))
+            elif len(payload) > 1:
+                del payload[i:i + rng.randrange(1, 9)]
+        return Case("bytes", [bytes(payload)])
+
+    def case_order(self, rng):
+        rid = 1
+        begin = F.begin_request(rid)
+        params = F.stream(F.PARAMS, rid, F.encode_params(F.params("GET", "/webhooks", headers={
+            "Authorization": f"Bearer {self.user_key}"})))
+        stdin = F.stream(F.STDIN, rid, b"")
+        parts = rng.choice([
+            [params, begin, stdin], [stdin, begin, params], [begin, stdin, params],
+            [begin, begin, params, stdin], [begin, F.begin_request(2), params, stdin],
+            [begin, params[:-8], F.abort_request(rid)], [begin, F.abort_request(rid), params, stdin],
+            [begin, params[:-8], stdin], [begin, params], [begin], [params, stdin],
+            [begin, params, F.record(F.DATA, rid, b"data"), stdin],
+            [begin, params, F.record(F.STDOUT, rid, b"Status: 200\r\n\r\n"), stdin],
+            [begin, params, F.record(F.END_REQUEST, rid, b"\0" * 8), stdin],
+            [F.begin_request(rid, role=rng.choice([0, 4, 0xFFFF])), params, stdin],
+            [F.begin_request(rid, flags=0xFF), params, stdin]])
+        return Case("order", parts)
+
+    def case_management(self, rng):
+        content = rng.choice([
+            F.encode_params({"FCGI_MAX_CONNS": "", "FCGI_MAX_REQS": "", "FCGI_MPXS_CONNS": ""}),
+            F.encode_params({"X" * 1000: ""}), F.encode_params({"FCGI_MAX_CONNS": "v" * 300}),
+            b"\x7f", b"\xff\xff\xff\xff\x00", b"",
+            bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))])
+        rtype = rng.choice([F.GET_VALUES, F.GET_VALUES, F.GET_VALUES_RESULT, F.UNKNOWN_TYPE, 12, 99, 0xFF])
+        chunks = [F.record(rtype, 0, content) for _ in range(rng.randrange(1, 4))]
+        if rng.random() < 0.5:
+            chunks.append(self.valid_payload(rng))
+        return Case("management", chunks)
+
+    def case_huge_lengths(self, rng, killer_allowed):
+        """A name-value pair with 4-byte lengths near the top of the range. Only pairs whose
+        lengths overflow libfcgi's int sum (name + value + 2 > INT_MAX) trip its Malloc
+        assertion; those are sent only when `killer_allowed`."""
+        while True:
+            nlen = rng.choice([INT_MAX, INT_MAX - 1, INT_MAX - 2, INT_MAX - 3, 0x40000000,
+                               0x3FFFFFFF, 0x20000000, 0x10000, 0xFFFF, 128, rng.randrange(INT_MAX + 1)])
+            vlen = rng.choice([0, 1, 2, INT_MAX, INT_MAX - 1, 0x40000000, 0x3FFFFFFF, 128,
+                               rng.randrange(INT_MAX + 1)])
+            if rng.random() < 0.5:
+                nlen, vlen = vlen, nlen
+            overflows = nlen + vlen + 2 > INT_MAX and (nlen, vlen) not in ((INT_MAX, 0), (0, INT_MAX))
+            if killer_allowed or not overflows:
+                break
+        pair = F.name_value(b"N" * rng.randrange(0, 20), b"V" * rng.randrange(0, 20), nlen, vlen, True, True)
+        before = F.encode_params(F.params("GET", "/webhooks")) if rng.random() < 0.5 else b""
+        tail = b"x" * rng.choice([0, 10, 200, 5000])
+        chunks = [F.begin_request(), F.record(F.PARAMS, 1, before + pair + tail)]
+        if rng.random() < 0.5:
+            chunks.append(F.record(F.PARAMS, 1) + F.record(F.STDIN, 1))
+        return Case(f"huge-lengths {nlen:#x}+{vlen:#x}", chunks, killer=overflows)
+
+    def case_garbage(self, rng):
+        n = rng.choice([1, 7, 8, 9, 64, 1000, 70000])
+        data = bytes(rng.randrange(256) for _ in range(min(n, 4096)))
+        return Case("garbage", [(data * (n // len(data) + 1))[:n]], close=rng.random() < 0.3)
+
+    def case_split(self, rng):
+        """A whole request written in small pieces: still one request."""
+        payload = self.case_odd_params(rng).payload
+        if len(payload) > 4000:
+            payload = F.request_bytes(F.params("GET", "/webhooks/events", headers={
+                "Authorization": f"Bearer {self.user_key}"}))
+        size = rng.choice([1, 3, 8, 100])
+        return Case("split", [payload[i:i + size] for i in range(0, len(payload), size)], whole=True)
+
+    def make(self, rng, killer_allowed):
+        kind = rng.choices(
+            ["odd", "keep", "header", "truncated", "bytes", "order", "mgmt", "huge", "garbage", "split"],
+            [30, 5, 12, 10, 12, 6, 4, 10, 6, 2])[0]
+        return {
+            "odd": self.case_odd_params, "keep": self.case_keep_conn, "header": self.case_header_field,
+            "truncated": self.case_truncated, "bytes": self.case_bytes, "order": self.case_order,
+            "mgmt": self.case_management, "garbage": self.case_garbage, "split": self.case_split,
+            "huge": lambda r: self.case_huge_lengths(r, killer_allowed),
+        }[kind](rng)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running cases
+
+def send_case(path, case, timeout):
+    """-> (list of Responses by request id, how the exchange ended)."""
+    try:
+        sock = F.connect(path, timeout)
+    except OSError as exc:
+        return {}, f"connect failed: {exc}"
+    try:
+        try:
+            for chunk in case.chunks:
+                sock.sendall(chunk)
+            if case.close:
+                return {}, "closed"
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the worker may have hung up already: read what it said
+        data, how = F.read_all(sock, timeout)
+    finally:
+        sock.close()
+    records, _ = F.parse_records(data)
+    ids = sorted({r.request_id for r in records if r.type in (F.STDOUT, F.END_REQUEST)})
+    return {rid: F.Response(data, rid) for rid in ids}, how
+
+
+def check_whole(case, responses, how):
+    """A whole request is owed a whole answer (per request on the connection): END_REQUEST,
+    a status below 500 and a JSON body; None when fine, else why not."""
+    answered = [r for r in responses.values() if r.complete and r.stdout]
+    if len(answered) < case.answers:
+        return f"{len(answered)} of {case.answers} requests answered ({how}): {list(responses.values())}"
+    for r in answered:
+        if r.status is None or not 200 <= r.status < 500:
+            return f"status {r.status}: {r!r}"
+        if r.status != 204 and r.body:
+            if r.headers.get("content-type") != JSON_CONTENT_TYPE:
+                return f"content type {r.headers.get('content-type')!r}: {r!r}"
+            try:
+                value = json.loads(r.body)
+            except ValueError:
+                return f"not JSON: {r!r}"
+            if r.status >= 400 and not (isinstance(value, dict) and isinstance(value.get("error"), str)):
+                return f"error without an error message: {r!r}"
+    return None
+
+
+class NginxLoad:
+    """Valid requests through nginx from a few threads until stopped: list, create, read back."""
+
+    def __init__(self, svc, key, threads=2):
+        self.svc, self.key = svc, key
+        self.ok, self.failures = 0, []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
+
+    def _one(self, i, n):
+        if n % 4 == 3:  # create, read back, delete (users have a webhook limit)
+            status, _, body = self.svc.request("POST", "/webhooks", key=self.key, body={
+                "url": discord_url(i * 100000 + n), "events": ["server.started"]})
+            if status != 201:
+                return f"POST /webhooks -> {status} {body!r}"
+            status, _, got = self.svc.request("GET", f"/webhooks/{body['id']}", key=self.key)
+            if status != 200 or got.get("id") != body["id"]:
+                return f"GET /webhooks/id -> {status} {got!r}"
+            status, _, got = self.svc.request("DELETE", f"/webhooks/{body['id']}", key=self.key)
+            return None if status == 200 else f"DELETE /webhooks/id -> {status} {got!r}"
+        path = "/webhooks" if n % 2 else "/webhooks/events"
+        status, _, body = self.svc.request("GET", path, key=self.key)
+        return None if status == 200 else f"GET {path} -> {status} {body!r}"
+
+    def _run(self, i):
+        n = 0
+        while not self._stop.is_set():
+            try:
+                problem = self._one(i, n)
+            except Exception as exc:  # noqa: BLE001 - no answer is a failed request
+                problem = f"no answer: {exc!r}"
+            with self._lock:
+                if problem:
+                    self.failures.append(problem)
+                else:
+                    self.ok += 1
+            n += 1
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join(90)
+
+
+class LogWatch:
+    def __init__(self, path):
+        self.path, self.offset = path, path.stat().st_size
+
+    def new(self):
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        self.offset += len(data)
+        return data.decode(errors="replace")
+
+
+def fuzz_service(make_service):
+    svc = make_service(workers=WORKERS, log_level="debug", max_requests=10 ** 9)
+    user, key = svc.new_user()
+    skey = svc.service_key("panel-fuzz")
+    svc.put_server("srv-fuzz", "Fuzz", user)
+    hook = svc.create_webhook(key)
+    _, load_key = svc.new_user()  # the valid load through nginx, apart from the crafted requests
+    wait_until(lambda: len(svc.worker_pids()) == WORKERS, 20, what="workers")
+    return svc, key, skey, hook["id"], load_key
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+
+def test_bad_content_length_is_a_400_on_the_same_connection_and_no_worker_dies(make_service):
+    svc = make_service(workers=2)
+    _, key = svc.new_user()
+    workers = wait_until(lambda: len(svc.worker_pids()) == 2 and svc.worker_pids(), 20, what="workers")
+    log = LogWatch(svc.serve_log)
+    auth = {"Authorization": f"Bearer {key}"}
+    for length in ["-5", "abc"]:
+        bad = F.params("POST", "/webhooks", headers=auth, content_type="application/json",
+                       extra={"CONTENT_LENGTH": length})
+        with F.connect(svc.socket, 10) as sock:
+            sock.sendall(F.request_bytes(bad, b'{"url":"x"}'))
+            data, how = F.read_all(sock, 10, until_end_request=1)
+        answer = F.Response(data, 1)
+        assert answer.complete and answer.end_request == (0, F.REQUEST_COMPLETE), (length, how, answer)
+        assert answer.status == 400, (length, answer)
+        assert answer.headers.get("content-type") == JSON_CONTENT_TYPE, answer.headers
+        assert answer.json() == {"error": "Invalid Content-Length"}, answer
+        # The same worker (or its sibling) serves the next request.
+        good = F.request(svc.socket, F.params("GET", "/webhooks", headers=auth))
+        assert good.complete and good.status == 200 and good.json() == [], (length, good)
+    time.sleep(0.5)  # a dying worker would be reaped and logged by now
+    assert svc.worker_pids() == workers, "a worker died"
+    text = log.new()
+    assert "worker died" not in text and not CRASH_RE.search(text), text[-3000:]
+
+
+def test_crafted_fastcgi_records_kill_no_worker_but_libfcgis_known_abort(make_service, record_property):
+    svc, key, skey, webhook_id, load_key = fuzz_service(make_service)
+    fuzzer = Fuzzer(key, skey, webhook_id)
+    log = LogWatch(svc.serve_log)
+    log_text = []
+    tried = records = whole_answered = 0
+    kills, unknown_crashes, unanswered, outcomes, statuses = [], [], [], {}, {}
+    last_kill = 0.0
+    start = time.monotonic()
+    indices = [int(ONLY)] if ONLY is not None else range(CASES)
+
+    def run_one(index, allow_killer):
+        rng = random.Random(f"{SEED}:{index}")
+        case = fuzzer.make(rng, allow_killer)
+        responses, how = send_case(svc.socket, case, timeout=20)
+        return case, responses, how
+
+    with NginxLoad(svc, load_key) as load:
+        for index in indices:
+            allow_killer = time.monotonic() - last_kill > KILL_SPACING
+            case, responses, how = run_one(index, allow_killer)
+            tried += 1
+            records += len(fuzzer.records_of(case.payload)) or 1
+            outcomes[how] = outcomes.get(how, 0) + 1
+            if case.whole:
+                problem = check_whole(case, responses, how)
+                if problem:
+                    unanswered.append(f"case {index} ({case.label}): {problem}\n  payload[:300]="
+                                      f"{case.payload[:300]!r}")
+                else:
+                    whole_answered += 1
+                    for r in responses.values():
+                        statuses[r.status] = statuses.get(r.status, 0) + 1
+            # A crash writes its message before the process (and our connection) goes away.
+            text = log.new()
+            log_text.append(text)
+            if CRASH_RE.search(text) or KNOWN_ABORT_RE.search(text):
+                if KNOWN_ABORT_RE.search(text):
+                    kills.append((index, case.label))
+                    last_kill = time.monotonic()
+                else:
+                    unknown_crashes.append(f"case {index} ({case.label}), seed {SEED}: "
+                                           f"payload {case.payload[:400].hex()}\n{text[:1500]}")
+            # "Many at once": every 250 cases, a burst of 16 crafted connections in parallel.
+            if index % 250 == 249 and ONLY is None:
+                burst_rng = random.Random(f"{SEED}:burst:{index}")
+                burst = [fuzzer.make(burst_rng, False) for _ in range(16)]
+                threads = [threading.Thread(target=send_case, args=(svc.socket, c, 20)) for c in burst]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(60)
+                tried += len(burst)
+                records += sum(len(fuzzer.records_of(c.payload)) or 1 for c in burst)
+        elapsed = time.monotonic() - start
+        # Every killed worker replaced: back to WORKERS live workers, none of them a dead one.
+        time.sleep(0.5)
+        log_text.append(log.new())
+        full = "".join(log_text)
+        died = DIED_RE.findall(full)
+        dead = {int(pid) for pid, _ in died}
+        wait_until(lambda: (lambda p: p if len(p) == WORKERS and not p & dead else None)(
+            svc.worker_pids()), 30, what=f"{WORKERS} live workers after {len(died)} deaths")
+        time.sleep(1)  # a little more load against the replaced set
+
+    started = {int(pid) for pid in STARTED_RE.findall(full)}
+    full += log.new()
+    summary = {
+        "seed": SEED, "cases": tried, "records": records, "seconds": round(elapsed, 1),
+        "known_libfcgi_aborts": len(kills), "workers_died": len(died),
+        "workers_started_after": len(started), "whole_requests_answered": whole_answered,
+        "nginx_ok": load.ok, "nginx_failed": len(load.failures), "outcomes": outcomes,
+        "answer_statuses": dict(sorted(statuses.items(), key=lambda kv: str(kv[0]))),
+    }
+    print(f"\nFastCGI fuzz: {json.dumps(summary)}")
+    for name, value in summary.items():
+        record_property(name, value)
+    assert not unknown_crashes, "a worker crashed other than libfcgi's known abort:\n" + \
+        "\n".join(unknown_crashes[:5])
+    assert not load.failures, f"{len(load.failures)} of {load.ok + len(load.failures)} valid " \
+        f"requests through nginx failed: {load.failures[:5]}"
+    assert load.ok > 50, f"the nginx load barely ran: {load.ok}"
+    assert not unanswered, f"{len(unanswered)} whole requests got no whole answer:\n" + \
+        "\n".join(unanswered[:5])
+    assert all(why == "killed by signal 6" for _, why in died), died
+    assert len(died) == len(KNOWN_ABORT_RE.findall(full)), \
+        f"{len(died)} workers died, {len(KNOWN_ABORT_RE.findall(full))} of libfcgi's abort"
+    assert len(started) >= len(died), f"{len(died)} died, only {len(started)} started after"
+    # The service answers afterwards, directly and through nginx.
+    resp = F.request(svc.socket, F.params("GET", "/webhooks/events", headers={
+        "Authorization": f"Bearer {key}"}))
+    assert resp.complete and resp.status == 200, resp
+    assert svc.request("GET", "/webhooks", key=key)[0] == 200
+    if ONLY is None and CASES >= 1000:
+        assert kills, "no crafted record reached libfcgi's abort: the huge-length cases are not arriving"
