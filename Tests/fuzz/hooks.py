@@ -1,0 +1,88 @@
+"""Schemathesis hooks for fuzzing stellar-webhooks (loaded with SCHEMATHESIS_HOOKS=hooks by
+run_fuzz.py, which sets SWH_FUZZ_DISCORD to the fake Discord's host:port).
+
+- format `discord-webhook-url`: URLs to the fake Discord, mostly valid, some one mutation away.
+- check `documented_server_errors` (replaces not_a_server_error): the only 5xx answers allowed
+  are 503 `Storage unavailable` with Retry-After, and 500 `{"success": false, …}` from the test
+  and retry endpoints (Discord's side failed). 502/504 (the service died or hung) fail.
+- check `webhook_url_verdict`: whenever a create/update body carries a string `url`, the
+  service's verdict on it matches discord_urls.reference_valid (accepted ⇒ valid; a `Validation
+  failed` lists `url` exactly when it is invalid), and a positive-mode create/update answered
+  400 is explained (an invalid URL, or `Webhook limit reached`).
+"""
+
+import json
+import os
+
+import schemathesis
+from schemathesis import GenerationMode
+
+from discord_urls import reference_valid, webhook_urls
+
+AUTHORITY = os.environ.get("SWH_FUZZ_DISCORD", "127.0.0.1:9")
+ALLOWED_HOSTS = [AUTHORITY]
+
+schemathesis.openapi.format("discord-webhook-url", webhook_urls(AUTHORITY))
+
+SEND_OPERATIONS = {"POST /webhooks/{id}/test", "POST /webhooks/{id}/deliveries/{deliveryId}/retry"}
+WEBHOOK_BODY_OPERATIONS = {"POST /webhooks", "PATCH /webhooks/{id}"}
+
+
+def _json(response):
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+@schemathesis.check
+def documented_server_errors(ctx, response, case):
+    status = response.status_code
+    if status < 500:
+        return None
+    body = _json(response)
+    label = case.operation.label
+    if status == 503 and isinstance(body, dict) and body.get("error") == "Storage unavailable":
+        if not response.headers.get("Retry-After"):
+            raise AssertionError("503 Storage unavailable without Retry-After")
+        return None
+    if (status == 500 and label in SEND_OPERATIONS and isinstance(body, dict)
+            and body.get("success") is False):
+        return None
+    raise AssertionError(f"Undocumented server error {status} on {label}: {response.content[:300]!r}")
+
+
+def _mode(case):
+    meta = case.meta
+    return meta.generation.mode if meta is not None else None
+
+
+@schemathesis.check
+def webhook_url_verdict(ctx, response, case):
+    label = case.operation.label
+    if label not in WEBHOOK_BODY_OPERATIONS or not isinstance(case.body, dict):
+        return None
+    url = case.body.get("url")
+    if not isinstance(url, str):
+        return None
+    valid = reference_valid(url, ALLOWED_HOSTS, allow_insecure=True)
+    status = response.status_code
+    body = _json(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if 200 <= status < 300 and not valid:
+        raise AssertionError(f"{label} accepted a URL the rule refuses: {url!r}")
+    if status == 400 and error == "Validation failed":
+        flagged = any(d.get("path", [None])[0] == "url" for d in body.get("details", []))
+        if flagged == valid:
+            raise AssertionError(
+                f"{label}: URL {url!r} is {'valid' if valid else 'invalid'} by the rule, but the "
+                f"service {'refused' if flagged else 'did not flag'} it: {body}")
+    if status == 400 and error == "Invalid events" and not valid:
+        raise AssertionError(f"{label}: invalid URL {url!r} passed validation")
+    if status == 400 and _mode(case) == GenerationMode.POSITIVE:
+        explained = error == "Webhook limit reached" or (
+            error == "Validation failed" and not valid
+            and all(d.get("path", [None])[0] == "url" for d in body.get("details", [])))
+        if not explained:
+            raise AssertionError(f"{label}: valid data refused: {body}")
+    return None
