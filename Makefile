@@ -26,16 +26,22 @@ apt_install = missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $
 # and it writes under .build) only when a source is newer than the binary.
 RELEASE_BIN := .build/release/stellar-webhooks
 RELEASE_SOURCES := Package.swift $(wildcard Package.resolved) $(shell find Sources -type f)
+# The test tools from PyPI: the OpenAPI document's validator and the API fuzzer (4.x: its
+# configuration format), and how much `make fuzz` and `make test` fuzz.
+PIP_PACKAGES := pytest 'schemathesis>=4.32,<5' 'openapi-spec-validator>=0.7'
+FUZZ_REQUESTS ?= 100000
+FUZZ_QUICK_SECONDS ?= 60
 
-.PHONY: run test run-deps deps build release unit e2e bench clean
+.PHONY: run test run-deps deps build release unit e2e fuzz fuzz-quick bench clean
 
 ## run: install what is missing, build, and run nginx on 127.0.0.1:8080 (or $PORT) with the service.
 ## Needs no root once the packages are installed and the release build is up to date.
 run: run-deps release
 	nginx/dev-run
 
-## test: every test (unit tests, then end-to-end tests through real nginx)
-test: deps build unit e2e
+## test: every test (unit tests, then end-to-end tests through real nginx, then a minute of API
+## fuzzing)
+test: deps build unit e2e fuzz-quick
 
 # What `make run` needs: system packages only (no pip, nothing for the tests).
 run-deps:
@@ -44,7 +50,10 @@ run-deps:
 # What the tests and benchmarks need: all the system packages, then the Python tools.
 deps:
 	@$(call apt_install,$(APT_PACKAGES))
-	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(PYTHON) -m pip install -q pytest
+	@$(PYTHON) -c 'import pytest, schemathesis, openapi_spec_validator' 2>/dev/null || { \
+		$(PYTHON) -m pip --version >/dev/null 2>&1 || { $(call apt_install,python3-pip); }; \
+		$(PYTHON) -m pip install -q $(PIP_PACKAGES) 2>/dev/null || \
+		$(PYTHON) -m pip install -q --break-system-packages $(PIP_PACKAGES); }
 
 build:
 	$(SWIFT) build $(TEST_FLAGS)
@@ -60,6 +69,15 @@ unit:
 
 e2e: build
 	$(PYTHON) -m pytest -q Tests/e2e
+
+## fuzz: API fuzzing with Schemathesis through real nginx against docs/openapi.yaml, until
+## FUZZ_REQUESTS requests (default 100000); prints request counts and results (Tests/fuzz)
+fuzz: deps build
+	$(PYTHON) Tests/fuzz/run_fuzz.py --requests $(FUZZ_REQUESTS) --max-time 300
+
+# The bounded fuzz run of `make test`: one round of FUZZ_QUICK_SECONDS.
+fuzz-quick: build
+	$(PYTHON) Tests/fuzz/run_fuzz.py --max-time $(FUZZ_QUICK_SECONDS)
 
 ## bench: requests/s through nginx beside nginx's own `return 200` and a bare C responder, then
 ## deliveries/s and emit-to-Discord latency against the fake Discord beside a plain client
