@@ -172,7 +172,8 @@ def test_undocumented_paths_and_methods_answer_json_errors(svc):
 
 
 def test_a_round_trip_of_every_operation_is_documented(svc):
-    """One request of each operation, through /api as well; conftest checks every answer."""
+    """A request of each operation but the sends, through /api as well; conftest checks every
+    answer."""
     owner, key = svc.new_user()
     skey = svc.service_key("openapi-roundtrip")
     server = "srv-openapi"
@@ -190,9 +191,7 @@ def test_a_round_trip_of_every_operation_is_documented(svc):
                        body={"event": "server.started", "serverId": server})[0] == 202
     [delivery] = svc.deliveries(key, hook["id"])
     assert svc.request("GET", f"/webhooks/{hook['id']}/deliveries/{delivery['id']}", key=key)[0] == 200
-    # discord.com is not reachable from the tests: both sends answer (documented) 500s or 200s.
-    status, _, _ = svc.request("POST", f"/webhooks/{hook['id']}/test", key=key, timeout=70)
-    assert status in (200, 500)
+    # (Manual sends are checked by test_manual_sends.py and the fuzzer, against a fake Discord.)
     assert svc.request("DELETE", f"/webhooks/{hook['id']}", key=key)[0] == 200
     assert svc.request("DELETE", f"/servers/{server}", key=skey)[0] == 200
     # The errors.
