@@ -183,7 +183,7 @@ def fan_out():
     fake = FakeDiscord().start()
     factory = _Factory()
     try:
-        s = Setup(factory, fake)
+        s = Setup(factory, fake, max_webhooks_per_user=200)
         ids = [new_discord_id() for _ in range(20)]
 
         def create(did):
