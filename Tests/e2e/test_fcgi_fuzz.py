@@ -580,3 +580,34 @@ def test_crafted_fastcgi_records_kill_no_worker_but_libfcgis_known_abort(make_se
     assert svc.request("GET", "/webhooks", key=key)[0] == 200
     if ONLY is None and CASES >= 1000:
         assert kills, "no crafted record reached libfcgi's abort: the huge-length cases are not arriving"
+
+
+def test_silent_clients_on_the_socket_do_not_hold_the_workers(make_service):
+    """A local client that stops mid-record without closing must not keep a worker forever:
+    with one such client per worker, requests through nginx still get answered (the helper's
+    socket hangs up on silent clients after 5 s; this allows the FastCGI socket 15 s)."""
+    svc = make_service(workers=2)
+    _, key = svc.new_user()
+    wait_until(lambda: len(svc.worker_pids()) == 2, 20, what="workers")
+    held = []
+    try:
+        # (A client that sends nothing at all libfcgi drops itself after 2 s.)
+        for cut in (5, 20):  # stops inside a header, and inside a record's content
+            held.append(F.connect(svc.socket))
+            held[-1].sendall((F.begin_request() + F.record(F.PARAMS, 1, b"\x0e\x03REQUEST_METHODGET"))[:cut])
+        time.sleep(0.5)  # both accepted by now: every worker is in a read that may never end
+        started = time.monotonic()
+        try:
+            status, _, body = svc.request("GET", "/webhooks", key=key, timeout=20)
+        except OSError as exc:
+            status, body = None, repr(exc)
+        took = time.monotonic() - started
+        assert status == 200 and took < 15, \
+            f"with {len(held)} silent clients on the socket, GET /webhooks through nginx -> " \
+            f"{status} {body!r} after {took:.1f}s: the workers wait on them forever"
+    finally:
+        for sock in held:
+            sock.close()
+    assert "worker died" not in svc.serve_log.read_text()
+    wait_until(lambda: len(svc.worker_pids()) == 2, 10, what="2 workers")
+    assert svc.request("GET", "/webhooks", key=key)[0] == 200
