@@ -21,10 +21,13 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", path: "Sources/CShims/CCurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        // prctl, signalfd and unix sockets, which Swift cannot call comfortably.
         .systemLibrary(name: "CSystem", path: "Sources/CShims/CSystem"),
 
-        // The core: model, configuration, auth, store, routing and handlers. No FastCGI, no
-        // sockets: every handler is a function from a Request value to a Response value.
+        // The core: model, configuration, auth, store, routing and handlers, the delivery policy
+        // and message, and the words workers and the helper exchange. No FastCGI, no sockets, no
+        // processes, no clock: every handler is a function from a Request value (and `now`) to a
+        // Response value.
         .target(
             name: "WebhooksCore",
             dependencies: ["COpenSSL", .product(name: "Logging", package: "swift-log")]),
@@ -35,7 +38,8 @@ let package = Package(
             name: "StellarServer",
             dependencies: ["CFastCGI", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log")]),
 
-        // The delivery helper: outbox → libcurl → Discord, the only process that talks to Discord.
+        // The delivery helper: outbox → libcurl → Discord, the only process that talks to Discord;
+        // its send gate and state, and the link workers and the CLI reach it by.
         .target(
             name: "StellarDelivery",
             dependencies: ["CCurl", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log")]),
@@ -51,6 +55,7 @@ let package = Package(
 
         .testTarget(name: "WebhooksCoreTests", dependencies: ["WebhooksCore"]),
         .testTarget(name: "StellarDeliveryTests", dependencies: ["StellarDelivery", "WebhooksCore", "CCurl"]),
+        .testTarget(name: "StellarServerTests", dependencies: ["StellarServer", "WebhooksCore", "CFastCGI"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -3,8 +3,9 @@ import Foundation
 import WebhooksCore
 
 /// Every HTTP request to Discord goes through here: libcurl's multi interface, many transfers at
-/// once on one thread (design §8). TLS is verified, redirects are not followed, connects are
-/// checked against private addresses after DNS, and answers are read up to a cap.
+/// once on one thread (docs/architecture.md: "A delivery"). TLS is verified, redirects are not
+/// followed, connects are checked against private addresses after DNS, and answers are read up to a
+/// cap.
 final class CurlTransport {
     struct Settings {
         var timeout: Int

@@ -5,13 +5,10 @@ import WebhooksCore
 extension DeliveryHelper {
     func maintain(now: Date) {
         if outage.shouldRetry(now: now) { retryStorage(now: now) }
-        if scanRequested || now.timeIntervalSince(lastScan) >= Self.scanInterval {
-            scanRequested = false
-            lastScan = now
+        if chores.scanDue(now: now) {
             catching("reading the outbox") { try scanOutbox(now: now) }
         }
-        if now >= nextPrune {
-            nextPrune = now.addingTimeInterval(Self.pruneInterval)
+        if chores.pruneDue(now: now) {
             catching("pruning") { try prune(now: now) }
         }
     }
@@ -24,10 +21,10 @@ extension DeliveryHelper {
         var added = 0
         var keys: [String: String] = [:]  // rate-limit key by webhook id: one read per webhook
         let names = try store.outboxNames()
-        let awaited = waiters.isEmpty ? [] : names.filter { waiters[Store.deliveryId(outboxName: $0)] != nil }
-        for name in awaited + names where waiting[name] == nil && sending[name] == nil && !outage.isHeld(name) {
+        let awaited = waiters.isEmpty ? [] : names.filter { OutboxName.deliveryId(of: $0).map(waiters.isAwaited) ?? false }
+        for name in awaited + names where queue[name] == nil && inFlight[name] == nil && !outage.isHeld(name) {
             guard added < Self.scanBatch else {
-                scanRequested = true  // the rest on the next pass
+                chores.scanRequested = true  // the rest on the next pass
                 break
             }
             do {
@@ -36,21 +33,13 @@ extension DeliveryHelper {
                     keys[delivery.webhookId] = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
                         .flatMap(target)?.rateLimitKey ?? delivery.webhookId
                 }
-                waiting[name] = Job(delivery, rateLimitKey: keys[delivery.webhookId]!, now: now)
+                queue.insert(name, Job(delivery, rateLimitKey: keys[delivery.webhookId]!, now: now))
                 added += 1
             } catch let error as DecodingError {
                 setAside(name, error)
             } catch {
                 report("reading outbox entry \(name)", error)
             }
-        }
-        if added > 0 { sortOrder() }
-    }
-
-    func sortOrder() {
-        order = waiting.keys.sorted { left, right in
-            let (a, b) = (waiting[left]!.manual, waiting[right]!.manual)
-            return a != b ? a : left < right
         }
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import WebhooksCore
 
-/// Starting sends and recording what came back (design §8): the outcome policy applied.
+/// Starting sends and recording what came back: the outcome policy applied
+/// (docs/architecture.md, "A delivery").
 extension DeliveryHelper {
     /// Starts every send the gate allows, in order: manual sends first, then queue order. Only
     /// the first due delivery of each Discord webhook is considered, so first attempts to it
@@ -9,10 +10,9 @@ extension DeliveryHelper {
     func startDueSends(now: Date) {
         guard !outage.isActive else { return }  // no outcome could be recorded
         var considered = Set<String>()
-        for name in order {
+        for (name, job) in queue.inSendOrder {
             guard gate.isOpen(now: now) else { break }
-            guard let job = waiting[name], job.dueAt <= now,
-                considered.insert(job.rateLimitKey).inserted,
+            guard job.dueAt <= now, considered.insert(job.rateLimitKey).inserted,
                 gate.mayStart(job.rateLimitKey, now: now)
             else { continue }
             do {
@@ -23,7 +23,6 @@ extension DeliveryHelper {
                 report("starting a send", error)
             }
         }
-        if order.count != waiting.count { order.removeAll { waiting[$0] == nil } }
     }
 
     func begin(_ name: String, _ job: Job, now: Date) throws {
@@ -32,42 +31,40 @@ extension DeliveryHelper {
         guard let delivery = try store.pendingDelivery(outboxName: name),
             let webhook = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
         else {
-            waiting.removeValue(forKey: name)  // finished, or gone with its webhook
+            queue.remove(name)  // finished, or gone with its webhook
             return
         }
         guard webhook.enabled || delivery.manual else {
-            return try finishUnsent(name, delivery, error: "Webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""))
+            return try finishUnsent(name, delivery, error: "Webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""), now: now)
         }
         guard let target = target(webhook) else {
-            return try finishUnsent(name, delivery, error: "Webhook URL is not allowed by discord_hosts")
+            return try finishUnsent(name, delivery, error: "Webhook URL is not allowed by discord_hosts", now: now)
         }
         if target.rateLimitKey != job.rateLimitKey {
             job.rateLimitKey = target.rateLimitKey
-            waiting[name] = job
+            queue.insert(name, job)
             guard gate.mayStart(job.rateLimitKey, now: now) else { return }
         }
         let body = DiscordMessage.body(for: delivery.payload, footer: config.discordFooter).serialized()
         try transport.start(key: name, url: target.sendURL, body: body)
         gate.started(job.rateLimitKey, now: Date())  // reading the store took time: the real start
-        waiting.removeValue(forKey: name)
-        sending[name] = InFlight(job: job, delivery: delivery)
+        queue.remove(name)
+        inFlight[name] = InFlight(job: job, delivery: delivery)
         logger.debug("sending", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
     }
 
-    /// Fails a delivery that cannot be sent at all, without an attempt.
-    func finishUnsent(_ name: String, _ delivery: Delivery, error: String) throws {
-        var delivery = delivery
-        delivery.status = .failed
-        delivery.error = error
-        delivery.nextAttemptAt = nil
-        try store.record(delivery, outboxName: name)
-        waiting.removeValue(forKey: name)
+    /// Fails a delivery that cannot be sent at all, without an attempt: the policy's failed
+    /// outcome of a refusal.
+    func finishUnsent(_ name: String, _ delivery: Delivery, error: String, now: Date) throws {
+        let failed = policy.record(.failed(error: error), of: .refused(error), on: delivery, now: now)
+        try store.record(failed, outboxName: name)
+        queue.remove(name)
         logger.info("delivery failed", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "error": "\(error)"])
     }
 
-    /// Records an attempt's result and applies its outcome (design §8).
+    /// Records an attempt's result and applies its outcome.
     func complete(_ name: String, _ result: AttemptResult, now: Date) {
-        guard let sent = sending.removeValue(forKey: name) else { return }
+        guard let sent = inFlight.removeValue(forKey: name) else { return }
         let outcome = policy.outcome(of: result, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual, jitter: Double.random(in: -1...1))
         let delivery = policy.record(outcome, of: result, on: sent.delivery, now: now)
 
@@ -92,8 +89,7 @@ extension DeliveryHelper {
 
         do {
             if try store.record(delivery, outboxName: name), delivery.status == .pending {
-                waiting[name] = Job(delivery, rateLimitKey: sent.job.rateLimitKey, now: now)
-                sortOrder()
+                queue.insert(name, Job(delivery, rateLimitKey: sent.job.rateLimitKey, now: now))
             }
         } catch {
             // Discord has answered: never send this again. Keep the outcome until it is written.
@@ -116,22 +112,21 @@ extension DeliveryHelper {
             $0.updatedAt = Timestamp.format(now)
         }
         logger.warning("webhook disabled", metadata: ["webhook": "\(delivery.webhookId)", "reason": "\(reason)"])
-        for (name, job) in waiting where job.webhookId == delivery.webhookId && !job.manual {
+        for name in queue.automaticJobs(ofWebhook: delivery.webhookId) {
             if let pending = try store.pendingDelivery(outboxName: name) {
-                try finishUnsent(name, pending, error: "Webhook disabled: \(reason)")
+                try finishUnsent(name, pending, error: "Webhook disabled: \(reason)", now: now)
             } else {
-                waiting.removeValue(forKey: name)
+                queue.remove(name)
             }
         }
     }
 
+    /// Tells the workers waiting on finished manual sends that they are done.
     func answerWaiters(_ socket: HelperSocket) {
-        guard !waiters.isEmpty, !scanRequested else { return }
-        let pending = Set(waiting.values.map(\.deliveryId)).union(sending.values.map(\.delivery.id))
+        guard !waiters.isEmpty, !chores.scanRequested else { return }
+        let pending = queue.deliveryIds
+            .union(inFlight.values.map(\.delivery.id))
             .union(outage.held.values.map(\.delivery.id))
-        for (deliveryId, clients) in waiters where !pending.contains(deliveryId) {
-            clients.forEach(socket.answerDone)
-            waiters.removeValue(forKey: deliveryId)
-        }
+        waiters.takeFinished(pending: pending).forEach(socket.answerDone)
     }
 }

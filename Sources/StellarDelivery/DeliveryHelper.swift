@@ -2,39 +2,12 @@ import Foundation
 import Logging
 import WebhooksCore
 
-/// The delivery helper (design §8): the only process that talks to Discord. One thread, one loop:
-/// read the outbox, start the sends the gate allows, wait on libcurl and the helper socket,
-/// record what came back. Every state change is on disk before the next step, so a helper killed
-/// at any instant loses nothing: its successor finds every pending delivery in the outbox.
+/// The delivery helper (docs/architecture.md: "A delivery"): the only process that talks to
+/// Discord. One thread, one loop: read the outbox, start the sends the gate allows, wait on libcurl
+/// and the helper socket, record what came back. Every state change is on disk before the next
+/// step, so a helper killed at any instant loses nothing: its successor finds every pending
+/// delivery in the outbox.
 public final class DeliveryHelper {
-    /// A pending delivery known to the helper, by its outbox entry's name: only what scheduling
-    /// needs. The delivery itself is read again when it is sent, so a long backlog stays small in
-    /// memory and a send always starts from what is on disk.
-    struct Job {
-        var deliveryId: String
-        var webhookId: String
-        var manual: Bool
-        /// The Discord webhook it goes to, for one-at-a-time and bucket waits.
-        var rateLimitKey: String
-        var dueAt: Date
-
-        init(_ delivery: Delivery, rateLimitKey: String, now: Date) {
-            deliveryId = delivery.id
-            webhookId = delivery.webhookId
-            manual = delivery.manual
-            self.rateLimitKey = rateLimitKey
-            dueAt = delivery.nextAttemptAt.flatMap(Timestamp.parse) ?? now
-        }
-    }
-
-    /// A send under way: its job and the delivery as it was read to send it.
-    struct InFlight {
-        var job: Job
-        var delivery: Delivery
-    }
-
-    static let scanInterval: TimeInterval = 5
-    static let pruneInterval: TimeInterval = 3600
     static let longestWait: TimeInterval = 1
     static let scanBatch = 128
 
@@ -42,20 +15,21 @@ public final class DeliveryHelper {
     let store: Store
     let logger: Logger
     let policy: DeliveryPolicy
-    var gate: SendGate
     let transport: CurlTransport
 
-    var waiting: [String: Job] = [:]
-    /// Names of `waiting`, manual sends first, then in queue order.
-    var order: [String] = []
-    var sending: [String: InFlight] = [:]
-    /// Clients waiting for a delivery to finish, by delivery id.
-    var waiters: [String: [Int32]] = [:]
+    // The helper's state, one owner per concern.
+    /// Who may send now.
+    var gate: SendGate
+    /// What waits to be sent, in send order.
+    var queue = DueQueue()
+    /// Sends under way, by outbox entry name.
+    var inFlight: [String: InFlight] = [:]
+    /// Workers waiting for a manual send to finish.
+    var waiters = Waiters()
     /// A full or failing disk: sends pause, and outcomes in hand wait here to be written.
     var outage = StorageOutage()
-    var scanRequested = true
-    var lastScan = Date.distantPast
-    var nextPrune = Date()
+    /// When to read the outbox and prune.
+    var chores: Chores
 
     public init(config: Config, store: Store, logger: Logger) {
         self.config = config
@@ -63,6 +37,7 @@ public final class DeliveryHelper {
         self.logger = logger
         self.policy = DeliveryPolicy(retrySchedule: config.retrySchedule)
         self.gate = SendGate(concurrency: config.deliveryConcurrency, ratePerSecond: config.globalRateLimit)
+        self.chores = Chores(now: Date())
         self.transport = CurlTransport(settings: .init(
             timeout: config.deliveryTimeout, caFile: config.caFile, allowInsecure: config.allowInsecureTargets))
     }
@@ -70,10 +45,10 @@ public final class DeliveryHelper {
     /// Runs until SIGTERM or SIGINT, then lets the sends in flight finish and returns.
     public func run() throws {
         // One helper per data_dir: a successor (after a reload) waits here for its predecessor.
-        let lock = try FileLock("\(config.dataDir)/deliver.lock")
+        let lock = try FileLock(store.layout.helperLock)
         defer { lock.unlock() }
         let stopSignals = try StopSignals()
-        let socket = try HelperSocket(path: HelperLink.socketPath(dataDir: config.dataDir))
+        let socket = try HelperSocket(path: store.layout.helperSocket)
         defer { socket.shutdown() }  // runs before the unlock above
         logger.info("delivery helper started", metadata: ["pid": "\(getpid())", "concurrency": "\(config.deliveryConcurrency)", "rate": "\(config.globalRateLimit)/s"])
 
@@ -90,25 +65,22 @@ public final class DeliveryHelper {
             if ready.contains(stopSignals.fd), !stopping {
                 stopping = true
                 // Sends already on the wire finish; the rest stay pending for the next helper.
-                for name in transport.cancelUnsent() { sending.removeValue(forKey: name) }
+                for name in transport.cancelUnsent() { inFlight.removeValue(forKey: name) }
                 logger.info("delivery helper stopping", metadata: ["inFlight": "\(transport.inFlight)"])
             }
             socket.dropSilentClients(now: now)
-            for command in socket.commands(ready: ready) {
-                switch command {
-                case .wake:
-                    scanRequested = true
-                case .send(let deliveryId, let client):
-                    waiters[deliveryId, default: []].append(client)
-                    scanRequested = true
+            for received in socket.commands(ready: ready) {
+                if case .send(let deliveryId) = received.command, let client = received.waitingClient {
+                    waiters.add(client, for: deliveryId)
                 }
+                chores.scanRequested = true
             }
             for (name, result) in transport.finished() {
                 complete(name, result, now: Date())
             }
             answerWaiters(socket)
         }
-        for client in waiters.values.joined() { close(client) }
+        for client in waiters.takeAll() { close(client) }
         logger.info("delivery helper stopped")
     }
 
@@ -120,12 +92,12 @@ public final class DeliveryHelper {
 
     /// How long the loop may sleep: until the next due delivery or gate change, at most a second.
     func timeout(now: Date) -> TimeInterval {
-        guard !scanRequested else { return 0 }  // more of the outbox to read
+        guard !chores.scanRequested else { return 0 }  // more of the outbox to read
         var wake = now.addingTimeInterval(Self.longestWait)
         if let change = gate.nextChange(now: now) { wake = min(wake, change) }
         if let retry = outage.nextChange { wake = min(wake, retry) }
         // Deliveries already due but held back wait for a send to end or the gate to change.
-        if let due = waiting.values.lazy.map(\.dueAt).filter({ $0 > now }).min() {
+        if let due = queue.nextDue(after: now) {
             wake = min(wake, due)
         }
         return max(0, wake.timeIntervalSince(now))
@@ -164,8 +136,7 @@ public final class DeliveryHelper {
             if outage.held.isEmpty { try store.checkWritable() }
             for (name, held) in outage.held {
                 if try store.record(held.delivery, outboxName: name), held.delivery.status == .pending {
-                    waiting[name] = Job(held.delivery, rateLimitKey: held.rateLimitKey, now: now)
-                    sortOrder()
+                    queue.insert(name, Job(held.delivery, rateLimitKey: held.rateLimitKey, now: now))
                 }
                 outage.written(name)
             }
@@ -178,7 +149,7 @@ public final class DeliveryHelper {
 
     /// An outbox entry, or the delivery it points to, does not decode: it goes aside for the admin.
     func setAside(_ name: String, _ error: Error) {
-        waiting.removeValue(forKey: name)
+        queue.remove(name)
         do {
             try store.rejectOutboxEntry(name)
             logger.error("unreadable outbox entry moved to outbox-rejected/", metadata: ["entry": "\(name)", "cause": "\(error)"])

@@ -1,12 +1,14 @@
+import CSystem
 import Foundation
 import WebhooksCore
 
-/// The helper's end of `HelperLink`: a non-blocking unix socket whose clients send one line.
+/// The helper's end of `HelperLink`: a non-blocking unix socket whose clients send one
+/// `HelperCommand` line.
 final class HelperSocket {
-    enum Command: Equatable {
-        case wake
-        /// Send this delivery now and answer the client `done` when it is finished.
-        case send(deliveryId: String, client: Int32)
+    /// A command, and for a `send` the client waiting for `done` (a `wake` needs no answer).
+    struct Received: Equatable {
+        var command: HelperCommand
+        var waitingClient: Int32?
     }
 
     let fd: Int32
@@ -21,10 +23,10 @@ final class HelperSocket {
     init(path: String) throws {
         self.path = path
         unlink(path)
-        fd = UnixSocket.open(nonBlocking: true)
+        fd = stellar_unix_socket(1)
         guard fd >= 0 else { throw HelperError(description: "socket: \(String(cString: strerror(errno)))") }
         let previous = umask(0o177)
-        let bound = UnixSocket.withAddress(path, { bind(fd, $0, $1) })
+        let bound = stellar_unix_bind(fd, path)
         umask(previous)
         guard bound == 0, listen(fd, 128) == 0 else {
             throw HelperError(description: "cannot listen on \(path): \(String(cString: strerror(errno)))")
@@ -44,9 +46,9 @@ final class HelperSocket {
     var watched: [Int32] { [fd] + clients.keys }
 
     /// Accepts new clients and reads from the ready ones; returns the complete commands.
-    func commands(ready: Set<Int32>) -> [Command] {
+    func commands(ready: Set<Int32>) -> [Received] {
         if ready.contains(fd) { acceptAll() }
-        var commands: [Command] = []
+        var commands: [Received] = []
         for client in ready where client != fd && clients[client] != nil {
             var chunk = [UInt8](repeating: 0, count: 256)
             let got = recv(client, &chunk, chunk.count, Int32(MSG_DONTWAIT))
@@ -57,16 +59,18 @@ final class HelperSocket {
             clients[client]!.line += chunk[0..<got]
             let received = clients[client]!.line
             guard let newline = received.firstIndex(of: UInt8(ascii: "\n")) else {
-                if received.count > 256 { drop(client) }
+                if received.count > HelperCommand.maxLineLength { drop(client) }
                 continue
             }
             let line = String(decoding: received[..<newline], as: UTF8.self)
             clients.removeValue(forKey: client)  // one line per connection
-            let words = line.split(separator: " ")
-            if words.count == 2, words[0] == "send", Identifier.isUUID(String(words[1])) {
-                commands.append(.send(deliveryId: String(words[1]), client: client))
-            } else {
-                if words == ["wake"] { commands.append(.wake) }
+            switch HelperCommand(line: line) {
+            case .send(let deliveryId)?:
+                commands.append(Received(command: .send(deliveryId: deliveryId), waitingClient: client))
+            case .wake?:
+                commands.append(Received(command: .wake, waitingClient: nil))
+                close(client)
+            case nil:
                 close(client)
             }
         }
@@ -75,7 +79,8 @@ final class HelperSocket {
 
     /// Tells a `send` client its delivery is finished.
     func answerDone(_ client: Int32) {
-        _ = "done\n".utf8CString.withUnsafeBytes { send(client, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        let line = Array((HelperCommand.doneLine + "\n").utf8)
+        _ = line.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
         close(client)
     }
 

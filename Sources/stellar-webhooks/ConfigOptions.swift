@@ -24,21 +24,25 @@ struct ConfigOptions: ParsableArguments {
 
     /// The store, made ready for use by any process.
     func openStore(_ config: Config) throws -> Store {
-        let store = Store(root: config.dataDir)
+        let store = Store(root: config.dataDir, clock: systemClock)
         try store.prepare()
         return store
     }
 }
 
+/// The one clock of every process; the core is handed it (or `now`), never reads one itself.
+let systemClock: @Sendable () -> Date = { Date() }
+
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// One log line per event on stderr (design §9), at the configured level, labelled by process.
+/// One log line per event on stderr (docs/architecture.md: "Processes"), at the configured level,
+/// labelled by process.
 func bootstrapLogging(_ config: Config, label: String) -> Logger {
     LoggingSystem.bootstrap { name in
         var handler = StreamLogHandler.standardError(label: name)
-        handler.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+        handler.logLevel = config.logLevel
         return handler
     }
     var logger = Logger(label: "stellar-webhooks.\(label)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StellarDelivery
 import WebhooksCore
 
 struct Emit: ParsableCommand {

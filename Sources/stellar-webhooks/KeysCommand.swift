@@ -22,7 +22,7 @@ struct Keys: ParsableCommand {
                 throw ValidationError("Give exactly one of --user or --service.")
             }
             if let subject = user ?? service, !Identifier.isExternalID(subject) {
-                throw ValidationError("Ids are 1-128 of A-Z a-z 0-9 . _ - and do not start with a dot.")
+                throw ValidationError("Ids are \(Identifier.externalIDRule).")
             }
         }
 

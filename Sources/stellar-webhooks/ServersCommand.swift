@@ -18,7 +18,7 @@ struct Servers: ParsableCommand {
 
         func validate() throws {
             guard Identifier.isExternalID(serverId), Identifier.isExternalID(owner) else {
-                throw ValidationError("Ids are 1-128 of A-Z a-z 0-9 . _ - and do not start with a dot.")
+                throw ValidationError("Ids are \(Identifier.externalIDRule).")
             }
         }
 

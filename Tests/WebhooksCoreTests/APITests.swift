@@ -3,13 +3,23 @@ import XCTest
 
 final class RouterTests: XCTestCase {
     func testRoutesMethodsAndUnknownPaths() {
-        XCTAssertEqual(Router.match(method: "GET", path: "/webhooks/events"), .found(.listEvents))
-        XCTAssertEqual(Router.match(method: "PATCH", path: "/webhooks/abc"), .found(.updateWebhook(id: "abc")))
-        XCTAssertEqual(Router.match(method: "GET", path: "/webhooks/a/deliveries/b"), .found(.getDelivery(webhookId: "a", deliveryId: "b")))
-        XCTAssertEqual(Router.match(method: "PUT", path: "/webhooks"), .methodNotAllowed(allowed: ["GET", "POST"]))
-        XCTAssertEqual(Router.match(method: "GET", path: "/events"), .methodNotAllowed(allowed: ["POST"]))
-        XCTAssertEqual(Router.match(method: "GET", path: "/nope"), .notFound)
-        XCTAssertEqual(Router.match(method: "GET", path: "/webhooks/a/b/c/d/e"), .notFound)
+        func found(_ method: String, _ path: String) -> (String, [String: String])? {
+            guard case .found(let route, let parameters) = Router.match(method: method, path: path) else { return nil }
+            return (route.path, parameters)
+        }
+        func allowed(_ method: String, _ path: String) -> [String]? {
+            guard case .methodNotAllowed(let allowed) = Router.match(method: method, path: path) else { return nil }
+            return allowed
+        }
+        XCTAssertEqual(found("GET", "/webhooks/events")?.0, "/webhooks/events")
+        XCTAssertEqual(found("PATCH", "/webhooks/abc")?.1, ["id": "abc"])
+        XCTAssertEqual(found("GET", "/webhooks/a/deliveries/b")?.1, ["id": "a", "deliveryId": "b"])
+        XCTAssertEqual(allowed("PUT", "/webhooks"), ["GET", "POST"])
+        XCTAssertEqual(allowed("GET", "/events"), ["POST"])
+        XCTAssertEqual(allowed("PATCH", "/webhooks/events"), ["GET"], "a literal segment beats a parameter")
+        guard case .notFound = Router.match(method: "GET", path: "/nope"),
+            case .notFound = Router.match(method: "GET", path: "/webhooks/a/b/c/d/e")
+        else { return XCTFail("unknown paths are 404") }
     }
 
     func testPaginationEdges() {

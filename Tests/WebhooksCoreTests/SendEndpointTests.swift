@@ -95,6 +95,6 @@ final class RetentionTests: XCTestCase {
         _ = try store.idempotent(scope: "panel", key: "k", now: day) { StoredAnswer(status: 202, body: .null, createdAt: Timestamp.format(day)) }
         XCTAssertEqual(try store.expireIdempotencyKeys(now: day.addingTimeInterval(3600)), 0)
         XCTAssertEqual(try store.expireIdempotencyKeys(now: day.addingTimeInterval(25 * 3600)), 1)
-        XCTAssertEqual(try FileSystem.list(store.idempotencyFolder), ["locks"], "the answer is gone; only the shared lock folder stays")
+        XCTAssertEqual(try FileSystem.list(store.layout.idempotency), ["locks"], "the answer is gone; only the shared lock folder stays")
     }
 }

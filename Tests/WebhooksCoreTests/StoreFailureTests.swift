@@ -3,20 +3,7 @@ import XCTest
 @testable import WebhooksCore
 
 /// What the store leaves behind when a write fails, and the limits it keeps.
-final class StoreFailureTests: XCTestCase {
-    var folder: String!
-    var store: Store!
-
-    override func setUp() {
-        folder = makeTemporaryFolder()
-        store = Store(root: folder)
-        try! store.prepare()
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: folder)
-    }
-
+final class StoreFailureTests: StoreTestCase {
     func webhook(user: String = "u1") -> Webhook {
         Webhook(id: Identifier.newUUID(), userId: user, url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: "2026-01-15T12:00:00.000Z")
     }
@@ -36,11 +23,11 @@ final class StoreFailureTests: XCTestCase {
     func testAFailedCreateLeavesNoWebhookFolder() throws {
         let doomed = webhook()
         // A file where the webhooks folder belongs makes every write under it fail.
-        try FileSystem.makeFolder(store.userFolder("u1"))
-        try FileSystem.writeAtomically([], to: store.webhooksFolder("u1"))
+        try FileSystem.makeFolder(store.layout.user("u1"))
+        try FileSystem.writeAtomically([], to: store.layout.webhooks("u1"))
         XCTAssertThrowsError(try store.createWebhook(doomed, limit: 100))
-        try FileSystem.remove(store.webhooksFolder("u1"))
-        XCTAssertEqual(try FileSystem.list(store.userFolder("u1")).sorted(), ["lock"])
+        try FileSystem.remove(store.layout.webhooks("u1"))
+        XCTAssertEqual(try FileSystem.list(store.layout.user("u1")).sorted(), ["lock"])
     }
 
     func testAFailedQueueRemovesWhatItWrote() throws {
@@ -50,10 +37,10 @@ final class StoreFailureTests: XCTestCase {
         try store.queue([kept], userId: "u1")
         let first = delivery(for: hook), second = delivery(for: hook)
         // The second delivery's file cannot be written: a folder stands at its path.
-        try FileSystem.makeFolder(store.deliveryPath("u1", hook.id, second.id))
+        try FileSystem.makeFolder(store.layout.delivery("u1", hook.id, second.id))
         XCTAssertThrowsError(try store.queue([first, second], userId: "u1"))
 
-        XCTAssertEqual(try store.outboxNames().map { Store.deliveryId(outboxName: $0) }, [kept.id])
+        XCTAssertEqual(try store.outboxNames().map { OutboxName.deliveryId(of: $0) }, [kept.id])
         XCTAssertNil(try store.delivery(userId: "u1", webhookId: hook.id, id: first.id))
         XCTAssertEqual(try store.deliveryCount(userId: "u1", webhookId: hook.id), 1)
     }
@@ -73,8 +60,8 @@ final class StoreFailureTests: XCTestCase {
                 StoredAnswer(status: 404, body: .null, createdAt: Timestamp.format(fixedNow))
             }
         }
-        XCTAssertEqual(try FileSystem.list(store.idempotencyFolder), ["locks"])
-        XCTAssertLessThanOrEqual(try FileSystem.list("\(store.idempotencyFolder)/locks").count, 20)
+        XCTAssertEqual(try FileSystem.list(store.layout.idempotency), ["locks"])
+        XCTAssertLessThanOrEqual(try FileSystem.list("\(store.layout.idempotency)/locks").count, 20)
     }
 
     func testOneManualSendPerUserAndNeverMoreThanTheSlots() throws {

@@ -1,20 +1,7 @@
 import XCTest
 @testable import WebhooksCore
 
-final class StoreTests: XCTestCase {
-    var folder: String!
-    var store: Store!
-
-    override func setUp() {
-        folder = makeTemporaryFolder()
-        store = Store(root: folder)
-        try! store.prepare()
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: folder)
-    }
-
+final class StoreTests: StoreTestCase {
     func makeWebhook(user: String = "u1", createdAt: String = "2026-01-15T12:00:00.000Z") throws -> Webhook {
         let webhook = Webhook(id: Identifier.newUUID(), userId: user, url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: createdAt)
         XCTAssertTrue(try store.createWebhook(webhook, limit: 100))
@@ -46,8 +33,8 @@ final class StoreTests: XCTestCase {
     func testFoldersArePrivate() throws {
         let webhook = try makeWebhook()
         XCTAssertEqual(mode("\(folder!)/users/u1"), 0o700)
-        XCTAssertEqual(mode(store.webhookFolder("u1", webhook.id)), 0o700)
-        XCTAssertEqual(mode(store.webhookPath("u1", webhook.id)), 0o600)
+        XCTAssertEqual(mode(store.layout.webhook("u1", webhook.id)), 0o700)
+        XCTAssertEqual(mode(store.layout.webhookFile("u1", webhook.id)), 0o600)
     }
 
     func testWebhooksAreListedNewestFirstAndOnlyForTheirUser() throws {
@@ -73,7 +60,7 @@ final class StoreTests: XCTestCase {
         let webhook = try makeWebhook()
         let deliveries = try makeDeliveries(2, for: webhook)
         // Names sort in queue order.
-        XCTAssertEqual(try store.outboxNames().map { Store.deliveryId(outboxName: $0) }, deliveries.map(\.id))
+        XCTAssertEqual(try store.outboxNames().map { OutboxName.deliveryId(of: $0) }, deliveries.map(\.id))
         for name in try store.outboxNames() {
             XCTAssertEqual(try store.pendingDelivery(outboxName: name)?.status, .pending)
         }
@@ -97,15 +84,15 @@ final class StoreTests: XCTestCase {
         let webhook = try makeWebhook()
         _ = try makeDeliveries(3, for: webhook)
         XCTAssertTrue(try store.deleteWebhook(userId: "u1", id: webhook.id))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: store.webhookFolder("u1", webhook.id)))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.layout.webhook("u1", webhook.id)))
         XCTAssertFalse(try store.deleteWebhook(userId: "u1", id: webhook.id))
-        XCTAssertEqual(try FileSystem.list(store.webhooksFolder("u1")), [])
+        XCTAssertEqual(try FileSystem.list(store.layout.webhooks("u1")), [])
     }
 
     func testRecoveryRemovesTempFilesAndNothingElse() throws {
         let webhook = try makeWebhook()
-        let stray = "\(store.webhookFolder("u1", webhook.id))/.tmp-webhook.json.123.456"
-        let strayFolder = "\(store.webhooksFolder("u1"))/.tmp-deleted-x"
+        let stray = "\(store.layout.webhook("u1", webhook.id))/.tmp-webhook.json.123.456"
+        let strayFolder = "\(store.layout.webhooks("u1"))/.tmp-deleted-x"
         try FileSystem.writeAtomically(Array("half".utf8), to: stray)
         try FileSystem.makeFolder(strayFolder)
         let keep = "\(folder!)/notes.txt"

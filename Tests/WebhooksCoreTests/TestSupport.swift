@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import XCTest
 @testable import WebhooksCore
 
 /// A fresh data_dir under the system temp folder, removed by the caller's tearDown.
@@ -7,6 +8,22 @@ func makeTemporaryFolder() -> String {
     let path = NSTemporaryDirectory() + "stellar-webhooks-tests-" + UUID().uuidString
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
+}
+
+/// A fresh, prepared store in a temp folder for each test.
+class StoreTestCase: XCTestCase {
+    var folder: String!
+    var store: Store!
+
+    override func setUp() {
+        folder = makeTemporaryFolder()
+        store = Store(root: folder, clock: { Date() })
+        try! store.prepare()
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
 }
 
 let validURL = "https://discord.com/api/webhooks/123456789012345678/abcDEF_-tok"
@@ -24,7 +41,7 @@ final class AppHarness {
         var config = Config()
         config.dataDir = folder
         configure(&config)
-        store = Store(root: folder)
+        store = Store(root: folder, clock: { Date() })
         try! store.prepare()
         let secret = try! ServerSecret.loadOrCreate(in: folder)
         app = App(config: config, store: store, secret: secret, dispatch: dispatch, logger: Logger(label: "test"))
@@ -67,7 +84,7 @@ final class RecordingDispatch: DeliveryDispatch, @unchecked Sendable {
     func sendNow(deliveryId: String, timeout: TimeInterval) -> Bool {
         sent.append(deliveryId)
         guard let outcome, let store else { return false }
-        for name in try! store.outboxNames() where Store.deliveryId(outboxName: name) == deliveryId {
+        for name in try! store.outboxNames() where OutboxName.deliveryId(of: name) == deliveryId {
             let delivery = try! store.pendingDelivery(outboxName: name)!
             let recorded = DeliveryPolicy(retrySchedule: []).record(outcome.outcome, of: outcome.result, on: delivery, now: fixedNow)
             try! store.record(recorded, outboxName: name)

@@ -34,7 +34,7 @@ RENDER_NGINX = REPO_ROOT / "nginx" / "render-dev-conf"
 KEEP_RUN_DIRS = os.environ.get("STELLAR_WEBHOOKS_E2E_KEEP") == "1"
 
 # ---------------------------------------------------------------------------------------------
-# The contract (design.md §3, §4)
+# The contract (docs/architecture.md: "A request", "A delivery")
 
 DISCORD_URL = "https://discord.com/api/webhooks/123456789012345678/abcDEF_-tok"
 

@@ -1,8 +1,7 @@
-"""What Discord accepts in an execute-webhook body (design.md §10), for the fake Discord: its
-length limits (content 2000, 10 embeds, title 256, description 4096, 25 fields, field name 256,
-value 1024, footer 2048, 6000 in all), types, and "Cannot send an empty message". Lengths are
-counted in Python characters.
-"""
+"""What Discord accepts in an execute-webhook body (docs/architecture.md: "Discord"), for the fake
+Discord: its length limits (content 2000, 10 embeds, title 256, description 4096, 25 fields,
+field name 256, value 1024, footer 2048, 6000 in all), types, and "Cannot send an empty message".
+Lengths are counted in Python characters."""
 
 import re
 from datetime import datetime

@@ -1,4 +1,5 @@
-"""A local fake of Discord's execute-webhook endpoint (design.md §10), run in-process.
+"""A local fake of Discord's execute-webhook endpoint (docs/architecture.md: "Discord"), run
+in-process.
 
     fake = FakeDiscord().start()                     # or FakeDiscord(tls_context=ctx) for HTTPS
     url = fake.url("123456789012345678")             # what a user would register

@@ -1,4 +1,4 @@
-"""Authentication and authorisation (design.md §3 Auth, §5 API keys)."""
+"""Authentication and authorisation (docs/architecture.md: "A request")."""
 
 import pytest
 

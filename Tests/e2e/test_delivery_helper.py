@@ -1,7 +1,6 @@
-"""The delivery helper as a process (design.md §2, §8): killed mid-send or with a full queue it
-loses nothing (a test send waiting on it gets its answer from the next one), a reload replaces it
-after its sends, and retries survive a restart.
-"""
+"""The delivery helper as a process (docs/architecture.md: "Processes", "A delivery"): killed
+mid-send or with a full queue it loses nothing (a test send waiting on it gets its answer from
+the next one), a reload replaces it after its sends, and retries survive a restart."""
 
 import json
 import os

@@ -1,7 +1,6 @@
-"""What each answer from Discord does to a delivery and its webhook, end to end against the
-fake Discord (design.md §8): 404/401 disable the webhook, other 4xx fail, 5xx, timeouts and
-dropped connections are retried on `retry_schedule`, then fail.
-"""
+"""What each answer from Discord does to a delivery and its webhook, end to end against the fake
+Discord (docs/architecture.md: "A delivery"): 404/401 disable the webhook, other 4xx fail, 5xx,
+timeouts and dropped connections are retried on `retry_schedule`, then fail."""
 
 import time
 

@@ -1,8 +1,7 @@
-"""Discord's rate limits and ours, end to end against the fake Discord (design.md §8, §10):
-429s, empty buckets, global pauses, Cloudflare's ban, one request in flight per webhook,
-`delivery_concurrency`, fan-out and `global_rate_limit`. Timings are read from the fake's
-arrival times (`Received.at`), so they do not depend on how fast the test polls.
-"""
+"""Discord's rate limits and ours, end to end against the fake Discord (docs/architecture.md: "A
+delivery", "Discord"): 429s, empty buckets, global pauses, Cloudflare's ban, one request in
+flight per webhook, `delivery_concurrency`, fan-out and `global_rate_limit`. Timings are read
+from the fake's arrival times (`Received.at`), so they do not depend on how fast the test polls."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor

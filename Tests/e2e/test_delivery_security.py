@@ -1,6 +1,7 @@
-"""Where the delivery helper may send, and how (design.md §3, §8, §9, §10): webhook URL rules for
-literal addresses, the connect-time private-address check after DNS, verified TLS against a
-throwaway CA, and logs that never carry a Discord token or an API key.
+"""Where the delivery helper may send, and how (docs/architecture.md: "A request", "A delivery",
+"Processes", "Discord"): webhook URL rules for literal addresses, the connect-time
+private-address check after DNS, verified TLS against a throwaway CA, and logs that never carry a
+Discord token or an API key.
 
 URL cases that test_webhooks.py already covers (http://, another host, a host suffix, user:pw@,
 a fragment, ?wait=true, id and token shapes) are not repeated here."""

@@ -1,6 +1,6 @@
 """The Discord message of a delivery and its record, end to end against the fake Discord
-(design.md §3, §4, §10): exact bodies, colours, the footer, clipping, what is recorded.
-"""
+(docs/architecture.md: "A request", "A delivery", "Discord"): exact bodies, colours, the footer,
+clipping, what is recorded."""
 
 import json
 import re

@@ -1,4 +1,5 @@
-"""Service side: servers, events, routing to deliveries, idempotency, CLI (design.md §4, §5)."""
+"""Service side: servers, events, routing to deliveries, idempotency, CLI (docs/architecture.md: "A
+delivery", "A request")."""
 
 import re
 import uuid

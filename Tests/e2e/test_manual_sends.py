@@ -1,6 +1,6 @@
 """The sends a user asks for: `POST /webhooks/{id}/test` and a manual retry of a delivery
-(design.md §3, §4, §8). Each answers with the result of its one send and is never retried.
-"""
+(docs/architecture.md: "A request", "A delivery"). Each answers with the result of its one send
+and is never retried."""
 
 import time
 import uuid

@@ -1,4 +1,4 @@
-"""Delivery pagination and the 10 newest summaries (design.md §3 Pagination)."""
+"""Delivery pagination and the 10 newest summaries (docs/architecture.md: "A request")."""
 
 import time
 

@@ -1,4 +1,5 @@
-"""The process manager: crashes, recycling, reload, stop; check-config (design.md §2, §6)."""
+"""The process manager: crashes, recycling, reload, stop; check-config (docs/architecture.md:
+"Processes", "Configuration")."""
 
 import fcntl
 import os

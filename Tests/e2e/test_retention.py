@@ -1,6 +1,5 @@
-"""Pruning (design.md §7): finished deliveries older than `retention_days` and idempotency
-answers older than 24 h are removed at start; pending deliveries stay.
-"""
+"""Pruning (docs/architecture.md: "Files on disk"): finished deliveries older than `retention_days`
+and idempotency answers older than 24 h are removed at start; pending deliveries stay."""
 
 import json
 import uuid

@@ -1,4 +1,5 @@
-"""The flat-file store: permissions, start-up recovery, concurrent writers (design.md §7)."""
+"""The flat-file store: permissions, start-up recovery, concurrent writers (docs/architecture.md:
+"Files on disk")."""
 
 import json
 import os

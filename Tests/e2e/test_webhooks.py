@@ -1,4 +1,5 @@
-"""The webhook endpoints: shapes, status codes, validation, ownership (design.md §3)."""
+"""The webhook endpoints: shapes, status codes, validation, ownership (docs/architecture.md: "A
+request")."""
 
 import json
 import time

@@ -1,4 +1,5 @@
-"""Throwaway TLS material for end-to-end tests (design.md §10), made with the `openssl` tool.
+"""Throwaway TLS material for end-to-end tests (docs/architecture.md: "Discord"), made with the
+`openssl` tool.
 
     ca_cert, ca_key = make_ca(folder)
     cert, key = make_server_cert(folder, ca_cert, ca_key)        # SAN DNS:localhost, IP:127.0.0.1

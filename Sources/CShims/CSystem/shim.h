@@ -1,4 +1,4 @@
-// Linux calls Swift cannot make directly (prctl is variadic).
+// Linux calls Swift cannot make directly or comfortably (prctl is variadic; sockaddr_un).
 #include <signal.h>
 #include <sys/prctl.h>
 
@@ -10,3 +10,41 @@ static inline int stellar_set_parent_death_signal(int signal) {
 
 // signalfd(2): the delivery helper takes SIGTERM/SIGINT as a descriptor in its poll loop.
 #include <sys/signalfd.h>
+
+// Unix stream sockets: the FastCGI socket, the delivery helper's, and their clients. In C, since
+// sockaddr_un and the SOCK_* flags are awkward from Swift (and not visible beside libcurl's
+// headers in release builds).
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+// A new close-on-exec stream socket, or -1 with errno.
+static inline int stellar_unix_socket(int nonblocking) {
+    return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+}
+
+// Fills `address` with `path`; -1 with ENAMETOOLONG when it does not fit (the configuration
+// check keeps configured paths short enough).
+static inline int stellar_unix_address(struct sockaddr_un *address, const char *path) {
+    memset(address, 0, sizeof *address);
+    address->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof address->sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(address->sun_path, path);
+    return 0;
+}
+
+static inline int stellar_unix_bind(int fd, const char *path) {
+    struct sockaddr_un address;
+    if (stellar_unix_address(&address, path) < 0) return -1;
+    return bind(fd, (struct sockaddr *)&address, sizeof address);
+}
+
+static inline int stellar_unix_connect(int fd, const char *path) {
+    struct sockaddr_un address;
+    if (stellar_unix_address(&address, path) < 0) return -1;
+    return connect(fd, (struct sockaddr *)&address, sizeof address);
+}

@@ -1,5 +1,5 @@
+import CSystem
 import Foundation
-import WebhooksCore
 
 /// The FastCGI listening socket: inherited as fd 0 (spawn-fcgi, systemd `StandardInput=socket`),
 /// or a unix socket the master creates with the configured mode and group.
@@ -18,9 +18,9 @@ public enum ListenSocket {
     /// Creates, binds and listens on a unix socket at `path`; returns its fd (close-on-exec).
     public static func open(path: String, mode: UInt32, group: String?) throws -> Int32 {
         try removeStale(path)
-        let fd = UnixSocket.open()
+        let fd = stellar_unix_socket(0)
         guard fd >= 0 else { throw failure("socket", path) }
-        guard UnixSocket.withAddress(path, { bind(fd, $0, $1) }) == 0 else {
+        guard stellar_unix_bind(fd, path) == 0 else {
             close(fd)
             throw failure("bind", path)
         }
@@ -49,9 +49,9 @@ public enum ListenSocket {
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
             throw Failure(description: "\(path) exists and is not a socket")
         }
-        let probe = UnixSocket.open()
+        let probe = stellar_unix_socket(0)
         defer { close(probe) }
-        if UnixSocket.withAddress(path, { connect(probe, $0, $1) }) == 0 {
+        if stellar_unix_connect(probe, path) == 0 {
             throw Failure(description: "\(path) is in use by another running service")
         }
         unlink(path)

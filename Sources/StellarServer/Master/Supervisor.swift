@@ -2,9 +2,9 @@ import Foundation
 import Logging
 import WebhooksCore
 
-/// The master's process manager (design §2): keeps `workers` worker processes and one delivery
-/// helper running, replaces any that die (with backoff if they die young), recycles a generation
-/// on SIGHUP and stops everything gracefully on SIGTERM/SIGINT.
+/// The master's process manager (docs/architecture.md: "Processes"): keeps `workers` worker
+/// processes and one delivery helper running, replaces any that die (with backoff if they die
+/// young), recycles a generation on SIGHUP and stops everything gracefully on SIGTERM/SIGINT.
 ///
 /// Signals are blocked and taken synchronously with sigtimedwait, so the loop below is the only
 /// place anything happens: no handlers, no shared state.
@@ -42,13 +42,10 @@ public final class Supervisor {
     private var children: [pid_t: Child] = [:]
     /// Worker slots to refill, each not before its time (the backoff for crash loops).
     private var pendingRestarts: [Date] = []
-    private var backoff: TimeInterval = 0
+    private var backoff = RestartBackoff()
     /// When to start the delivery helper again, if it is not running.
     private var helperRestart: Date?
-    private var helperBackoff: TimeInterval = 0
-
-    static let youngDeath: TimeInterval = 2
-    static let maxBackoff: TimeInterval = 10
+    private var helperBackoff = RestartBackoff()
 
     public init(config: Config, listenFD: Int32, settings: Settings, logger: Logger) {
         self.config = config
@@ -92,7 +89,7 @@ public final class Supervisor {
             logger.debug("worker started", metadata: ["pid": "\(pid)"])
         } catch {
             logger.error("cannot start a worker", metadata: ["cause": "\(error)"])
-            scheduleRestart(after: bumpBackoff(&backoff))
+            scheduleRestart(after: backoff.grow())
         }
     }
 
@@ -106,7 +103,7 @@ public final class Supervisor {
             logger.debug("delivery helper started", metadata: ["pid": "\(pid)"])
         } catch {
             logger.error("cannot start the delivery helper", metadata: ["cause": "\(error)"])
-            helperRestart = Date().addingTimeInterval(bumpBackoff(&helperBackoff))
+            helperRestart = Date().addingTimeInterval(helperBackoff.grow())
         }
     }
 
@@ -122,7 +119,7 @@ public final class Supervisor {
             }
             let why = ChildProcess.describe(status: status)
             if child.role == .helper {
-                let delay = restartDelay(after: child, backoff: &helperBackoff)
+                let delay = helperBackoff.delay(afterLivingFor: Date().timeIntervalSince(child.startedAt))
                 logger.error("delivery helper died, restarting it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
                 helperRestart = Date().addingTimeInterval(delay)
             } else if ChildProcess.exitedCleanly(status: status) {
@@ -130,25 +127,11 @@ public final class Supervisor {
                 logger.info("worker recycled", metadata: ["pid": "\(pid)"])
                 scheduleRestart(after: 0)
             } else {
-                let delay = restartDelay(after: child, backoff: &backoff)
+                let delay = backoff.delay(afterLivingFor: Date().timeIntervalSince(child.startedAt))
                 logger.error("worker died, replacing it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
                 scheduleRestart(after: delay)
             }
         }
-    }
-
-    /// At once after a child that lived a while; with a growing delay while they die young.
-    private func restartDelay(after child: Child, backoff: inout TimeInterval) -> TimeInterval {
-        guard Date().timeIntervalSince(child.startedAt) < Self.youngDeath else {
-            backoff = 0
-            return 0
-        }
-        return bumpBackoff(&backoff)
-    }
-
-    private func bumpBackoff(_ backoff: inout TimeInterval) -> TimeInterval {
-        backoff = backoff == 0 ? 0.1 : min(backoff * 2, Self.maxBackoff)
-        return backoff
     }
 
     private func scheduleRestart(after delay: TimeInterval) {
@@ -180,8 +163,8 @@ public final class Supervisor {
         let old = children.keys.filter { children[$0]?.generation == generation }
         generation += 1
         pendingRestarts.removeAll()
-        backoff = 0
-        helperBackoff = 0
+        backoff = RestartBackoff()
+        helperBackoff = RestartBackoff()
         for _ in 0..<config.workers { spawnWorker() }
         spawnHelper()
         for pid in old { kill(pid, SIGTERM) }

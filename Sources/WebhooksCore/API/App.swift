@@ -45,21 +45,24 @@ public struct App {
     static let storageUnavailable = Response.error(503, "Storage unavailable", headers: [("Retry-After", "5")])
 
     private func route(_ request: Request, now: Date) throws -> Response {
-        let route: Route
+        let route: Route, parameters: [String: String]
         switch Router.match(method: request.method, path: request.path) {
         case .notFound:
             return .error(404, "Not found")
         case .methodNotAllowed(let allowed):
             return .error(405, "Method not allowed", headers: [("Allow", allowed.joined(separator: ", "))])
-        case .found(let found):
-            route = found
+        case .found(let found, let foundParameters):
+            (route, parameters) = (found, foundParameters)
         }
 
         guard let principal = try verifier.principal(forAuthorization: request.headers["authorization"]) else {
             return .error(401, "Unauthorized", headers: [("WWW-Authenticate", "Bearer")])
         }
-        guard principal.isService == route.isServiceRoute else {
-            return .error(403, "Forbidden")
+        let caller: String
+        switch (principal, route.keyKind) {
+        case (.user(let userId), .user): caller = userId
+        case (.service(let name), .service): caller = name
+        default: return .error(403, "Forbidden")
         }
 
         var body = JSONValue.null
@@ -78,39 +81,6 @@ public struct App {
         }
 
         let context = HandlerContext(store: store, config: config, dispatch: dispatch, now: now)
-        switch principal {
-        case .user(let userId):
-            return try handleUserRoute(route, userId: userId, request: request, body: body, context: context)
-        case .service(let service):
-            return try handleServiceRoute(route, service: service, request: request, body: body, context: context)
-        }
-    }
-
-    private func handleUserRoute(_ route: Route, userId: String, request: Request, body: JSONValue, context: HandlerContext) throws -> Response {
-        let webhooks = WebhookHandlers(context: context, userId: userId)
-        switch route {
-        case .listEvents: return WebhookHandlers.listEvents()
-        case .listWebhooks: return try webhooks.list()
-        case .createWebhook: return try webhooks.create(body)
-        case .getWebhook(let id): return try webhooks.get(id)
-        case .updateWebhook(let id): return try webhooks.update(id, body)
-        case .deleteWebhook(let id): return try webhooks.delete(id)
-        case .listDeliveries(let id): return try webhooks.deliveries(id, query: request.query)
-        case .getDelivery(let id, let deliveryId): return try webhooks.delivery(id, deliveryId)
-        case .retryDelivery(let id, let deliveryId): return try webhooks.retry(id, deliveryId)
-        case .testWebhook(let id): return try webhooks.test(id)
-        case .putServer, .deleteServer, .postEvent: return .error(403, "Forbidden")
-        }
-    }
-
-    private func handleServiceRoute(_ route: Route, service: String, request: Request, body: JSONValue, context: HandlerContext) throws -> Response {
-        let handlers = ServiceHandlers(context: context)
-        switch route {
-        case .putServer(let id): return try handlers.putServer(id, body)
-        case .deleteServer(let id): return try handlers.deleteServer(id)
-        case .postEvent:
-            return try handlers.postEvent(body, idempotencyKey: request.headers["idempotency-key"], service: service)
-        default: return .error(403, "Forbidden")
-        }
+        return try route.handler(RouteCall(parameters: parameters, request: request, body: body, caller: caller, context: context))
     }
 }

@@ -1,5 +1,5 @@
-/// The API's JSON shapes for stored records (design §3). Optional fields are always present,
-/// as null when unset.
+/// The API's JSON shapes for stored records (docs/architecture.md: "A request"). Optional fields
+/// are always present, as null when unset.
 enum Rendering {
     static func webhook(_ webhook: Webhook, store: Store) throws -> [String: JSONValue] {
         var server = JSONValue.null

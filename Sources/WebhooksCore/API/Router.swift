@@ -1,71 +1,96 @@
-/// Where a request goes: every route of the API, matched on path segments. A matched path with the
-/// wrong method is a 405 listing the allowed ones; anything else is a 404.
-public enum Route: Equatable, Sendable {
-    case listEvents
-    case listWebhooks
-    case createWebhook
-    case getWebhook(id: String)
-    case updateWebhook(id: String)
-    case deleteWebhook(id: String)
-    case listDeliveries(webhookId: String)
-    case getDelivery(webhookId: String, deliveryId: String)
-    case retryDelivery(webhookId: String, deliveryId: String)
-    case testWebhook(id: String)
-    case putServer(id: String)
-    case deleteServer(id: String)
-    case postEvent
-
-    /// Which kind of key may call it (design §3, §5).
-    public var isServiceRoute: Bool {
-        switch self {
-        case .putServer, .deleteServer, .postEvent: return true
-        default: return false
-        }
-    }
-
-    /// Routes that take a JSON body.
-    public var takesBody: Bool {
-        switch self {
-        case .createWebhook, .updateWebhook, .putServer, .postEvent: return true
-        default: return false
-        }
-    }
-}
-
-public enum RouteMatch: Equatable, Sendable {
-    case found(Route)
-    case methodNotAllowed(allowed: [String])
-    case notFound
-}
-
+/// Where a request goes: every route of the API, each declared once with its method, path, the
+/// kind of key that may call it, whether it takes a JSON body, and its handler. A path that
+/// matches with the wrong method is a 405 listing the allowed ones; anything else is a 404.
 public enum Router {
-    public static func match(method: String, path: String) -> RouteMatch {
-        let segments = path.split(separator: "/").map(String.init)
-        let methods: [String: Route]
-        switch segments.count {
-        case 2 where segments == ["webhooks", "events"]:
-            methods = ["GET": .listEvents]
-        case 1 where segments[0] == "webhooks":
-            methods = ["GET": .listWebhooks, "POST": .createWebhook]
-        case 2 where segments[0] == "webhooks":
-            let id = segments[1]
-            methods = ["GET": .getWebhook(id: id), "PATCH": .updateWebhook(id: id), "DELETE": .deleteWebhook(id: id)]
-        case 3 where segments[0] == "webhooks" && segments[2] == "deliveries":
-            methods = ["GET": .listDeliveries(webhookId: segments[1])]
-        case 3 where segments[0] == "webhooks" && segments[2] == "test":
-            methods = ["POST": .testWebhook(id: segments[1])]
-        case 4 where segments[0] == "webhooks" && segments[2] == "deliveries":
-            methods = ["GET": .getDelivery(webhookId: segments[1], deliveryId: segments[3])]
-        case 5 where segments[0] == "webhooks" && segments[2] == "deliveries" && segments[4] == "retry":
-            methods = ["POST": .retryDelivery(webhookId: segments[1], deliveryId: segments[3])]
-        case 2 where segments[0] == "servers":
-            methods = ["PUT": .putServer(id: segments[1]), "DELETE": .deleteServer(id: segments[1])]
-        case 1 where segments[0] == "events":
-            methods = ["POST": .postEvent]
-        default:
-            return .notFound
-        }
-        if let route = methods[method] { return .found(route) }
-        return .methodNotAllowed(allowed: methods.keys.sorted())
+    static let routes: [Route] = [
+        Route("GET", "/webhooks/events", .user) { _ in WebhookHandlers.listEvents() },
+        Route("GET", "/webhooks", .user) { try $0.webhooks.list() },
+        Route("POST", "/webhooks", .user, body: true) { try $0.webhooks.create($0.body) },
+        Route("GET", "/webhooks/:id", .user) { try $0.webhooks.get($0["id"]) },
+        Route("PATCH", "/webhooks/:id", .user, body: true) { try $0.webhooks.update($0["id"], $0.body) },
+        Route("DELETE", "/webhooks/:id", .user) { try $0.webhooks.delete($0["id"]) },
+        Route("GET", "/webhooks/:id/deliveries", .user) { try $0.webhooks.deliveries($0["id"], query: $0.request.query) },
+        Route("GET", "/webhooks/:id/deliveries/:deliveryId", .user) { try $0.webhooks.delivery($0["id"], $0["deliveryId"]) },
+        Route("POST", "/webhooks/:id/deliveries/:deliveryId/retry", .user) { try $0.webhooks.retry($0["id"], $0["deliveryId"]) },
+        Route("POST", "/webhooks/:id/test", .user) { try $0.webhooks.test($0["id"]) },
+        Route("PUT", "/servers/:id", .service, body: true) { try $0.service.putServer($0["id"], $0.body) },
+        Route("DELETE", "/servers/:id", .service) { try $0.service.deleteServer($0["id"]) },
+        Route("POST", "/events", .service, body: true) {
+            try $0.service.postEvent($0.body, idempotencyKey: $0.request.headers["idempotency-key"], service: $0.caller)
+        },
+    ]
+
+    public enum Match {
+        case found(Route, parameters: [String: String])
+        case methodNotAllowed(allowed: [String])
+        case notFound
     }
+
+    /// A literal segment beats a parameter: `/webhooks/events` is not webhook `events`.
+    public static func match(method: String, path: String) -> Match {
+        let segments = path.split(separator: "/").map(String.init)
+        let matching = routes.compactMap { route in route.parameters(for: segments).map { (route, $0) } }
+        guard let specificity = matching.map(\.0.literalCount).max() else { return .notFound }
+        let candidates = matching.filter { $0.0.literalCount == specificity }
+        guard let (route, parameters) = candidates.first(where: { $0.0.method == method }) else {
+            return .methodNotAllowed(allowed: candidates.map(\.0.method).sorted())
+        }
+        return .found(route, parameters: parameters)
+    }
+}
+
+/// The kind of API key a route is for.
+public enum KeyKind: Sendable {
+    case user, service
+}
+
+/// One route: method, path pattern (`:name` segments are parameters), who may call it, whether
+/// it takes a JSON body, and the handler.
+public struct Route: Sendable {
+    public let method: String
+    public let path: String
+    public let keyKind: KeyKind
+    public let takesBody: Bool
+    let handler: @Sendable (RouteCall) throws -> Response
+    private let pattern: [Substring]
+
+    init(_ method: String, _ path: String, _ keyKind: KeyKind, body: Bool = false, _ handler: @escaping @Sendable (RouteCall) throws -> Response) {
+        self.method = method
+        self.path = path
+        self.keyKind = keyKind
+        self.takesBody = body
+        self.handler = handler
+        self.pattern = path.split(separator: "/")
+    }
+
+    var literalCount: Int { pattern.filter { !$0.hasPrefix(":") }.count }
+
+    /// The parameters when `segments` fit the pattern, else nil.
+    func parameters(for segments: [String]) -> [String: String]? {
+        guard segments.count == pattern.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (part, segment) in zip(pattern, segments) {
+            if part.hasPrefix(":") {
+                parameters[String(part.dropFirst())] = segment
+            } else if part != segment {
+                return nil
+            }
+        }
+        return parameters
+    }
+}
+
+/// What a handler gets from the pipeline: the path parameters, the request, its parsed body, the
+/// caller (a user id or a service name, by the route's kind of key) and the context.
+struct RouteCall {
+    let parameters: [String: String]
+    let request: Request
+    let body: JSONValue
+    let caller: String
+    let context: HandlerContext
+
+    subscript(name: String) -> String { parameters[name] ?? "" }
+
+    var webhooks: WebhookHandlers { WebhookHandlers(context: context, userId: caller) }
+    var service: ServiceHandlers { ServiceHandlers(context: context) }
 }

@@ -1,4 +1,5 @@
-/// Collects every problem with a request body, so a 400 lists them all at once (design §3).
+/// Collects every problem with a request body, so a 400 lists them all at once
+/// (docs/architecture.md: "A request").
 public struct Validation {
     public struct Issue: Equatable, Sendable {
         public var code: String
@@ -26,9 +27,62 @@ public struct Validation {
         fail(field, code: "invalid_type", "Expected \(expected), received \(value.typeName)")
     }
 
+    /// A body field as read for one type: absent, JSON null (where null is allowed), the value, or
+    /// invalid (of another type; already recorded).
+    public enum Field<Value> {
+        case absent, null, value(Value), invalid
+    }
+
+    /// Reads `field` of `body` as `type`. A value of another type (or null, unless `nullable`) is
+    /// recorded as `invalid_type`.
+    public mutating func field<Value>(_ field: String, in body: JSONValue, _ type: JSONType<Value>, nullable: Bool = false) -> Field<Value> {
+        guard let raw = body[field] else { return .absent }
+        if raw == .null && nullable { return .null }
+        guard let value = type.extract(raw) else {
+            wrongType(field, expected: type.name, got: raw)
+            return .invalid
+        }
+        return .value(value)
+    }
+
+    /// A required, non-empty string of at most `maxLength` characters; nil when it is not one
+    /// (recorded).
+    public mutating func requiredString(_ field: String, in body: JSONValue, maxLength: Int) -> String? {
+        switch self.field(field, in: body, .string) {
+        case .absent:
+            required(field)
+        case .value(let text) where text.isEmpty:
+            fail(field, code: "too_small", "\(field) must not be empty")
+        case .value(let text) where text.count > maxLength:
+            fail(field, code: "too_big", "\(field) must be at most \(maxLength) characters")
+        case .value(let text):
+            return text
+        case .null, .invalid:
+            break
+        }
+        return nil
+    }
+
     /// The 400 to answer, or nil when nothing failed.
     public var response: Response? {
         issues.isEmpty ? nil : .error(400, "Validation failed", extras: ["details": .array(issues.map(\.json))])
+    }
+}
+
+/// A JSON type a body field may be asked for, with its name for messages.
+public struct JSONType<Value> {
+    let name: String
+    let extract: (JSONValue) -> Value?
+
+    public static var string: JSONType<String> { .init(name: "string") { $0.stringValue } }
+    public static var boolean: JSONType<Bool> {
+        .init(name: "boolean") { if case .bool(let flag) = $0 { flag } else { nil } }
+    }
+    public static var array: JSONType<[JSONValue]> {
+        .init(name: "array") { if case .array(let items) = $0 { items } else { nil } }
+    }
+    public static var object: JSONType<[String: JSONValue]> {
+        .init(name: "object") { if case .object(let members) = $0 { members } else { nil } }
     }
 }
 

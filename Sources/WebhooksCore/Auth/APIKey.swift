@@ -1,10 +1,10 @@
 import COpenSSL
 import Foundation
 
-/// API keys (design §5): `swh_<key id>_<secret>`. The prefix lets secret scanners spot leaked keys;
-/// the key id (16 hex) names the stored record, so lookup is O(1); the secret is 32 bytes from the
-/// OS random source (base64url, 43 characters) and is stored only as HMAC-SHA256 under the server
-/// secret.
+/// API keys (docs/architecture.md: "A request"): `swh_<key id>_<secret>`. The prefix lets secret
+/// scanners spot leaked keys; the key id (16 hex) names the stored record, so lookup is O(1); the
+/// secret is 32 bytes from the OS random source (base64url, 43 characters) and is stored only as
+/// HMAC-SHA256 under the server secret.
 public struct APIKey: Equatable, Sendable {
     public static let prefix = "swh_"
     public let id: String

@@ -4,7 +4,7 @@ import Foundation
 /// The server secret that keys are HMAC'd with: `data_dir/secret.key`, 32 random bytes stored as
 /// hex, 0600, made once by whichever process needs it first.
 public enum ServerSecret {
-    public static func path(in dataDir: String) -> String { "\(dataDir)/secret.key" }
+    public static func path(in dataDir: String) -> String { StoreLayout(root: dataDir).secretKey }
 
     /// Loads the secret, creating it if there is none yet. Creation links a finished temp file into
     /// place, so racing processes agree on one secret and nobody ever reads half of one.

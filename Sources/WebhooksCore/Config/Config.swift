@@ -1,7 +1,8 @@
 import Foundation
+import Logging
 
-/// The service's configuration (design §6): defaults, overridden by the file, overridden by
-/// `STELLAR_WEBHOOKS_<KEY>` in the environment.
+/// The service's configuration (docs/architecture.md: "Configuration"): defaults, overridden by the
+/// file, overridden by `STELLAR_WEBHOOKS_<KEY>` in the environment.
 public struct Config: Equatable, Sendable {
     public var dataDir = "/var/lib/stellar-webhooks"
     public var socket = "/run/stellar-webhooks/fcgi.sock"
@@ -11,7 +12,7 @@ public struct Config: Equatable, Sendable {
     public var workers = max(2, ProcessInfo.processInfo.activeProcessorCount)
     public var maxRequests = 10_000
     public var maxBodyBytes = 65_536
-    public var discordHosts = ["discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"]
+    public var discordHosts = DiscordWebhookURL.discordOwnHosts
     public var allowInsecureTargets = false
     public var caFile: String? = nil
     public var deliveryTimeout = 10
@@ -20,7 +21,7 @@ public struct Config: Equatable, Sendable {
     public var globalRateLimit = 50
     public var retentionDays = 30
     public var discordFooter = "StellarStack"
-    public var logLevel = "info"
+    public var logLevel = Logger.Level.info
     /// Keeps one user's `GET /webhooks` and event fan-out bounded.
     public var maxWebhooksPerUser = 100
 
@@ -142,9 +143,10 @@ extension Config {
             guard let number = positive(1...100_000) else { return "\(rangeMessage) to 100000" }
             maxWebhooksPerUser = number
         case "log_level":
-            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-            guard levels.contains(value) else { return "must be one of \(levels.joined(separator: ", "))" }
-            logLevel = value
+            guard let level = Logger.Level(rawValue: value) else {
+                return "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))"
+            }
+            logLevel = level
         default:
             return "unknown key"
         }

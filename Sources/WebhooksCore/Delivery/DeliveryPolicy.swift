@@ -20,7 +20,7 @@ public enum RateLimitScope: Equatable, Sendable {
     case cloudflareBan
 }
 
-/// What to do after an attempt (design §8), decided in this one place.
+/// What to do after an attempt (docs/architecture.md: "A delivery"), decided in this one place.
 public enum Outcome: Equatable, Sendable {
     case delivered
     /// Send again after `wait`; uses up no retry from the schedule.

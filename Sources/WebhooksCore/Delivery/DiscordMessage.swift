@@ -1,8 +1,9 @@
 import Foundation
 
-/// The body Discord gets for a delivery (design §4): one embed with the event as a title, a colour
-/// by meaning, the server and the event's data as fields, and `allowed_mentions` that ping no one.
-/// Everything is clipped to Discord's limits, counted in Unicode scalars.
+/// The body Discord gets for a delivery (docs/architecture.md: "A delivery"): one embed with the
+/// event as a title, a colour by meaning, the server and the event's data as fields, and
+/// `allowed_mentions` that ping no one. Everything is clipped to Discord's limits, counted in
+/// Unicode scalars.
 public enum DiscordMessage {
     public static let testEvent = "webhook.test"
 

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Addresses the helper must never connect to (design §8): loopback, private, link-local, CGNAT,
-/// multicast, unspecified, reserved and documentation ranges, and the IPv6 forms that carry such an
-/// IPv4 address (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo).
+/// Addresses the helper must never connect to (docs/architecture.md: "A delivery"): loopback,
+/// private, link-local, CGNAT, multicast, unspecified, reserved and documentation ranges, and the
+/// IPv6 forms that carry such an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo).
 public enum PrivateAddress {
     /// `a.b.c.d` as four bytes.
     public static func isPrivate(ipv4 bytes: [UInt8]) -> Bool {
@@ -53,24 +53,6 @@ public enum PrivateAddress {
         }
     }
 
-    /// For a socket address about to be connected: is it one of the above?
-    public static func isPrivate(_ address: UnsafePointer<sockaddr>) -> Bool {
-        switch Int32(address.pointee.sa_family) {
-        case AF_INET:
-            return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                var raw = $0.pointee.sin_addr
-                return isPrivate(ipv4: withUnsafeBytes(of: &raw) { Array($0) })
-            }
-        case AF_INET6:
-            return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
-                var raw = $0.pointee.sin6_addr
-                return isPrivate(ipv6: withUnsafeBytes(of: &raw) { Array($0) })
-            }
-        default:
-            return true
-        }
-    }
-
     /// A URL host written as an address literal, in any form the resolver accepts: `127.0.0.1`,
     /// `2130706433`, `0x7f000001`, `0177.0.0.1`, `[::ffff:127.0.0.1]`. Returns whether it is
     /// private; nil when the host is a name, not a literal.
@@ -84,25 +66,5 @@ public enum PrivateAddress {
         var address = in_addr()
         guard inet_aton(host, &address) != 0 else { return nil }
         return isPrivate(ipv4: withUnsafeBytes(of: &address) { Array($0) })
-    }
-
-    /// "127.0.0.1" or "::1", for error messages.
-    public static func describe(_ address: UnsafePointer<sockaddr>) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        switch Int32(address.pointee.sa_family) {
-        case AF_INET:
-            address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                var raw = $0.pointee.sin_addr
-                _ = inet_ntop(AF_INET, &raw, &buffer, socklen_t(buffer.count))
-            }
-        case AF_INET6:
-            address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
-                var raw = $0.pointee.sin6_addr
-                _ = inet_ntop(AF_INET6, &raw, &buffer, socklen_t(buffer.count))
-            }
-        default:
-            return "an address of family \(address.pointee.sa_family)"
-        }
-        return String(cString: buffer)
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Turns an event about a server into pending deliveries (design §4), for `POST /events` and the
-/// `emit` command alike. Only the server's owner's webhooks are considered, so an event can never
-/// reach anyone else.
+/// Turns an event about a server into pending deliveries (docs/architecture.md: "A delivery"), for
+/// `POST /events` and the `emit` command alike. Only the server's owner's webhooks are considered,
+/// so an event can never reach anyone else.
 public struct EventEmitter {
     public let store: Store
 

@@ -1,4 +1,4 @@
-/// A Discord webhook URL checked against design §3: `https://` + an allowed host +
+/// A Discord webhook URL checked against the rules of README "The API": `https://` + an allowed host +
 /// `/api[/v{N}]/webhooks/{id}/{token}`, no user info, no fragment, only `thread_id` as query.
 /// Parsed by hand on purpose: general URL parsers accept forms (`https://discord.com@evil/…`,
 /// backslashes, odd escapes) that must never pass.
@@ -72,8 +72,8 @@ extension DiscordWebhookURL {
     /// Discord's own hosts: sends to any of them go to discord.com.
     public static let discordOwnHosts = ["discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"]
 
-    /// Where the helper sends (design §3): API v10, `wait=true` so Discord answers with the
-    /// message, `thread_id` kept.
+    /// Where the helper sends (docs/architecture.md: "A request"): API v10, `wait=true` so Discord
+    /// answers with the message, `thread_id` kept.
     public var sendURL: String {
         var url = "\(scheme)://\(sendAuthority)/api/v10/webhooks/\(webhookId)/\(token)?wait=true"
         if let threadId { url += "&thread_id=\(threadId)" }

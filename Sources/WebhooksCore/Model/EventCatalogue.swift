@@ -1,4 +1,5 @@
-/// The 22 events a webhook can subscribe to (design §4), with their categories.
+/// The 22 events a webhook can subscribe to (docs/architecture.md: "A delivery"), with their
+/// categories.
 public enum EventCatalogue {
     public static let categories = ["server", "backup", "transfer", "file", "resource"]
 

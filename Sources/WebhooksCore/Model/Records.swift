@@ -29,8 +29,8 @@ public struct Webhook: Codable, Equatable, Sendable {
         self.updatedAt = createdAt
     }
 
-    /// The routing rule of design §4, for an event about `serverId` already known to be the
-    /// owner's: enabled, subscribed, and unscoped or scoped to that server.
+    /// The routing rule (docs/architecture.md, "A delivery"), for an event about `serverId` already
+    /// known to be the owner's: enabled, subscribed, and unscoped or scoped to that server.
     public func receives(_ event: String, fromServer serverId: String) -> Bool {
         enabled && events.contains(event) && (self.serverId == nil || self.serverId == serverId)
     }

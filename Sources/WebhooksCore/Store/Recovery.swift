@@ -1,7 +1,8 @@
 import Foundation
 
-/// Start-up recovery (design §7): a process killed mid-write leaves only `.tmp-*` files or
-/// folders behind, since records are replaced by rename. Remove those; touch nothing else.
+/// Start-up recovery (docs/architecture.md: "Files on disk"): a process killed mid-write leaves
+/// only `.tmp-*` files or folders behind, since records are replaced by rename. Remove those; touch
+/// nothing else.
 extension Store {
     /// Returns the paths removed.
     @discardableResult

@@ -2,11 +2,7 @@ import Foundation
 
 extension Store {
     func deliveryIndex(_ userId: String, _ webhookId: String) -> DeliveryIndex {
-        DeliveryIndex(path: "\(webhookFolder(userId, webhookId))/deliveries.idx")
-    }
-
-    func deliveryPath(_ userId: String, _ webhookId: String, _ deliveryId: String) -> String {
-        "\(webhookFolder(userId, webhookId))/deliveries/\(deliveryId).json"
+        DeliveryIndex(path: layout.deliveryIndex(userId, webhookId))
     }
 
     /// O(1): the size of the webhook's index.
@@ -17,14 +13,14 @@ extension Store {
     /// A page, newest first: O(limit).
     public func deliveries(userId: String, webhookId: String, offset: Int, limit: Int) throws -> [Delivery] {
         try deliveryIndex(userId, webhookId).newestFirst(offset: offset, limit: limit).compactMap {
-            try read(Delivery.self, at: deliveryPath(userId, webhookId, $0))
+            try read(Delivery.self, at: layout.delivery(userId, webhookId, $0))
         }
     }
 
     /// O(1). nil when missing or not this webhook's.
     public func delivery(userId: String, webhookId: String, id: String) throws -> Delivery? {
         guard Identifier.isUUID(webhookId), Identifier.isUUID(id) else { return nil }
-        return try read(Delivery.self, at: deliveryPath(userId, webhookId, id))
+        return try read(Delivery.self, at: layout.delivery(userId, webhookId, id))
     }
 
     /// Queues new pending deliveries of one user: each is in the outbox, on disk and in its
@@ -40,18 +36,20 @@ extension Store {
             var queued: [Delivery] = []
             var written: [String] = []
             var appended: [(index: DeliveryIndex, count: Int)] = []
+            // Taken under the lock, so entry names sort in the order deliveries were queued.
+            let queuedAt = clock()
             do {
-                for delivery in deliveries {
+                for (number, delivery) in deliveries.enumerated() {
                     // Existence is enough here: the caller has just read the webhook itself.
-                    guard try FileSystem.size(webhookPath(userId, delivery.webhookId)) != nil else { continue }
-                    let entry = "\(outboxFolder)/\(Self.outboxName(for: delivery.id))"
+                    guard try FileSystem.size(layout.webhookFile(userId, delivery.webhookId)) != nil else { continue }
+                    let entry = layout.outboxEntry(OutboxName.make(deliveryId: delivery.id, queuedAt: queuedAt, sequence: number))
                     try write(OutboxEntry(delivery), to: entry)
                     written.append(entry)
                     queued.append(delivery)
                 }
                 for (webhookId, group) in Dictionary(grouping: queued, by: \.webhookId) {
                     for delivery in group {
-                        let path = deliveryPath(userId, webhookId, delivery.id)
+                        let path = layout.delivery(userId, webhookId, delivery.id)
                         try write(delivery, to: path)
                         written.append(path)
                     }
@@ -69,18 +67,27 @@ extension Store {
         }
     }
 
-    /// The delivery an outbox entry's name points to.
-    public static func deliveryId(outboxName name: String) -> String {
-        String(name.dropFirst(21).dropLast(".json".count))
+}
+
+/// An outbox entry's name, `{queued at: ns since 1970, 20 digits}-{deliveryId}.json`: names sort
+/// in the order deliveries were queued, so first attempts to a webhook leave in that order.
+public enum OutboxName {
+    static let timeDigits = 20
+    static let suffix = ".json"
+
+    /// `sequence` orders the deliveries of one queueing, which share `queuedAt`.
+    static func make(deliveryId: String, queuedAt: Date, sequence: Int) -> String {
+        let nanoseconds = String(Int64(queuedAt.timeIntervalSince1970 * 1_000_000_000) + Int64(sequence))
+        return String(repeating: "0", count: max(0, timeDigits - nanoseconds.count)) + nanoseconds + "-\(deliveryId)\(suffix)"
     }
 
-    /// `{nanoseconds since 1970, 20 digits}-{id}.json`, taken under the user's lock: names sort
-    /// in the order deliveries were queued, so first attempts to a webhook leave in that order.
-    static func outboxName(for deliveryId: String) -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let nanoseconds = String(Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec))
-        return String(repeating: "0", count: max(0, 20 - nanoseconds.count)) + nanoseconds + "-\(deliveryId).json"
+    /// The delivery a name points to; nil for a name not of this form.
+    public static func deliveryId(of name: String) -> String? {
+        let parts = name.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, parts[0].count == timeDigits, parts[0].allSatisfy({ ("0"..."9").contains($0) }),
+            parts[1].hasSuffix(suffix)
+        else { return nil }
+        return String(parts[1].dropLast(suffix.count))
     }
 }
 

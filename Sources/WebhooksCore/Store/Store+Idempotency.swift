@@ -19,13 +19,15 @@ extension Store {
 
     /// Returns the answer stored for (`scope`, `key`) within the last 24 h; otherwise runs `produce`
     /// and stores its answer when it is a success. Two concurrent requests with the same key
-    /// queue once: they take the same lock.
+    /// queue once: they take the same lock, one of a fixed set (`StoreLayout.idempotencyLock`),
+    /// so no lock file is left behind for an answer that was not stored, and none is ever removed
+    /// while another process may be waiting on it.
     public func idempotent(
         scope: String, key: String, now: Date, produce: () throws -> StoredAnswer
     ) throws -> StoredAnswer {
         let name = Self.sha256Hex(scope + "\n" + key)
-        let path = "\(idempotencyFolder)/\(name).json"
-        return try FileLock.withLock(idempotencyLock(answerName: name)) {
+        let path = layout.idempotencyAnswer(name)
+        return try FileLock.withLock(layout.idempotencyLock(name)) {
             if let stored = try read(StoredAnswer.self, at: path),
                 let created = Timestamp.parse(stored.createdAt),
                 now.timeIntervalSince(created) < Self.idempotencyWindow
@@ -38,13 +40,6 @@ extension Store {
             }
             return answer
         }
-    }
-
-    /// One of 256 lock files, by the answer's first two hex digits. A fixed set, so no lock file
-    /// is ever left behind for an answer that was not stored, and none is ever removed while
-    /// another process may be waiting on it.
-    func idempotencyLock(answerName name: String) -> String {
-        "\(idempotencyFolder)/locks/\(name.prefix(2))"
     }
 
     static func sha256Hex(_ text: String) -> String {

@@ -4,17 +4,17 @@ import Foundation
 extension Store {
     /// Names of the pending entries, in the order they were queued.
     public func outboxNames() throws -> [String] {
-        try FileSystem.list(outboxFolder).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+        try FileSystem.list(layout.outbox).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
     }
 
     /// The pending delivery an outbox entry points to, read under its user's lock so a queue in
     /// progress is seen whole. An entry whose delivery is gone (its webhook was deleted) or
     /// already finished is removed, and nil returned.
     public func pendingDelivery(outboxName name: String) throws -> Delivery? {
-        let path = "\(outboxFolder)/\(name)"
+        let path = layout.outboxEntry(name)
         guard let entry = try read(OutboxEntry.self, at: path) else { return nil }
         return try withUserLock(entry.userId) {
-            let delivery = try read(Delivery.self, at: deliveryPath(entry.userId, entry.webhookId, entry.deliveryId))
+            let delivery = try read(Delivery.self, at: layout.delivery(entry.userId, entry.webhookId, entry.deliveryId))
             guard let delivery, delivery.status == .pending else {
                 try FileSystem.remove(path)
                 return nil
@@ -23,16 +23,14 @@ extension Store {
         }
     }
 
-    var rejectedOutboxFolder: String { "\(root)/outbox-rejected" }
-
     /// Moves an entry that cannot be read (it, or the delivery it points to, does not decode) out
     /// of the outbox, kept whole for the admin, so one bad file cannot hold up the rest.
     public func rejectOutboxEntry(_ name: String) throws {
-        try FileSystem.makeFolder(rejectedOutboxFolder)
-        let from = "\(outboxFolder)/\(name)", to = "\(rejectedOutboxFolder)/\(name)"
+        try FileSystem.makeFolder(layout.rejectedOutbox)
+        let from = layout.outboxEntry(name), to = layout.rejectedOutboxEntry(name)
         try FileSystem.check(rename(from, to), "rename", from)
-        try FileSystem.syncFolder(rejectedOutboxFolder)
-        try FileSystem.syncFolder(outboxFolder)
+        try FileSystem.syncFolder(layout.rejectedOutbox)
+        try FileSystem.syncFolder(layout.outbox)
     }
 
     /// Whether a file can be written now: a tiny durable write, removed again. The delivery helper
@@ -49,13 +47,13 @@ extension Store {
     @discardableResult
     public func record(_ delivery: Delivery, outboxName name: String) throws -> Bool {
         try withUserLock(delivery.userId) {
-            guard try FileSystem.size(webhookPath(delivery.userId, delivery.webhookId)) != nil else {
-                try FileSystem.remove("\(outboxFolder)/\(name)")
+            guard try FileSystem.size(layout.webhookFile(delivery.userId, delivery.webhookId)) != nil else {
+                try FileSystem.remove(layout.outboxEntry(name))
                 return false
             }
-            try write(delivery, to: deliveryPath(delivery.userId, delivery.webhookId, delivery.id))
+            try write(delivery, to: layout.delivery(delivery.userId, delivery.webhookId, delivery.id))
             if delivery.status != .pending {
-                try FileSystem.remove("\(outboxFolder)/\(name)")
+                try FileSystem.remove(layout.outboxEntry(name))
             }
             return true
         }

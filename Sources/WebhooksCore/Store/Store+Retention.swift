@@ -1,14 +1,15 @@
 import Foundation
 
-/// Keeps the store bounded (design §7): finished deliveries older than `retention_days` go, with
-/// their index records; pending ones stay whatever their age. Idempotency answers go after 24 h.
+/// Keeps the store bounded (docs/architecture.md: "Files on disk"): finished deliveries older than
+/// `retention_days` go, with their index records; pending ones stay whatever their age. Idempotency
+/// answers go after 24 h.
 extension Store {
     /// Returns how many deliveries were pruned.
     @discardableResult
     public func pruneDeliveries(createdBefore cutoff: Date) throws -> Int {
         var pruned = 0
-        for userId in try FileSystem.list(usersFolder) where Identifier.isExternalID(userId) {
-            for webhookId in try FileSystem.list(webhooksFolder(userId)) where Identifier.isUUID(webhookId) {
+        for userId in try FileSystem.list(layout.users) where Identifier.isExternalID(userId) {
+            for webhookId in try FileSystem.list(layout.webhooks(userId)) where Identifier.isUUID(webhookId) {
                 pruned += try pruneDeliveries(userId: userId, webhookId: webhookId, createdBefore: cutoff)
             }
         }
@@ -28,7 +29,7 @@ extension Store {
             var scanned = 0
             scan: while scanned < total {
                 for id in try index.oldestFirst(offset: scanned, limit: 256) {
-                    if let delivery = try read(Delivery.self, at: deliveryPath(userId, webhookId, id)) {
+                    if let delivery = try read(Delivery.self, at: layout.delivery(userId, webhookId, id)) {
                         guard let created = Timestamp.parse(delivery.createdAt), created < cutoff else { break scan }
                         if delivery.status == .pending { kept.append(id) } else { doomed.append(id) }
                     } else {
@@ -39,7 +40,7 @@ extension Store {
             }
             guard !doomed.isEmpty else { return 0 }
             for id in doomed {
-                try FileSystem.remove(deliveryPath(userId, webhookId, id))
+                try FileSystem.remove(layout.delivery(userId, webhookId, id))
             }
             let rest = try index.oldestFirst(offset: scanned, limit: total - scanned)
             try index.replace(with: kept + rest)
@@ -51,9 +52,10 @@ extension Store {
     @discardableResult
     public func expireIdempotencyKeys(now: Date) throws -> Int {
         var expired = 0
-        for name in try FileSystem.list(idempotencyFolder) where name.hasSuffix(".json") && !name.hasPrefix(".") {
-            let path = "\(idempotencyFolder)/\(name)"
-            try FileLock.withLock(idempotencyLock(answerName: name)) {
+        for name in try FileSystem.list(layout.idempotency) where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let answer = String(name.dropLast(".json".count))
+            let path = layout.idempotencyAnswer(answer)
+            try FileLock.withLock(layout.idempotencyLock(answer)) {
                 guard let stored = try read(StoredAnswer.self, at: path),
                     let created = Timestamp.parse(stored.createdAt),
                     now.timeIntervalSince(created) >= Self.idempotencyWindow

@@ -20,14 +20,12 @@ extension Store {
         }
     }
 
-    var sendSlotsFolder: String { "\(root)/send-slots" }
-
     /// `slots`: how many sends may be in flight across all workers.
     public func admitManualSend(userId: String, slots: Int) throws -> SendAdmission {
-        try FileSystem.makeFolder(userFolder(userId))
-        guard let userLock = try FileLock(trying: "\(userFolder(userId))/send.lock") else { return .userBusy }
+        try FileSystem.makeFolder(layout.user(userId))
+        guard let userLock = try FileLock(trying: layout.userSendLock(userId)) else { return .userBusy }
         for slot in 0..<slots {
-            if let slotLock = try FileLock(trying: "\(sendSlotsFolder)/\(slot)") {
+            if let slotLock = try FileLock(trying: layout.sendSlot(slot)) {
                 return .admitted(SendLease(locks: [userLock, slotLock]))
             }
         }

@@ -1,36 +1,34 @@
 extension Store {
-    func serverPath(_ serverId: String) -> String { "\(serversFolder)/\(serverId).json" }
-
     /// `serverId` must already satisfy `Identifier.isExternalID`.
     public func server(id serverId: String) throws -> Server? {
-        try read(Server.self, at: serverPath(serverId))
+        try read(Server.self, at: layout.server(serverId))
     }
 
     public func allServers() throws -> [Server] {
-        try readAll(Server.self, in: serversFolder).sorted { $0.id < $1.id }
+        try readAll(Server.self, in: layout.servers).sorted { $0.id < $1.id }
     }
 
     /// Creates or replaces a server, keeping its creation time.
     public func putServer(id: String, name: String, ownerId: String, status: String?, now: String) throws -> Server {
-        try FileLock.withLock(serversLock) {
+        try FileLock.withLock(layout.serversLock) {
             let existing = try server(id: id)
             let server = Server(
                 id: id, name: name, ownerId: ownerId, status: status,
                 createdAt: existing?.createdAt ?? now, updatedAt: now)
-            try write(server, to: serverPath(id))
+            try write(server, to: layout.server(id))
             return server
         }
     }
 
     /// Removes a server and its owner's webhooks scoped to it; false when there is no such server.
     public func removeServer(id: String) throws -> Bool {
-        try FileLock.withLock(serversLock) {
+        try FileLock.withLock(layout.serversLock) {
             guard let server = try server(id: id) else { return false }
             for webhook in try webhooks(userId: server.ownerId) where webhook.serverId == id {
                 _ = try deleteWebhook(userId: server.ownerId, id: webhook.id)
             }
-            try FileSystem.remove(serverPath(id))
-            try FileSystem.syncFolder(serversFolder)
+            try FileSystem.remove(layout.server(id))
+            try FileSystem.syncFolder(layout.servers)
             return true
         }
     }

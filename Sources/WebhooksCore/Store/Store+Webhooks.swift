@@ -1,23 +1,19 @@
 import Foundation
 
 extension Store {
-    func webhookPath(_ userId: String, _ webhookId: String) -> String {
-        "\(webhookFolder(userId, webhookId))/webhook.json"
-    }
-
     /// The user's webhooks, newest first: O(that user's webhooks).
     public func webhooks(userId: String) throws -> [Webhook] {
-        let folder = webhooksFolder(userId)
+        let folder = layout.webhooks(userId)
         return try FileSystem.list(folder)
             .filter { Identifier.isUUID($0) }
-            .compactMap { try read(Webhook.self, at: "\(folder)/\($0)/webhook.json") }
+            .compactMap { try read(Webhook.self, at: layout.webhookFile(userId, $0)) }
             .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
     }
 
     /// O(1). nil for a missing webhook and for another user's: both look the same to callers.
     public func webhook(userId: String, id: String) throws -> Webhook? {
         guard Identifier.isUUID(id) else { return nil }
-        return try read(Webhook.self, at: webhookPath(userId, id))
+        return try read(Webhook.self, at: layout.webhookFile(userId, id))
     }
 
     /// Adds a webhook unless the user already has `limit`; returns false then. The folder is
@@ -25,13 +21,13 @@ extension Store {
     /// half-made webhook, only a temp folder removed here or by start-up recovery.
     public func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool {
         try withUserLock(webhook.userId) {
-            let parent = webhooksFolder(webhook.userId)
+            let parent = layout.webhooks(webhook.userId)
             guard try FileSystem.list(parent).lazy.filter(Identifier.isUUID).count < limit else { return false }
             let building = "\(parent)/\(FileSystem.tempPrefix)new-\(webhook.id)"
-            let folder = webhookFolder(webhook.userId, webhook.id)
+            let folder = layout.webhook(webhook.userId, webhook.id)
             do {
-                try FileSystem.makeFolder("\(building)/deliveries")
-                try write(webhook, to: "\(building)/webhook.json")
+                try FileSystem.makeFolder(StoreLayout.deliveries(in: building))
+                try write(webhook, to: StoreLayout.webhookFile(in: building))
                 try FileSystem.check(rename(building, folder), "rename", building)
             } catch {
                 try? FileSystem.removeTree(building)
@@ -53,7 +49,7 @@ extension Store {
         try withUserLock(userId) {
             guard var webhook = try webhook(userId: userId, id: id) else { return nil }
             try change(&webhook)
-            try write(webhook, to: webhookPath(userId, id))
+            try write(webhook, to: layout.webhookFile(userId, id))
             return webhook
         }
     }
@@ -64,9 +60,9 @@ extension Store {
     public func deleteWebhook(userId: String, id: String) throws -> Bool {
         try withUserLock(userId) {
             guard try webhook(userId: userId, id: id) != nil else { return false }
-            let doomed = "\(webhooksFolder(userId))/\(FileSystem.tempPrefix)deleted-\(id)"
-            try FileSystem.check(rename(webhookFolder(userId, id), doomed), "rename", doomed)
-            try FileSystem.syncFolder(webhooksFolder(userId))
+            let doomed = "\(layout.webhooks(userId))/\(FileSystem.tempPrefix)deleted-\(id)"
+            try FileSystem.check(rename(layout.webhook(userId, id), doomed), "rename", doomed)
+            try FileSystem.syncFolder(layout.webhooks(userId))
             try FileSystem.removeTree(doomed)
             return true
         }

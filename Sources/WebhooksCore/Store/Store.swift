@@ -1,57 +1,32 @@
 import Foundation
 
-/// The flat-file store under `data_dir` (design §7). One readable JSON file per record; ownership
-/// comes from the path, so one user's requests can only ever name that user's files:
-///
-///     secret.key                                   server secret for key digests
-///     keys/{keyId}.json                            API keys (digests only)
-///     keys/.decoy.json                             read for unknown key ids (same cost as a hit)
-///     servers/{serverId}.json                      servers known from the panel
-///     users/{userId}/lock                          flock for every write to that user's data
-///     users/{userId}/send.lock                     held while that user's manual send is in flight
-///     send-slots/{n}                               one flock per manual send in flight (workers - 1)
-///     users/{userId}/webhooks/{id}/webhook.json
-///     users/{userId}/webhooks/{id}/deliveries.idx  delivery ids, oldest first, fixed-width records
-///     users/{userId}/webhooks/{id}/deliveries/{deliveryId}.json
-///     outbox/{queued at, ns}-{deliveryId}.json     pending deliveries, for the delivery helper
-///     idempotency/{sha256}.json                    first answers to POST /events, 24 h
-///     idempotency/locks/{00..ff}                   flocks for those answers, by hash prefix
-///     outbox-rejected/{name}                       outbox entries the helper could not read
-///     deliver.lock, deliver.sock                   the delivery helper's lock and socket
-///
-/// Every write is atomic and durable (FileSystem.writeAtomically) and made under a flock, so the
-/// workers, the delivery helper and the CLI can all write at once.
+/// The flat-file store under `data_dir` (docs/architecture.md, "Files on disk"); its paths are in
+/// `StoreLayout`. Every write is atomic and durable (FileSystem.writeAtomically) and made under a
+/// flock, so the workers, the delivery helper and the CLI can all write at once.
 public final class Store: @unchecked Sendable {
-    public let root: String
+    public let layout: StoreLayout
+    /// The time outbox entries are named by. Passed in, so the store reads no clock of its own.
+    let clock: @Sendable () -> Date
 
-    public init(root: String) {
-        self.root = root
+    public var root: String { layout.root }
+
+    public init(root: String, clock: @escaping @Sendable () -> Date) {
+        self.layout = StoreLayout(root: root)
+        self.clock = clock
     }
 
     /// Creates the top-level folders. Safe to call from every process at every start.
     public func prepare() throws {
-        for folder in [root, keysFolder, serversFolder, usersFolder, outboxFolder, idempotencyFolder, "\(idempotencyFolder)/locks", sendSlotsFolder] {
+        for folder in layout.folders {
             try FileSystem.makeFolder(folder)
         }
         try prepareKeyDecoy()
     }
 
-    var keysFolder: String { "\(root)/keys" }
-    var serversFolder: String { "\(root)/servers" }
-    var usersFolder: String { "\(root)/users" }
-    var outboxFolder: String { "\(root)/outbox" }
-    var idempotencyFolder: String { "\(root)/idempotency" }
-    var serversLock: String { "\(root)/servers.lock" }
-
-    func userFolder(_ userId: String) -> String { "\(usersFolder)/\(userId)" }
-    func userLock(_ userId: String) -> String { "\(userFolder(userId))/lock" }
-    func webhooksFolder(_ userId: String) -> String { "\(userFolder(userId))/webhooks" }
-    func webhookFolder(_ userId: String, _ webhookId: String) -> String { "\(webhooksFolder(userId))/\(webhookId)" }
-
     /// Runs `body` holding the user's lock: every change to a user's webhooks and deliveries.
     func withUserLock<T>(_ userId: String, _ body: () throws -> T) throws -> T {
-        try FileSystem.makeFolder(userFolder(userId))
-        return try FileLock.withLock(userLock(userId), body)
+        try FileSystem.makeFolder(layout.user(userId))
+        return try FileLock.withLock(layout.userLock(userId), body)
     }
 
     // MARK: Records as JSON files

@@ -11,6 +11,9 @@ public enum Identifier {
         text.utf8.count == 36 && UUID(uuidString: text) != nil && text == text.lowercased()
     }
 
+    /// The rule `isExternalID` checks, for messages.
+    public static let externalIDRule = "1-128 of A-Z a-z 0-9 . _ - (not starting with .)"
+
     /// User and server ids: 1–128 of `[A-Za-z0-9._-]`, not starting with a dot.
     public static func isExternalID(_ text: String) -> Bool {
         guard let first = text.utf8.first, first != UInt8(ascii: "."), text.utf8.count <= 128 else {

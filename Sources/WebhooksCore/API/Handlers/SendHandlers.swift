@@ -1,8 +1,9 @@
 import Foundation
 
-/// The two endpoints that send at once (design §3, §8): a test message and a manual retry. Each is
-/// a new delivery, queued like any other and marked manual, so the helper sends it ahead of the
-/// queue and never retries it automatically. The answer is the result of that one send.
+/// The two endpoints that send at once (docs/architecture.md: "A request", "A delivery"): a test
+/// message and a manual retry. Each is a new delivery, queued like any other and marked manual, so
+/// the helper sends it ahead of the queue and never retries it automatically. The answer is the
+/// result of that one send.
 extension WebhookHandlers {
     func test(_ id: String) throws -> Response {
         guard try store.webhook(userId: userId, id: id) != nil else { return Self.notFound }

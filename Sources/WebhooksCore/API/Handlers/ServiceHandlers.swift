@@ -1,4 +1,4 @@
-/// The service endpoints (design §5), for service keys only: the panel keeps servers in sync and
+/// The service endpoints, for service keys only: the panel keeps servers in sync and
 /// posts events.
 struct ServiceHandlers {
     let context: HandlerContext
@@ -8,19 +8,15 @@ struct ServiceHandlers {
     func putServer(_ id: String, _ body: JSONValue) throws -> Response {
         var validation = Validation()
         if !Identifier.isExternalID(id) {
-            validation.fail("id", code: "invalid_string", "Server id must be 1-128 of A-Z a-z 0-9 . _ - (not starting with .)")
+            validation.fail("id", code: "invalid_string", "Server id must be \(Identifier.externalIDRule)")
         }
-        let name = requiredString("name", in: body, maxLength: 256, validation: &validation)
-        let ownerId = requiredString("ownerId", in: body, maxLength: 128, validation: &validation)
+        let name = validation.requiredString("name", in: body, maxLength: 256)
+        let ownerId = validation.requiredString("ownerId", in: body, maxLength: 128)
         if let ownerId, !Identifier.isExternalID(ownerId) {
-            validation.fail("ownerId", code: "invalid_string", "User id must be 1-128 of A-Z a-z 0-9 . _ - (not starting with .)")
+            validation.fail("ownerId", code: "invalid_string", "User id must be \(Identifier.externalIDRule)")
         }
         var status: String?
-        switch body["status"] {
-        case nil, .null?: break
-        case .string(let text)?: status = text
-        case let other?: validation.wrongType("status", expected: "string", got: other)
-        }
+        if case .value(let text) = validation.field("status", in: body, .string, nullable: true) { status = text }
         if let failure = validation.response { return failure }
         let server = try store.putServer(id: id, name: name!, ownerId: ownerId!, status: status, now: context.timestamp)
         return .json(200, Rendering.server(server))
@@ -35,14 +31,10 @@ struct ServiceHandlers {
 
     func postEvent(_ body: JSONValue, idempotencyKey: String?, service: String) throws -> Response {
         var validation = Validation()
-        let eventName = requiredString("event", in: body, maxLength: 128, validation: &validation)
-        let serverId = requiredString("serverId", in: body, maxLength: 128, validation: &validation)
+        let eventName = validation.requiredString("event", in: body, maxLength: 128)
+        let serverId = validation.requiredString("serverId", in: body, maxLength: 128)
         var data: [String: JSONValue] = [:]
-        switch body["data"] {
-        case nil, .null?: break
-        case .object(let members)?: data = members
-        case let other?: validation.wrongType("data", expected: "object", got: other)
-        }
+        if case .value(let members) = validation.field("data", in: body, .object, nullable: true) { data = members }
         if let failure = validation.response { return failure }
         guard let event = EventCatalogue.canonical(eventName!) else {
             return .error(400, "Invalid events", extras: ["invalidEvents": .array([.string(eventName!)])])
@@ -63,23 +55,5 @@ struct ServiceHandlers {
             try store.idempotent(scope: service, key: $0, now: context.now, produce: emit)
         } ?? emit()
         return .json(answer.status, answer.body)
-    }
-
-    private func requiredString(_ field: String, in body: JSONValue, maxLength: Int, validation: inout Validation) -> String? {
-        switch body[field] {
-        case nil:
-            validation.required(field)
-        case .string(let text)?:
-            if text.isEmpty {
-                validation.fail(field, code: "too_small", "\(field) must not be empty")
-            } else if text.count > maxLength {
-                validation.fail(field, code: "too_big", "\(field) must be at most \(maxLength) characters")
-            } else {
-                return text
-            }
-        case let other?:
-            validation.wrongType(field, expected: "string", got: other)
-        }
-        return nil
     }
 }

@@ -1,5 +1,5 @@
-/// The user endpoints under /webhooks (design §3). One user's view: every lookup goes through
-/// that user's folder, so another user's webhook is simply not found.
+/// The user endpoints under /webhooks (docs/architecture.md: "A request"). One user's view: every
+/// lookup goes through that user's folder, so another user's webhook is simply not found.
 struct WebhookHandlers {
     let context: HandlerContext
     let userId: String
@@ -107,7 +107,7 @@ struct WebhookHandlers {
     }
 }
 
-/// `limit` and `offset` of a deliveries page (design §3).
+/// `limit` and `offset` of a deliveries page (docs/architecture.md: "A request").
 struct Pagination: Equatable {
     static let defaultLimit = 50
     static let maxLimit = 100

@@ -1,4 +1,4 @@
-/// The fields of a create or update body, checked (design §3). Unknown fields are ignored.
+/// The fields of a create or update body, checked. Unknown fields are ignored.
 struct WebhookInput {
     var url: String?
     var events: [String]?
@@ -12,10 +12,10 @@ struct WebhookInput {
         var validation = Validation()
         var names: [String]?
 
-        switch body["url"] {
-        case nil:
+        switch validation.field("url", in: body, .string) {
+        case .absent:
             if creating { validation.required("url") }
-        case .string(let url)?:
+        case .value(let url):
             if url.utf8.count > DiscordWebhookURL.maxLength {
                 validation.fail("url", code: "too_big", "URL must be at most \(DiscordWebhookURL.maxLength) characters")
             } else if DiscordWebhookURL(url, allowedHosts: config.discordHosts, allowInsecure: config.allowInsecureTargets) == nil {
@@ -23,14 +23,14 @@ struct WebhookInput {
             } else {
                 input.url = url
             }
-        case let other?:
-            validation.wrongType("url", expected: "string", got: other)
+        case .null, .invalid:
+            break
         }
 
-        switch body["events"] {
-        case nil:
+        switch validation.field("events", in: body, .array) {
+        case .absent:
             if creating { validation.required("events") }
-        case .array(let items)?:
+        case .value(let items):
             let strings = items.compactMap(\.stringValue)
             if strings.count != items.count {
                 validation.fail("events", code: "invalid_type", "Expected an array of strings")
@@ -39,21 +39,18 @@ struct WebhookInput {
             } else {
                 names = strings
             }
-        case let other?:
-            validation.wrongType("events", expected: "array", got: other)
+        case .null, .invalid:
+            break
         }
 
-        switch body["serverId"] {
-        case nil: break
-        case .null?: input.serverId = .some(nil)
-        case .string(let serverId)?: input.serverId = serverId
-        case let other?: validation.wrongType("serverId", expected: "string", got: other)
+        switch validation.field("serverId", in: body, .string, nullable: true) {
+        case .null: input.serverId = .some(nil)
+        case .value(let serverId): input.serverId = serverId
+        case .absent, .invalid: break
         }
 
-        switch body["enabled"] {
-        case nil: break
-        case .bool(let enabled)?: input.enabled = enabled
-        case let other?: validation.wrongType("enabled", expected: "boolean", got: other)
+        if case .value(let enabled) = validation.field("enabled", in: body, .boolean) {
+            input.enabled = enabled
         }
 
         if let failure = validation.response { return .rejected(failure) }

@@ -1,34 +1,19 @@
+import CSystem
 import Foundation
+import WebhooksCore
 
-/// How workers and the CLI reach the delivery helper: a unix stream socket at
-/// `data_dir/deliver.sock`, one line per connection.
-///
-///     wake\n            new deliveries are in the outbox (no answer)
-///     send {id}\n       send this pending delivery now; the helper answers "done\n" once it
-///                       is recorded as sent or failed
-///
-/// The outbox stays the source of truth: if the helper is down, a wake is simply lost and its
-/// timer finds the work anyway.
-public protocol DeliveryDispatch: Sendable {
-    /// New deliveries are queued. Best effort.
-    func wake()
-    /// Waits until the helper has finished with a queued delivery; false if it did not say so
-    /// before `timeout` (the delivery then stays queued).
-    func sendNow(deliveryId: String, timeout: TimeInterval) -> Bool
-}
-
+/// How workers and the CLI reach the delivery helper: one `HelperCommand` line per connection to
+/// `data_dir/deliver.sock`.
 public struct HelperLink: DeliveryDispatch {
     public let socketPath: String
 
     public init(dataDir: String) {
-        socketPath = Self.socketPath(dataDir: dataDir)
+        socketPath = StoreLayout(root: dataDir).helperSocket
     }
-
-    public static func socketPath(dataDir: String) -> String { "\(dataDir)/deliver.sock" }
 
     public func wake() {
         guard let fd = connectToHelper() else { return }
-        _ = Self.writeLine("wake", to: fd)
+        _ = Self.writeLine(HelperCommand.wake.line, to: fd)
         close(fd)
     }
 
@@ -38,8 +23,8 @@ public struct HelperLink: DeliveryDispatch {
         while Date() < deadline {
             if let fd = connectToHelper() {
                 defer { close(fd) }
-                if Self.writeLine("send \(deliveryId)", to: fd),
-                    Self.readLine(from: fd, until: deadline) == "done"
+                if Self.writeLine(HelperCommand.send(deliveryId: deliveryId).line, to: fd),
+                    Self.readLine(from: fd, until: deadline) == HelperCommand.doneLine
                 {
                     return true
                 }
@@ -50,9 +35,9 @@ public struct HelperLink: DeliveryDispatch {
     }
 
     private func connectToHelper() -> Int32? {
-        let fd = UnixSocket.open()
+        let fd = stellar_unix_socket(0)
         guard fd >= 0 else { return nil }
-        guard UnixSocket.withAddress(socketPath, { connect(fd, $0, $1) }) == 0 else {
+        guard stellar_unix_connect(fd, socketPath) == 0 else {
             close(fd)
             return nil
         }
@@ -68,7 +53,7 @@ public struct HelperLink: DeliveryDispatch {
     static func readLine(from fd: Int32, until deadline: Date) -> String? {
         var line: [UInt8] = []
         var byte: UInt8 = 0
-        while line.count < 256 {
+        while line.count < HelperCommand.maxLineLength {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let milliseconds = Int32(max(0, deadline.timeIntervalSinceNow) * 1000)
             guard poll(&poller, 1, milliseconds) > 0, recv(fd, &byte, 1, 0) == 1 else { return nil }

@@ -1,14 +1,14 @@
 import Foundation
 
-/// Who may send now (design §8): at most `concurrency` requests in flight, one per Discord
-/// webhook, none to a webhook whose bucket is empty, none at all during a global pause, and at
-/// most `ratePerSecond` started in any one second (a sliding window, counted a little wide because
-/// Discord counts arrivals, not starts). Time is passed in; no clock here.
-public struct SendGate: Sendable {
-    public let concurrency: Int
-    public let ratePerSecond: Double
+/// Who may send now (docs/architecture.md: "A delivery"): at most `concurrency` requests in flight,
+/// one per Discord webhook, none to a webhook whose bucket is empty, none at all during a global
+/// pause, and at most `ratePerSecond` started in any one second (a sliding window, counted a little
+/// wide because Discord counts arrivals, not starts). Time is passed in; no clock here.
+struct SendGate: Sendable {
+    let concurrency: Int
+    let ratePerSecond: Double
     /// One second plus a margin for the trip to Discord, which can bunch sends up on arrival.
-    public static let rateWindow: TimeInterval = 1.1
+    static let rateWindow: TimeInterval = 1.1
 
     private var inFlight: Set<String> = []
     private var blockedUntil: [String: Date] = [:]
@@ -16,33 +16,31 @@ public struct SendGate: Sendable {
     /// When the sends of the last second started, oldest first.
     private var recentStarts: [Date] = []
 
-    public init(concurrency: Int, ratePerSecond: Int) {
+    init(concurrency: Int, ratePerSecond: Int) {
         self.concurrency = concurrency
         self.ratePerSecond = Double(ratePerSecond)
     }
 
-    public var inFlightCount: Int { inFlight.count }
-
     /// Whether anything may start at all: a free slot, no pause, room in the last second.
-    public mutating func isOpen(now: Date) -> Bool {
+    mutating func isOpen(now: Date) -> Bool {
         forgetStarts(before: now.addingTimeInterval(-Self.rateWindow))
         return inFlight.count < concurrency && !isPaused(now: now) && Double(recentStarts.count) < ratePerSecond
     }
 
     /// Whether a send to the webhook with this rate-limit key may start now.
-    public mutating func mayStart(_ key: String, now: Date) -> Bool {
+    mutating func mayStart(_ key: String, now: Date) -> Bool {
         guard isOpen(now: now), !inFlight.contains(key) else { return false }
         if let until = blockedUntil[key], until > now { return false }
         return true
     }
 
-    public mutating func started(_ key: String, now: Date) {
+    mutating func started(_ key: String, now: Date) {
         recentStarts.append(now)
         inFlight.insert(key)
     }
 
     /// The send to `key` is over; `wait` is how long its bucket stays empty, if it said so.
-    public mutating func finished(_ key: String, wait: TimeInterval?, now: Date) {
+    mutating func finished(_ key: String, wait: TimeInterval?, now: Date) {
         inFlight.remove(key)
         if let wait, wait > 0 {
             blockedUntil[key] = now.addingTimeInterval(wait)
@@ -52,17 +50,17 @@ public struct SendGate: Sendable {
     }
 
     /// Stops every send until `until` (a global 429, Cloudflare's ban).
-    public mutating func pauseAll(until: Date) {
+    mutating func pauseAll(until: Date) {
         pausedUntil = max(pausedUntil ?? until, until)
     }
 
-    public func isPaused(now: Date) -> Bool {
+    func isPaused(now: Date) -> Bool {
         (pausedUntil ?? .distantPast) > now
     }
 
     /// The earliest time something now blocked may be able to go: the end of the pause, of a
     /// bucket wait, or of the rate window. nil when nothing is waiting on time.
-    public func nextChange(now: Date) -> Date? {
+    func nextChange(now: Date) -> Date? {
         var times = blockedUntil.values.filter { $0 > now }
         if let pausedUntil, pausedUntil > now { times.append(pausedUntil) }
         if Double(recentStarts.count) >= ratePerSecond, let oldest = recentStarts.first {
