@@ -28,6 +28,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -109,6 +110,10 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the run folder")
     args = parser.parse_args()
 
+    # The run folder goes under a folder of its own, out of the way of anything that tidies up
+    # /tmp/swh-e2e-* (nginx's workers must still reach the socket: 0711).
+    tempfile.tempdir = tempfile.mkdtemp(prefix="swh-fuzz-")
+    os.chmod(tempfile.tempdir, 0o711)
     fake = FakeDiscord(limit=10**9, window=1.0).start()
     svc = Service(config={
         "allow_insecure_targets": "true",
@@ -189,6 +194,7 @@ def main():
             print(f"run folder kept: {svc.run_dir}")
         else:
             svc.cleanup()
+            os.rmdir(tempfile.tempdir)
         fake.stop()
 
     if failures:
