@@ -74,10 +74,26 @@ e2e: build
 ## FUZZ_REQUESTS requests (default 100000); prints request counts and results (Tests/fuzz)
 fuzz: deps build
 	$(PYTHON) Tests/fuzz/run_fuzz.py --requests $(FUZZ_REQUESTS) --max-time 300
+	$(MAKE) --no-print-directory fuzz-fcgi
 
 # The bounded fuzz run of `make test`: one round of FUZZ_QUICK_SECONDS.
 fuzz-quick: build
 	$(PYTHON) Tests/fuzz/run_fuzz.py --max-time $(FUZZ_QUICK_SECONDS)
+
+# FastCGI record fuzzing straight at the socket, FCGI_FUZZ_CASES crafted connections (default
+# 30000, a few minutes) while valid requests go through nginx; prints cases, records, workers
+# killed by libfcgi's known abort and replaced, nginx requests (make test runs 4000)
+FCGI_FUZZ_CASES ?= 30000
+.PHONY: fuzz-fcgi chaos
+fuzz-fcgi: build
+	FCGI_FUZZ_CASES=$(FCGI_FUZZ_CASES) $(PYTHON) -m pytest -q -s Tests/e2e/test_fcgi_fuzz.py -k crafted
+
+## chaos: CHAOS_ROUNDS (default 100) rounds of SIGKILLs to workers, the delivery helper and the
+## master under load through nginx; prints kills per kind and acknowledged-vs-found counts
+## (Tests/e2e/test_chaos.py; make test runs 6 rounds)
+CHAOS_ROUNDS ?= 100
+chaos: deps build
+	CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(PYTHON) -m pytest -q -s Tests/e2e/test_chaos.py
 
 ## bench: requests/s through nginx beside nginx's own `return 200` and a bare C responder, then
 ## deliveries/s and emit-to-Discord latency against the fake Discord beside a plain client

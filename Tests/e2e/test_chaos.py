@@ -338,9 +338,11 @@ def run_chaos(make_service, fake, record_property):
     for t in threads:
         t.start()
     try:
-        for _ in range(ROUNDS):
+        # Each kind once, in a seeded order, then at random.
+        first = rng.sample(["worker", "helper", "master"], 3)
+        for round_ in range(ROUNDS):
             time.sleep(rng.uniform(0.2, 1.5))
-            kind = rng.choices(["worker", "helper", "master"], [5, 3, 2])[0]
+            kind = first[round_] if round_ < 3 else rng.choices(["worker", "helper", "master"], [5, 3, 2])[0]
             if not chaos.kill(kind):  # none alive just now (being replaced): wait and retry
                 time.sleep(0.5)
                 chaos.kill(kind)
@@ -468,6 +470,8 @@ def run_chaos(make_service, fake, record_property):
                 else:
                     test_problems.append(f"test send {op!r}: its delivery is {status} {d!r}")
 
+    stray_removed = sum(int(n) for n in re.findall(r"count=(\d+) .*removed stray temp files",
+                                                    svc.serve_log.read_text(errors="replace")))
     statuses = Counter(f"{op.kind} {op.status if op.status is not None else 'no answer'}" for op in ops)
     summary = {
         "seed": SEED, "rounds": ROUNDS, "seconds": round(chaos_seconds, 1),
@@ -475,7 +479,8 @@ def run_chaos(make_service, fake, record_property):
         "changes_acked": changes_acked, "changes_found": changes_found,
         "deliveries_acked": len(expected), "deliveries_found": len(expected) - len(missing_deliveries),
         "tests_acked": tests_acked, "tests_found": tests_found,
-        "files": dict(file_counts), "answers": dict(sorted(statuses.items())),
+        "files": dict(file_counts), "stray_temp_files_removed_at_start": stray_removed,
+        "answers": dict(sorted(statuses.items())),
     }
     print(f"\nchaos: {json.dumps(summary)}")
     for name, value in summary.items():
