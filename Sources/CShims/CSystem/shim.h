@@ -48,3 +48,12 @@ static inline int stellar_unix_connect(int fd, const char *path) {
     if (stellar_unix_address(&address, path) < 0) return -1;
     return connect(fd, (struct sockaddr *)&address, sizeof address);
 }
+
+// A repeating SIGALRM every `seconds` (0 stops it): the worker's watchdog on reading a request,
+// whose only job is to interrupt a read that a client has left hanging.
+#include <sys/time.h>
+
+static inline int stellar_set_alarm_interval(int seconds) {
+    struct itimerval timer = {{seconds, 0}, {seconds, 0}};
+    return setitimer(ITIMER_REAL, &timer, NULL);
+}

@@ -31,15 +31,23 @@ public struct FastCGIWorker {
 
         var served = 0
         while served < maxRequests && !WorkerSignals.stopRequested {
+            // Wait for a connection first: that wait may be endless, the reading that follows
+            // may not. A client that stops mid-record (only nginx should reach the socket, but
+            // anything in its group can) is cut off by the watchdog instead of holding the worker.
+            guard Self.waitForConnection() else { continue }
+            ReadWatchdog.start()
             let accepted = FCGX_Accept_r(request)
             if accepted < 0 {
+                ReadWatchdog.stop()
+                if accepted == -EINTR && !WorkerSignals.stopRequested { continue }  // the watchdog, or a loser of the race for the connection
                 if !WorkerSignals.stopRequested {
                     logger.error("FCGX_Accept_r failed", metadata: ["code": "\(accepted)"])
                 }
                 break
             }
-            let response = respond(to: request.pointee)
-            FastCGIResponseWriter.write(response, to: request.pointee.out)
+            let read = FastCGIRequestReader.read(request.pointee, maxBodyBytes: app.config.maxBodyBytes)
+            ReadWatchdog.stop()
+            FastCGIResponseWriter.write(respond(to: read), to: request.pointee.out)
             FCGX_Finish_r(request)
             served += 1
         }
@@ -47,8 +55,14 @@ public struct FastCGIWorker {
         logger.info("worker exiting", metadata: ["served": "\(served)", "reason": "\(WorkerSignals.stopRequested ? "SIGTERM" : "max_requests")"])
     }
 
-    private func respond(to request: FCGX_Request) -> Response {
-        switch FastCGIRequestReader.read(request, maxBodyBytes: app.config.maxBodyBytes) {
+    /// Blocks until the listening socket (fd 0) has a connection; false when a signal came first.
+    private static func waitForConnection() -> Bool {
+        var listener = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+        return poll(&listener, 1, -1) > 0
+    }
+
+    private func respond(to read: FastCGIRequestReader.Outcome) -> Response {
+        switch read {
         case .tooLarge:
             return .error(413, "Request body too large")
         case .unreadable(let reason):
@@ -57,6 +71,15 @@ public struct FastCGIWorker {
             return app.handle(value, now: Date())
         }
     }
+}
+
+/// Interrupts, every `interval` seconds while it runs, whatever read the worker is blocked in:
+/// libfcgi then drops that connection. Its reads have no timeout of their own.
+enum ReadWatchdog {
+    static let interval: Int32 = 5
+
+    static func start() { _ = stellar_set_alarm_interval(interval) }
+    static func stop() { _ = stellar_set_alarm_interval(0) }
 }
 
 /// SIGTERM handling for workers: a sigaction handler (no SA_RESTART) so a blocked accept returns
@@ -79,6 +102,13 @@ enum WorkerSignals {
         action.sa_flags = 0
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGINT, &action, nil)
+
+        // The watchdog's alarm only interrupts (no SA_RESTART); there is nothing to do.
+        var alarm = sigaction()
+        alarm.__sigaction_handler.sa_handler = { _ in }
+        sigemptyset(&alarm.sa_mask)
+        alarm.sa_flags = 0
+        sigaction(SIGALRM, &alarm, nil)
         signal(SIGPIPE, SIG_IGN)  // nginx closing early must not kill the worker
     }
 }
