@@ -80,7 +80,9 @@ class Chaos:
         self.problems = []          # promises broken as they are answered (wrong answers)
         self.discord_ids = iter(range(300000000000000000, 400000000000000000, 7))
         self.kills = Counter()
-        self.restarts = []          # monotonic times of master starts
+        self.kill_log = []          # (monotonic start, monotonic end, kind) of each kill
+        self.restarts = []          # wall-clock times of master starts
+        self.happened_unanswered = []  # creates answered 5xx or not at all that happened
 
     def next_discord_id(self):
         with self.lock:
@@ -105,11 +107,15 @@ class Chaos:
         sequence: create, patches and test sends, then perhaps a delete."""
         rng = random.Random(f"{SEED}:churn:{index}")
         live = {}   # webhook id -> history (list of Op)
+        unknown_creates = {}  # Discord id -> a create whose outcome is unknown
+        maybe_deleted = {}    # webhook id -> history, for deletes whose outcome is unknown
         self.histories[user] = {}
         while not self.stop.is_set():
             kind = rng.choices(["create", "patch", "delete", "test", "list"], [4, 5, 2, 2, 1])[0]
             if kind != "create" and not live or kind == "create" and len(live) >= 20:
                 kind = "list" if kind == "create" else "create"
+            if (unknown_creates or maybe_deleted) and rng.random() < 0.3:
+                kind = "list"  # find out which of them happened
             if kind == "create":
                 did = self.next_discord_id()
                 state = (did, tuple(sorted(rng.sample(CHURN_EVENTS, rng.randrange(1, 4)))), True)
@@ -121,6 +127,8 @@ class Chaos:
                     self.check_answer(op, op.body)
                 else:
                     self.histories[user].setdefault(None, []).append(op)
+                    if op.outcome == "unknown":
+                        unknown_creates[did] = op
             elif kind == "patch":
                 wid = rng.choice(sorted(live))
                 did = self.next_discord_id()
@@ -136,6 +144,8 @@ class Chaos:
                 wid = rng.choice(sorted(live))
                 op = self.call(Op("delete", wid), "DELETE", f"/webhooks/{wid}", key)
                 live.pop(wid).append(op)
+                if op.outcome == "unknown":
+                    maybe_deleted[wid] = self.histories[user][wid]
             elif kind == "test":
                 wid = rng.choice(sorted(live))
                 op = self.call(Op("test", wid), "POST", f"/webhooks/{wid}/test", key)
@@ -146,6 +156,21 @@ class Chaos:
                 op = self.call(Op("list"), "GET", "/webhooks", key)
                 if op.outcome == "refused":
                     self.problem(f"GET /webhooks refused: {op!r}")
+                elif op.outcome == "ack":
+                    # Creates that were not answered but happened: from now on, tracked ones.
+                    for w in op.body:
+                        create = unknown_creates.pop(webhook_state(w)[0], None)
+                        if create is not None and w["id"] not in self.histories[user]:
+                            create.target = w["id"]
+                            live[w["id"]] = self.histories[user][w["id"]] = [create]
+                            self.happened_unanswered.append(create)
+                    unknown_creates.clear()  # the rest did not happen (or happen no more)
+                    for w in op.body:  # deletes that did not happen: used again
+                        if w["id"] in maybe_deleted:
+                            live[w["id"]] = maybe_deleted.pop(w["id"])
+                    maybe_deleted.clear()
+            if op.outcome == "unknown":
+                time.sleep(0.05)  # the master may be down: do not spin on nginx's 502s
 
     def events(self, skey):
         """Events about the stable server (its owner's stable webhooks receive each), and
@@ -234,10 +259,17 @@ class Chaos:
         wait_until(ready, 30, interval=0.05, what="the restarted master to answer through nginx")
 
     def kill(self, kind):
+        start = time.monotonic()
         done = {"worker": self.kill_worker, "helper": self.kill_helper, "master": self.kill_master}[kind]()
         if done:
             self.kills[kind] += 1
+            self.kill_log.append((start, time.monotonic(), kind))
         return done
+
+    def near_a_kill(self, op):
+        """Whether a worker or master kill fell while `op` was in flight."""
+        return any(start - 0.2 <= op.sent_at + op.took and op.sent_at <= end + 0.2
+                   for start, end, kind in self.kill_log if kind != "helper")
 
 
 def webhook_state(body):
@@ -420,13 +452,16 @@ def run_chaos(make_service, fake, record_property):
                 unexplained.append(repr(op))
 
     # -- servers --------------------------------------------------------------------------------
-    listing = svc.cli("servers", "list").stdout.splitlines()
+    listed = svc.cli("servers", "list", check=False)
+    if listed.returncode != 0:
+        state_problems.append(f"`servers list` exited {listed.returncode}: {listed.stderr.strip()[:300]}")
+    listing = listed.stdout.splitlines() if listed.returncode == 0 else None
     on_disk = {}
-    for line in listing:
+    for line in listing or ():
         parts = line.split("  ", 3)
         if len(parts) == 4:
             on_disk[parts[0]] = parts[3]
-    for sid, history in chaos.server_histories.items():
+    for sid, history in (chaos.server_histories.items() if listing is not None else ()):
         possible, floating = {"gone"}, set()
         for op in history:
             effect = "gone" if op.kind == "server-delete" else op.state
@@ -479,6 +514,8 @@ def run_chaos(make_service, fake, record_property):
         "changes_acked": changes_acked, "changes_found": changes_found,
         "deliveries_acked": len(expected), "deliveries_found": len(expected) - len(missing_deliveries),
         "tests_acked": tests_acked, "tests_found": tests_found,
+        "unanswered_changes_that_happened": len(chaos.happened_unanswered),
+        "of_them_with_no_kill_in_flight": sum(not chaos.near_a_kill(op) for op in chaos.happened_unanswered),
         "files": dict(file_counts), "stray_temp_files_removed_at_start": stray_removed,
         "answers": dict(sorted(statuses.items())),
     }
