@@ -60,8 +60,9 @@ build:
 
 release: $(RELEASE_BIN)
 
+# The Swift runtime linked in: each process starts without loading a dozen shared libraries.
 $(RELEASE_BIN): $(RELEASE_SOURCES)
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 	@touch $@
 
 unit:

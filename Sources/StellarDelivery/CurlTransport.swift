@@ -1,5 +1,6 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Glibc
 import WebhooksCore
 
 /// Every HTTP request to Discord goes through here: libcurl's multi interface, many transfers at

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import WebhooksCore
 
 /// The helper's view of the outbox: picking up new entries, and the hourly pruning pass.

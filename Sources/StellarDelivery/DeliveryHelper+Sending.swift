@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import WebhooksCore
 
 /// Starting sends and recording what came back: the outcome policy applied

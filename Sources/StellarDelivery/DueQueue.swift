@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import WebhooksCore
 
 /// A pending delivery the helper knows of, by its outbox entry's name: only what scheduling

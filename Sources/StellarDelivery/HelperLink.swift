@@ -1,5 +1,6 @@
 import CSystem
-import Foundation
+import FoundationEssentials
+import Glibc
 import WebhooksCore
 
 /// How workers and the CLI reach the delivery helper: one `HelperCommand` line per connection to

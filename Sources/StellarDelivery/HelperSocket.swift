@@ -1,5 +1,6 @@
 import CSystem
-import Foundation
+import FoundationEssentials
+import Glibc
 import WebhooksCore
 
 /// The helper's end of `HelperLink`: a non-blocking unix socket whose clients send one

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import WebhooksCore
 
 /// The helper's half of `PrivateAddress`: the socket addresses libcurl is about to connect to.

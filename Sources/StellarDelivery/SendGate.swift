@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Who may send now (docs/architecture.md: "A delivery"): at most `concurrency` requests in flight,
 /// one per Discord webhook, none to a webhook whose bucket is empty, none at all during a global

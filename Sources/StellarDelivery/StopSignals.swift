@@ -1,5 +1,6 @@
 import CSystem
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// SIGTERM and SIGINT as a readable descriptor (signalfd), so the helper's one poll sees them
 /// beside libcurl's sockets. Also: leave when the master dies, and ignore SIGPIPE.

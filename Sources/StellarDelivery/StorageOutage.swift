@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import WebhooksCore
 
 /// The store cannot be written (a full or failing disk). While that lasts, no send starts, since

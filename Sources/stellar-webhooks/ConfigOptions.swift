@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import WebhooksCore
 
@@ -34,7 +35,7 @@ struct ConfigOptions: ParsableArguments {
 let systemClock: @Sendable () -> Date = { Date() }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    fputs(message + "\n", stderr)
 }
 
 /// One log line per event on stderr (docs/architecture.md: "Processes"), at the configured level,

@@ -29,7 +29,7 @@ enum FastCGIRequestReader {
     static func head(_ params: [String: String], maxBodyBytes: Int) -> Outcome {
         var headers: [String: String] = [:]
         for (name, value) in params where name.hasPrefix("HTTP_") {
-            headers[name.dropFirst(5).lowercased().replacingOccurrences(of: "_", with: "-")] = value
+            headers[name.dropFirst(5).lowercased().replacing("_", with: "-")] = value
         }
         // nginx passes these two outside HTTP_*.
         if let contentType = params["CONTENT_TYPE"], !contentType.isEmpty { headers["content-type"] = contentType }

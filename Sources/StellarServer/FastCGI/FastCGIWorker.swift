@@ -1,6 +1,7 @@
 import CFastCGI
 import CSystem
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import WebhooksCore
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Starts a child running this same binary with an internal subcommand (posix_spawn: the master
 /// never forks itself). A worker gets the listening socket as fd 0, the helper /dev/null; both get

@@ -1,5 +1,6 @@
 import CSystem
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The FastCGI listening socket: inherited as fd 0 (spawn-fcgi, systemd `StandardInput=socket`),
 /// or a unix socket the master creates with the configured mode and group.

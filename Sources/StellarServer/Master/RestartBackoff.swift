@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// How soon to replace a child that died: at once after one that lived a while; while they keep
 /// dying young, after a growing delay (0.1 s, doubling, at most 10 s), so a crash loop cannot spin.

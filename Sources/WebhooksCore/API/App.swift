@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// What every handler gets: the store, the configuration, the way to the delivery helper and the
@@ -71,7 +72,7 @@ public struct App {
                 return .error(413, "Request body too large")
             }
             let contentType = request.headers["content-type"]?.lowercased() ?? ""
-            guard contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) == "application/json" else {
+            guard contentType.split(separator: ";").first?.trimmed == "application/json" else {
                 return .error(415, "Content-Type must be application/json")
             }
             guard let parsed = JSONValue.parse(request.body), case .object = parsed else {

@@ -21,14 +21,32 @@ public struct Request: Sendable, Equatable {
         var query: [String: String] = [:]
         for pair in text.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ part: Substring) -> String {
-                let spaced = part.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
-            }
-            let name = decode(parts[0])
-            if query[name] == nil { query[name] = parts.count > 1 ? decode(parts[1]) : "" }
+            let name = decodeQueryPart(parts[0])
+            if query[name] == nil { query[name] = parts.count > 1 ? decodeQueryPart(parts[1]) : "" }
         }
         return query
+    }
+
+    /// `+` as space and `%XX` as a byte; text that is not valid that way (a stray `%`, bytes that
+    /// are not UTF-8) is kept as it came.
+    static func decodeQueryPart(_ part: Substring) -> String {
+        let spaced = Array(part.utf8).map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
+        var bytes: [UInt8] = []
+        var index = 0
+        while index < spaced.count {
+            if spaced[index] == UInt8(ascii: "%") {
+                let digits = spaced.dropFirst(index + 1).prefix(2)
+                guard digits.count == 2, digits.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
+                    let byte = UInt8(String(decoding: digits, as: UTF8.self), radix: 16)
+                else { return String(decoding: spaced, as: UTF8.self) }
+                bytes.append(byte)
+                index += 3
+            } else {
+                bytes.append(spaced[index])
+                index += 1
+            }
+        }
+        return String(validating: bytes, as: UTF8.self) ?? String(decoding: spaced, as: UTF8.self)
     }
 }
 

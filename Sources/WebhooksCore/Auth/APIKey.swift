@@ -1,5 +1,6 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// API keys (docs/architecture.md: "A request"): `swh_<key id>_<secret>`. The prefix lets secret
 /// scanners spot leaked keys; the key id (16 hex) names the stored record, so lookup is O(1); the
@@ -15,9 +16,9 @@ public struct APIKey: Equatable, Sendable {
     public static func generate() throws -> APIKey {
         let id = try Random.bytes(8).hexString
         let secret = Data(try Random.bytes(32)).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+            .replacing("+", with: "-")
+            .replacing("/", with: "_")
+            .replacing("=", with: "")
         return APIKey(id: id, secret: secret)
     }
 
@@ -84,7 +85,7 @@ public struct KeyVerifier: Sendable {
     public func principal(forAuthorization header: String?) throws -> Principal? {
         // The scheme name is case-insensitive (RFC 7235).
         guard let header, header.prefix(7).lowercased() == "bearer ",
-            let key = APIKey(parsing: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+            let key = APIKey(parsing: String(header.dropFirst(7)).trimmed)
         else { return nil }
         let record = try store.key(id: key.id)
         let compared = try record ?? store.keyDecoy()

@@ -1,5 +1,6 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The server secret that keys are HMAC'd with: `data_dir/secret.key`, 32 random bytes stored as
 /// hex, 0600, made once by whichever process needs it first.
@@ -28,7 +29,7 @@ public enum ServerSecret {
 
     private static func load(_ path: String) throws -> [UInt8]? {
         guard let text = try FileSystem.read(path) else { return nil }
-        let hex = String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let hex = String(decoding: text, as: UTF8.self).trimmed
         guard hex.utf8.count == 64, let bytes = [UInt8](hex: hex) else {
             throw FileSystem.Failure(operation: "parse", path: path, code: EINVAL)
         }

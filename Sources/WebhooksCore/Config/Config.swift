@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 
 /// The service's configuration (docs/architecture.md: "Configuration"): defaults, overridden by the
@@ -46,14 +47,14 @@ extension Config {
         var settings: [(key: String, value: String, origin: String)] = []
         var problems: [ConfigProblem] = []
         for (number, rawLine) in fileText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.prefix { $0 != "#" }.trimmingCharacters(in: .whitespaces)
+            let line = rawLine.prefix { $0 != "#" }.trimmed
             if line.isEmpty { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 problems.append(ConfigProblem(key: "line \(number + 1)", reason: "expected `key = value`"))
                 continue
             }
-            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
-            let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let key = line[..<equals].trimmed
+            let value = line[line.index(after: equals)...].trimmed
             settings.append((key, value, "file"))
         }
         for (name, value) in environment.sorted(by: { $0.key < $1.key })
@@ -105,7 +106,7 @@ extension Config {
             guard let number = positive(1...(64 << 20)) else { return "\(rangeMessage) to 67108864" }
             maxBodyBytes = number
         case "discord_hosts":
-            let hosts = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            let hosts = value.split(separator: ",").map { $0.trimmed.lowercased() }
             guard !hosts.isEmpty, hosts.allSatisfy(Self.isHostWithOptionalPort) else {
                 return "must be a comma-separated list of `host` or `host:port`"
             }
@@ -122,7 +123,7 @@ extension Config {
             guard let number = positive(1...600) else { return "\(rangeMessage) to 600 (seconds)" }
             deliveryTimeout = number
         case "retry_schedule":
-            let steps = value.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let steps = value.split(separator: ",").map { Int($0.trimmed) }
             guard !steps.isEmpty, steps.allSatisfy({ (0...Self.longestRetryStep).contains($0 ?? -1) }) else {
                 return "must be a comma-separated list of seconds, each at most \(Self.longestRetryStep) (30 days)"
             }

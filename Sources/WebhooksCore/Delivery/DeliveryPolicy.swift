@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What one HTTP request to Discord came back with.
 public enum AttemptResult: Equatable, Sendable {
@@ -104,7 +105,7 @@ public struct DeliveryPolicy: Sendable {
             updated.error = nil
         case .rateLimited(let wait, _):
             updated.nextAttemptAt = Timestamp.format(now.addingTimeInterval(wait))
-            updated.error = "Rate limited by Discord; sending again in \(String(format: "%.1f", wait)) s"
+            updated.error = "Rate limited by Discord; sending again in \(Int((wait * 10).rounded()) / 10).\(Int((wait * 10).rounded()) % 10) s"
         case .retry(let after, let error):
             updated.retriesUsed += 1
             updated.nextAttemptAt = Timestamp.format(now.addingTimeInterval(after))

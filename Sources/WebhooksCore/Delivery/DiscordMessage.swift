@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The body Discord gets for a delivery (docs/architecture.md: "A delivery"): one embed with the
 /// event as a title, a colour by meaning, the server and the event's data as fields, and

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What workers and the CLI say to the delivery helper over `data_dir/deliver.sock`, one line per
 /// connection; both ends encode and parse it here.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Addresses the helper must never connect to (docs/architecture.md: "A delivery"): loopback,
 /// private, link-local, CGNAT, multicast, unspecified, reserved and documentation ranges, and the

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Turns an event about a server into pending deliveries (docs/architecture.md: "A delivery"), for
 /// `POST /events` and the `emit` command alike. Only the server's owner's webhooks are considered,

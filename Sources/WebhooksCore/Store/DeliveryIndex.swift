@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A webhook's delivery ids in creation order, as fixed-width records (`{uuid}\n`, 37 bytes), so
 /// the total is the file size / 37 (O(1)) and any page is one read of `limit` records (O(limit)),
@@ -81,7 +82,7 @@ struct DeliveryIndex {
             try FileSystem.writeAll(fd, Self.records(of: ids), path)
             try FileSystem.check(fsync(fd), "fsync", path)
             // A new file's name is durable only once its folder is synced.
-            if created { try FileSystem.syncFolder((path as NSString).deletingLastPathComponent) }
+            if created { try FileSystem.syncFolder(Path.parent(of: path)) }
         } catch {
             _ = ftruncate(fd, whole)
             throw error

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The store's only way to touch the disk: whole-file atomic replacement, exclusive locks, and
 /// plain reads. Everything is created 0700 (folders) or 0600 (files).
@@ -26,8 +27,8 @@ public enum FileSystem {
     /// Writes `bytes` so that `path` holds either its old content or all of the new one, and the new
     /// one survives a crash once this returns: temp file, fsync, rename, fsync the folder.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let folder = Path.parent(of: path)
+        let name = Path.name(of: path)
         let temp = "\(folder)/\(tempPrefix)\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         try check(fd, "create", temp)
@@ -93,14 +94,14 @@ public enum FileSystem {
     /// Creates `path` and any missing parents, 0700, syncing each new entry into its parent.
     public static func makeFolder(_ path: String) throws {
         if mkdir(path, 0o700) == 0 {
-            try syncFolder((path as NSString).deletingLastPathComponent)
+            try syncFolder(Path.parent(of: path))
             return
         }
         switch errno {
         case EEXIST:
             return
         case ENOENT:
-            try makeFolder((path as NSString).deletingLastPathComponent)
+            try makeFolder(Path.parent(of: path))
             try makeFolder(path)
         default:
             throw Failure(operation: "mkdir", path: path, code: errno)

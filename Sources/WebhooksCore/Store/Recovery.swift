@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Start-up recovery (docs/architecture.md: "Files on disk"): a process killed mid-write leaves
 /// only `.tmp-*` files or folders behind, since records are replaced by rename. Remove those; touch

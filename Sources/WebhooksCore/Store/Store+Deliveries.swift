@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension Store {
     func deliveryIndex(_ userId: String, _ webhookId: String) -> DeliveryIndex {

@@ -1,5 +1,6 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The first answer given to a request carrying an `Idempotency-Key`.
 public struct StoredAnswer: Codable, Equatable, Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The delivery helper's side of the store: what is pending, and recording what happened.
 extension Store {

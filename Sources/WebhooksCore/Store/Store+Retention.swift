@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Keeps the store bounded (docs/architecture.md: "Files on disk"): finished deliveries older than
 /// `retention_days` go, with their index records; pending ones stay whatever their age. Idempotency

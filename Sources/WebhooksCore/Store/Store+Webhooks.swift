@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension Store {
     /// The user's webhooks, newest first: O(that user's webhooks).

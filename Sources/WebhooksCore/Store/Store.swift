@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The flat-file store under `data_dir` (docs/architecture.md, "Files on disk"); its paths are in
 /// `StoreLayout`. Every write is atomic and durable (FileSystem.writeAtomically) and made under a

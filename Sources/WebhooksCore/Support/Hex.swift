@@ -1,9 +1,10 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Hex text for digests and secrets on disk.
 extension Array where Element == UInt8 {
     var hexString: String {
-        map { String(format: "%02x", $0) }.joined()
+        map { $0.hexPadded(2) }.joined()
     }
 
     init?(hex: String) {

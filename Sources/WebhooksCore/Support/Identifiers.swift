@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Ids: ours are lowercase UUIDs; users and servers come from the panel and are checked before
 /// they ever become part of a path in the store.

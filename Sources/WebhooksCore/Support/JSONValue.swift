@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Any JSON document, typed. Request bodies are parsed into this so validation can tell a boolean
 /// from a number and report every problem at once; responses are built from it.
@@ -100,7 +101,7 @@ public enum JSONValue: Codable, Equatable, Sendable {
             case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
             case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
             case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+            case 0..<0x20: out += Array("\\u\(byte.hexPadded(4))".utf8)
             default: out.append(byte)
             }
         }

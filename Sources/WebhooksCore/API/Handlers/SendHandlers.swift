@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The two endpoints that send at once (docs/architecture.md: "A request", "A delivery"): a test
 /// message and a manual retry. Each is a new delivery, queued like any other and marked manual, so
