@@ -59,16 +59,13 @@ struct DeliveryIndex {
         try FileSystem.check(Glibc.truncate(path, off_t(count * Self.recordSize)), "truncate", path)
     }
 
-    /// Appends ids durably. Called under the user's lock; first trims a torn record left by a
-    /// writer killed mid-append (that write was never acknowledged). A failed append (a full
-    /// disk) is cut off again, so the index never lists what the caller rolls back.
+    /// Appends ids. The caller makes them durable: `Store.queue` appends inside a batch that ends
+    /// in a syncfs, which also makes a new index file's name durable. Called under the user's
+    /// lock; first trims a torn record left by a writer killed mid-append (that write was never
+    /// acknowledged). A failed append (a full disk) is cut off again, so the index never lists
+    /// what the caller rolls back.
     func append(_ ids: [String]) throws {
-        var created = false
-        var fd = open(path, O_WRONLY | O_CLOEXEC)
-        if fd < 0 && errno == ENOENT {
-            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            created = true
-        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         try FileSystem.check(fd, "open", path)
         defer { close(fd) }
         let size = lseek(fd, 0, SEEK_END)
@@ -80,9 +77,6 @@ struct DeliveryIndex {
         }
         do {
             try FileSystem.writeAll(fd, Self.records(of: ids), path)
-            try FileSystem.check(fsync(fd), "fsync", path)
-            // A new file's name is durable only once its folder is synced.
-            if created { try FileSystem.syncFolder(Path.parent(of: path)) }
         } catch {
             _ = ftruncate(fd, whole)
             throw error

@@ -38,10 +38,15 @@ public final class Store: @unchecked Sendable {
         return encoder
     }()
 
-    func write<T: Encodable>(_ record: T, to path: String) throws {
+    /// A record as its file holds it: sorted, indented JSON and a final newline.
+    func encode<T: Encodable>(_ record: T) throws -> [UInt8] {
         var bytes = Array(try Self.encoder.encode(record))
         bytes.append(UInt8(ascii: "\n"))
-        try FileSystem.writeAtomically(bytes, to: path)
+        return bytes
+    }
+
+    func write<T: Encodable>(_ record: T, to path: String) throws {
+        try FileSystem.writeAtomically(try encode(record), to: path)
     }
 
     /// Every record in a folder of `{id}.json` files.
