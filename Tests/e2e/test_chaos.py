@@ -533,3 +533,34 @@ def run_chaos(make_service, fake, record_property):
     assert not test_problems, "\n".join(test_problems[:10])
     assert sum(chaos.kills.values()) >= ROUNDS // 2, chaos.kills
     assert len(events_acked) > 5 and changes_acked > 5, "the load barely ran"
+
+
+def test_children_are_replaced_after_the_binary_is_replaced_on_disk(make_service, tmp_path,
+                                                                    monkeypatch):
+    """An upgrade renames a new binary over the running one (dpkg, install, cp + mv): the running
+    master must still replace a worker or helper that dies, not fail to spawn
+    "<path> (deleted)" for ever while the workers run out."""
+    import conftest
+    binary = tmp_path / "stellar-webhooks"
+    binary.write_bytes(BIN.read_bytes())
+    binary.chmod(0o755)
+    monkeypatch.setattr(conftest, "BIN", binary)
+    svc = make_service(workers=2)
+    _, key = svc.new_user()
+    workers = wait_until(lambda: len(svc.worker_pids()) == 2 and svc.worker_pids(), 20, what="workers")
+    helpers = wait_until(svc.helper_pids, 20, what="the helper")
+
+    upgrade = tmp_path / "stellar-webhooks.new"
+    upgrade.write_bytes(BIN.read_bytes())
+    upgrade.chmod(0o755)
+    os.replace(upgrade, binary)  # the running master's file is now a deleted inode
+    for pid in [*workers, *helpers]:
+        os.kill(pid, signal.SIGKILL)
+    try:
+        wait_until(lambda: len(svc.worker_pids()) == 2 and svc.helper_pids(), 15,
+                   what="new workers and a new helper")
+    except AssertionError:
+        spawn_errors = [line for line in svc.serve_log.read_text().splitlines() if "cannot start" in line]
+        raise AssertionError(f"after the binary was replaced on disk, the master starts no children: "
+                             f"{spawn_errors[-2:]}") from None
+    assert svc.request("GET", "/webhooks", key=key)[0] == 200
