@@ -23,8 +23,8 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]),
         // prctl, signalfd and unix sockets, which Swift cannot call comfortably.
         .systemLibrary(name: "CSystem", path: "Sources/CShims/CSystem"),
-        // syncfs, for the store's group commit.
-        .systemLibrary(name: "CFileSync", path: "Sources/CShims/CFileSync"),
+        // syncfs for the store's group commit, atomic counters for its cache generations.
+        .systemLibrary(name: "CStore", path: "Sources/CShims/CStore"),
 
         // The core: model, configuration, auth, store, routing and handlers, the delivery policy
         // and message, and the words workers and the helper exchange. No FastCGI, no sockets, no
@@ -32,7 +32,7 @@ let package = Package(
         // Response value.
         .target(
             name: "WebhooksCore",
-            dependencies: ["COpenSSL", "CFileSync", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["COpenSSL", "CStore", .product(name: "Logging", package: "swift-log")]),
 
         // Processes: the libfcgi worker loop and the master that spawns and supervises the workers
         // and the delivery helper.

@@ -17,7 +17,7 @@ class StoreTestCase: XCTestCase {
 
     override func setUp() {
         folder = makeTemporaryFolder()
-        store = Store(root: folder, clock: { Date() })
+        store = try! Store(root: folder, clock: { Date() })
         try! store.prepare()
     }
 
@@ -37,11 +37,12 @@ final class AppHarness {
     let verifier: KeyVerifier
     let dispatch = RecordingDispatch()
 
-    init(configure: (inout Config) -> Void = { _ in }) {
+    /// `caching`: the store as a worker has it.
+    init(caching: Bool = false, configure: (inout Config) -> Void = { _ in }) {
         var config = Config()
         config.dataDir = folder
         configure(&config)
-        store = Store(root: folder, clock: { Date() })
+        store = try! Store(root: folder, clock: { Date() }, caching: caching)
         try! store.prepare()
         let secret = try! ServerSecret.loadOrCreate(in: folder)
         app = App(config: config, store: store, secret: secret, dispatch: dispatch, logger: Logger(label: "test"))

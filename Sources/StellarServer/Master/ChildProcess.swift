@@ -9,8 +9,20 @@ enum ChildProcess {
         var description: String
     }
 
+    /// This very binary. After an upgrade renames a new file over it, its path no longer leads
+    /// here ("… (deleted)"), but /proc/self/exe still does: children run the code of their master
+    /// until a restart.
+    static let executable = "/proc/self/exe"
+    /// argv[0] of the children: the path the master was started from (read at its first spawn,
+    /// before any upgrade), so `ps` shows what runs.
+    static let programName: String = {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink(executable, &buffer, buffer.count - 1)
+        guard length > 0 else { return "stellar-webhooks" }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
     static func spawn(arguments: [String], listenFD: Int32?) throws -> pid_t {
-        let executable = try selfExecutable()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -32,7 +44,7 @@ enum ChildProcess {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let argv = ([programName] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
@@ -40,13 +52,6 @@ enum ChildProcess {
             throw Failure(description: "posix_spawn \(executable): \(String(cString: strerror(result)))")
         }
         return pid
-    }
-
-    private static func selfExecutable() throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { throw Failure(description: "cannot resolve /proc/self/exe") }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// "exited with status 0", "killed by signal 9": why a child ended, for the log.

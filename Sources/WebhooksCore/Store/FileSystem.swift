@@ -1,4 +1,4 @@
-import CFileSync
+import CStore
 import FoundationEssentials
 import Glibc
 

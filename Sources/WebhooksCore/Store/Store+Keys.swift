@@ -1,18 +1,34 @@
 extension Store {
     public func saveKey(_ key: APIKeyRecord) throws {
+        defer { generations.bump(.keys) }
         try write(key, to: layout.key(key.id))
     }
 
-    /// O(1): the key id is the file name. `keyId` must already be checked to be hex.
+    /// O(1): the key id is the file name (or, with a cache, the table). `keyId` must already be
+    /// checked to be hex.
     public func key(id keyId: String) throws -> APIKeyRecord? {
-        try read(APIKeyRecord.self, at: layout.key(keyId))
+        guard let cache else { return try read(APIKeyRecord.self, at: layout.key(keyId)) }
+        return try keyTable(cache)[keyId]
     }
 
     /// A record read in place of a missing one, so an unknown key id costs the same file read and
-    /// decode as a known one with a wrong secret: answer times tell nothing about which ids exist.
-    /// Hidden (a dot name), so listings skip it.
+    /// decode (or, with a cache, the same table lookup) as a known one with a wrong secret: answer
+    /// times tell nothing about which ids exist. Hidden (a dot name), so listings skip it.
     public func keyDecoy() throws -> APIKeyRecord? {
-        try read(APIKeyRecord.self, at: layout.keyDecoy)
+        guard let cache else { return try read(APIKeyRecord.self, at: layout.keyDecoy) }
+        return try keyTable(cache)[Self.decoyName]
+    }
+
+    private static let decoyName = ".decoy"
+
+    /// Every key (and the decoy), read again when the keys' generation has moved.
+    private func keyTable(_ cache: ReadCache) throws -> [String: APIKeyRecord] {
+        let generation = generations.current(.keys)  // before reading: a later write moves it
+        if let keys = cache.keys, keys.generation == generation { return keys.records }
+        var records = Dictionary(try allKeys().map { ($0.id, $0) }) { first, _ in first }
+        records[Self.decoyName] = try read(APIKeyRecord.self, at: layout.keyDecoy)
+        cache.keys = (generation, records)
+        return records
     }
 
     /// Writes the decoy once; every process calls this at start.
@@ -25,6 +41,7 @@ extension Store {
             revokedAt: "1970-01-01T00:00:00.000Z"), to: layout.keyDecoy)
     }
 
+    /// From disk, whatever the cache holds.
     public func allKeys() throws -> [APIKeyRecord] {
         try readAll(APIKeyRecord.self, in: layout.keys).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }

@@ -1,7 +1,15 @@
 extension Store {
     /// `serverId` must already satisfy `Identifier.isExternalID`.
     public func server(id serverId: String) throws -> Server? {
-        try read(Server.self, at: layout.server(serverId))
+        guard let cache else { return try read(Server.self, at: layout.server(serverId)) }
+        let generation = generations.current(.servers)  // before reading: a later write moves it
+        if cache.servers.generation != generation || cache.servers.records.count >= ReadCache.maxServers {
+            cache.servers = (generation, [:])
+        }
+        if let known = cache.servers.records[serverId] { return known }
+        let found = try read(Server.self, at: layout.server(serverId))
+        cache.servers.records[serverId] = .some(found)
+        return found
     }
 
     public func allServers() throws -> [Server] {
@@ -15,6 +23,7 @@ extension Store {
             let server = Server(
                 id: id, name: name, ownerId: ownerId, status: status,
                 createdAt: existing?.createdAt ?? now, updatedAt: now)
+            defer { generations.bump(.servers) }
             try write(server, to: layout.server(id))
             return server
         }
@@ -24,6 +33,7 @@ extension Store {
     public func removeServer(id: String) throws -> Bool {
         try FileLock.withLock(layout.serversLock) {
             guard let server = try server(id: id) else { return false }
+            defer { generations.bump(.servers) }
             for webhook in try webhooks(userId: server.ownerId) where webhook.serverId == id {
                 _ = try deleteWebhook(userId: server.ownerId, id: webhook.id)
             }

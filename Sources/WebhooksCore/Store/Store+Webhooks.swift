@@ -2,19 +2,31 @@ import FoundationEssentials
 import Glibc
 
 extension Store {
-    /// The user's webhooks, newest first: O(that user's webhooks).
+    /// The user's webhooks, newest first: O(that user's webhooks), or a cached copy while the
+    /// user's generation has not moved.
     public func webhooks(userId: String) throws -> [Webhook] {
-        let folder = layout.webhooks(userId)
-        return try FileSystem.list(folder)
+        guard let cache else { return try webhooksOnDisk(userId: userId) }
+        let generation = generations.current(.user(userId))  // before reading: a later write moves it
+        if let kept = cache.webhooks[userId], kept.generation == generation { return kept.list }
+        let list = try webhooksOnDisk(userId: userId)
+        if cache.webhooks.count >= ReadCache.maxUsers { cache.webhooks.removeAll() }
+        cache.webhooks[userId] = (generation, list)
+        return list
+    }
+
+    private func webhooksOnDisk(userId: String) throws -> [Webhook] {
+        try FileSystem.list(layout.webhooks(userId))
             .filter { Identifier.isUUID($0) }
             .compactMap { try read(Webhook.self, at: layout.webhookFile(userId, $0)) }
             .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
     }
 
-    /// O(1). nil for a missing webhook and for another user's: both look the same to callers.
+    /// O(1) (a file, or the cached list). nil for a missing webhook and for another user's: both
+    /// look the same to callers.
     public func webhook(userId: String, id: String) throws -> Webhook? {
         guard Identifier.isUUID(id) else { return nil }
-        return try read(Webhook.self, at: layout.webhookFile(userId, id))
+        guard cache != nil else { return try read(Webhook.self, at: layout.webhookFile(userId, id)) }
+        return try webhooks(userId: userId).first { $0.id == id }
     }
 
     /// Adds a webhook unless the user already has `limit`; returns false then. The folder is
@@ -22,6 +34,8 @@ extension Store {
     /// half-made webhook, only a temp folder removed here or by start-up recovery.
     public func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool {
         try withUserLock(webhook.userId) {
+            // On the way out, whatever happened: a reader may have seen a step of it.
+            defer { generations.bump(.user(webhook.userId)) }
             let parent = layout.webhooks(webhook.userId)
             guard try FileSystem.list(parent).lazy.filter(Identifier.isUUID).count < limit else { return false }
             let building = "\(parent)/\(FileSystem.tempPrefix)new-\(webhook.id)"
@@ -50,6 +64,7 @@ extension Store {
         try withUserLock(userId) {
             guard var webhook = try webhook(userId: userId, id: id) else { return nil }
             try change(&webhook)
+            defer { generations.bump(.user(userId)) }
             try write(webhook, to: layout.webhookFile(userId, id))
             return webhook
         }
@@ -61,6 +76,7 @@ extension Store {
     public func deleteWebhook(userId: String, id: String) throws -> Bool {
         try withUserLock(userId) {
             guard try webhook(userId: userId, id: id) != nil else { return false }
+            defer { generations.bump(.user(userId)) }
             let doomed = "\(layout.webhooks(userId))/\(FileSystem.tempPrefix)deleted-\(id)"
             try FileSystem.check(rename(layout.webhook(userId, id), doomed), "rename", doomed)
             try FileSystem.syncFolder(layout.webhooks(userId))

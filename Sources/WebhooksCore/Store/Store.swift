@@ -9,11 +9,21 @@ public final class Store: @unchecked Sendable {
     /// The time outbox entries are named by. Passed in, so the store reads no clock of its own.
     let clock: @Sendable () -> Date
 
+    /// Bumped by every write, read by caches.
+    let generations: Generations
+    /// Only workers keep one: they answer the same reads again and again.
+    let cache: ReadCache?
+
     public var root: String { layout.root }
 
-    public init(root: String, clock: @escaping @Sendable () -> Date) {
+    /// Opens (and creates) `root` and its shared change counters. `caching`: keep copies of what
+    /// is read most, checked against those counters on every read.
+    public init(root: String, clock: @escaping @Sendable () -> Date, caching: Bool = false) throws {
         self.layout = StoreLayout(root: root)
         self.clock = clock
+        try FileSystem.makeFolder(root)
+        self.generations = try Generations(path: layout.generations)
+        self.cache = caching ? ReadCache() : nil
     }
 
     /// Creates the top-level folders. Safe to call from every process at every start.

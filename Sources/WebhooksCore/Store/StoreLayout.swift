@@ -18,6 +18,7 @@
 ///     idempotency/locks/{00..ff}                   flocks for those answers, by hash prefix
 ///     send-slots/{n}                               one flock per manual send in flight
 ///     deliver.lock, deliver.sock                   the delivery helper's lock and socket
+///     generations                                  change counters, mapped by every process
 ///
 /// Names starting with `.tmp-` are writes in progress; start-up recovery removes them.
 public struct StoreLayout: Sendable {
@@ -31,6 +32,7 @@ public struct StoreLayout: Sendable {
     var folders: [String] { [root, keys, servers, users, outbox, idempotency, idempotencyLocks, sendSlots] }
 
     public var secretKey: String { "\(root)/secret.key" }
+    var generations: String { "\(root)/generations" }
     public var helperLock: String { "\(root)/deliver.lock" }
     public var helperSocket: String { "\(root)/deliver.sock" }
 

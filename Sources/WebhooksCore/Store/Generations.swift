@@ -1,0 +1,69 @@
+import CStore
+import FoundationEssentials
+import Glibc
+
+/// Change counters shared by every process through one mapped file, `data_dir/generations`: one
+/// for the keys, one for the servers, and one per user (hashed into a fixed table, so two users
+/// may share one: that only costs a needless reload). Every write bumps its counter after the
+/// data is written and before its lock is released; a cache is good while its counter has not
+/// moved. Reading one is a memory load, so every request can check.
+final class Generations: @unchecked Sendable {
+    enum Slot {
+        case keys, servers
+        case user(String)
+    }
+
+    static let userSlots = 4096
+    private static let count = 2 + userSlots
+    private let counters: UnsafeMutablePointer<UInt64>
+
+    /// Maps the file, creating it (zeros) when missing.
+    init(path: String) throws {
+        let size = Self.count * MemoryLayout<UInt64>.size
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        try FileSystem.check(fd, "open", path)
+        defer { close(fd) }
+        var info = stat()
+        try FileSystem.check(fstat(fd, &info), "stat", path)
+        if Int(info.st_size) < size {
+            try FileSystem.check(ftruncate(fd, off_t(size)), "truncate", path)
+        }
+        guard let mapping = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapping != MAP_FAILED else {
+            throw FileSystem.Failure(operation: "mmap", path: path, code: errno)
+        }
+        counters = mapping.bindMemory(to: UInt64.self, capacity: Self.count)
+    }
+
+    func current(_ slot: Slot) -> UInt64 {
+        stellar_counter_load(counters + index(slot))
+    }
+
+    func bump(_ slot: Slot) {
+        stellar_counter_bump(counters + index(slot))
+    }
+
+    private func index(_ slot: Slot) -> Int {
+        switch slot {
+        case .keys: return 0
+        case .servers: return 1
+        case .user(let userId):
+            // FNV-1a: stable across processes (Swift's Hasher is seeded per process).
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in userId.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return 2 + Int(hash % UInt64(Self.userSlots))
+        }
+    }
+}
+
+/// A worker's copies of what it reads on almost every request: the key table, servers, and each
+/// user's webhooks. Each is kept with the generation it was read at and used only while that
+/// generation is still current, so a change made by any process is seen on the next request.
+final class ReadCache: @unchecked Sendable {
+    /// Users whose webhooks are kept; past this the cache starts over (workers stay small).
+    static let maxUsers = 128
+    static let maxServers = 4096
+
+    var keys: (generation: UInt64, records: [String: APIKeyRecord])?
+    var servers: (generation: UInt64, records: [String: Server?]) = (0, [:])
+    var webhooks: [String: (generation: UInt64, list: [Webhook])] = [:]
+}
