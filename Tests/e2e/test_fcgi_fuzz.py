@@ -30,6 +30,7 @@ import time
 import uuid
 
 import fcgi_client as F
+from load import Load
 from conftest import JSON_CONTENT_TYPE, discord_url, fake_discord_config, wait_until
 
 CASES = int(os.environ.get("FCGI_FUZZ_CASES", "4000"))
@@ -397,54 +398,26 @@ def check_whole(case, responses, how):
     return None
 
 
-class NginxLoad:
-    """Valid requests through nginx from a few threads until stopped: list, create, read back."""
+def nginx_load(svc, key, url, threads=2):
+    """Valid requests through nginx from a few threads until stopped: list, create, read back.
+    Each call returns None when all went as it should, else what went wrong."""
 
-    def __init__(self, svc, key, url, threads=2):
-        self.svc, self.key, self.url = svc, key, url
-        self.ok, self.failures = 0, []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
-
-    def _one(self, i, n):
+    def one(thread, n):
         if n % 4 == 3:  # create, read back, delete (users have a webhook limit)
-            status, _, body = self.svc.request("POST", "/webhooks", key=self.key, body={
-                "url": self.url(i * 100000 + n), "events": ["server.started"]})
+            status, _, body = svc.request("POST", "/webhooks", key=key, body={
+                "url": url(thread % 1000 * 100000 + n), "events": ["server.started"]})
             if status != 201:
                 return f"POST /webhooks -> {status} {body!r}"
-            status, _, got = self.svc.request("GET", f"/webhooks/{body['id']}", key=self.key)
+            status, _, got = svc.request("GET", f"/webhooks/{body['id']}", key=key)
             if status != 200 or got.get("id") != body["id"]:
                 return f"GET /webhooks/id -> {status} {got!r}"
-            status, _, got = self.svc.request("DELETE", f"/webhooks/{body['id']}", key=self.key)
+            status, _, got = svc.request("DELETE", f"/webhooks/{body['id']}", key=key)
             return None if status == 200 else f"DELETE /webhooks/id -> {status} {got!r}"
         path = "/webhooks" if n % 2 else "/webhooks/events"
-        status, _, body = self.svc.request("GET", path, key=self.key)
+        status, _, body = svc.request("GET", path, key=key)
         return None if status == 200 else f"GET {path} -> {status} {body!r}"
 
-    def _run(self, i):
-        n = 0
-        while not self._stop.is_set():
-            try:
-                problem = self._one(i, n)
-            except Exception as exc:  # noqa: BLE001 - no answer is a failed request
-                problem = f"no answer: {exc!r}"
-            with self._lock:
-                if problem:
-                    self.failures.append(problem)
-                else:
-                    self.ok += 1
-            n += 1
-
-    def __enter__(self):
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for t in self._threads:
-            t.join(90)
+    return Load(one, threads=threads)
 
 
 class LogWatch:
@@ -528,7 +501,7 @@ def test_crafted_fastcgi_records_kill_no_worker_but_libfcgis_known_abort(make_se
     start = time.monotonic()
     indices = [int(ONLY.split(":")[0])] if ONLY is not None else range(CASES)
 
-    with NginxLoad(svc, load_key, fuzzer.url) as load:
+    with nginx_load(svc, load_key, fuzzer.url) as load:
         for index in indices:
             allow_killer = time.monotonic() - last_kill > KILL_SPACING
             if ONLY is not None:
@@ -581,11 +554,13 @@ def test_crafted_fastcgi_records_kill_no_worker_but_libfcgis_known_abort(make_se
 
     started = {int(pid) for pid in STARTED_RE.findall(full)}
     full += log.new()
+    nginx_ok = load.results.count(None)
+    nginx_failures = [r for r in load.results if r] + [f"no answer: {e}" for e in load.errors]
     summary = {
         "seed": SEED, "cases": tried, "records": records, "seconds": round(elapsed, 1),
         "known_libfcgi_aborts": len(kills), "workers_died": len(died),
         "workers_started_after": len(started), "whole_requests_answered": whole_answered,
-        "nginx_ok": load.ok, "nginx_failed": len(load.failures), "outcomes": outcomes,
+        "nginx_ok": nginx_ok, "nginx_failed": len(nginx_failures), "outcomes": outcomes,
         "answer_statuses": dict(sorted(statuses.items(), key=lambda kv: str(kv[0]))),
     }
     print(f"\nFastCGI fuzz: {json.dumps(summary)}")
@@ -593,9 +568,9 @@ def test_crafted_fastcgi_records_kill_no_worker_but_libfcgis_known_abort(make_se
         record_property(name, value)
     assert not unknown_crashes, "a worker crashed other than libfcgi's known abort:\n" + \
         "\n".join(unknown_crashes[:5])
-    assert not load.failures, f"{len(load.failures)} of {load.ok + len(load.failures)} valid " \
-        f"requests through nginx failed: {load.failures[:5]}"
-    assert load.ok > 50, f"the nginx load barely ran: {load.ok}"
+    assert not nginx_failures, f"{len(nginx_failures)} of {nginx_ok + len(nginx_failures)} valid " \
+        f"requests through nginx failed: {nginx_failures[:5]}"
+    assert nginx_ok > 50, f"the nginx load barely ran: {nginx_ok}"
     assert not unanswered, f"{len(unanswered)} whole requests got no whole answer:\n" + \
         "\n".join(unanswered[:5])
     assert all(why == "killed by signal 6" for _, why in died), died
