@@ -93,7 +93,7 @@ def run_round(args, svc, document, env, seed, log):
         out.write(f"\n===== round seed={seed}: {' '.join(cmd)}\n")
         out.flush()
         result = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                timeout=args.max_time * 4 + 300, cwd=HERE)
+                                timeout=args.max_time * 4 + 300, cwd=svc.run_dir)
     return result.returncode, time.monotonic() - started
 
 
