@@ -39,9 +39,8 @@ FUZZ_QUICK_SECONDS ?= 60
 run: run-deps release
 	nginx/dev-run
 
-## test: every test (unit tests, then end-to-end tests through real nginx, then a minute of API
-## fuzzing)
-test: deps build unit e2e fuzz-quick
+## test: every test (unit tests, a minute of API fuzzing, then end-to-end tests through real nginx)
+test: deps build unit fuzz-quick e2e
 
 # What `make run` needs: system packages only (no pip, nothing for the tests).
 run-deps:
