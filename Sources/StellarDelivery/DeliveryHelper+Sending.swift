@@ -90,7 +90,7 @@ extension DeliveryHelper {
 
         do {
             if try store.record(delivery, outboxName: name), delivery.status == .pending {
-                queue.insert(name, Job(delivery, rateLimitKey: sent.job.rateLimitKey, now: now))
+                keep(name, Job(delivery, rateLimitKey: sent.job.rateLimitKey, now: now), now: now)
             }
         } catch {
             // Discord has answered: never send this again. Keep the outcome until it is written.

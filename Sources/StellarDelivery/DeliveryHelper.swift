@@ -11,6 +11,11 @@ import WebhooksCore
 public final class DeliveryHelper {
     static let longestWait: TimeInterval = 1
     static let scanBatch = 128
+    /// At most this many deliveries are held as jobs; the rest of a backlog stays on disk until
+    /// there is room, so the helper's memory does not grow with the backlog.
+    static let window = 4096
+    /// Deliveries due further off than this are parked (a name and a time) instead.
+    static let parkBeyond: TimeInterval = 60
 
     let config: Config
     let store: Store
@@ -21,8 +26,10 @@ public final class DeliveryHelper {
     // The helper's state, one owner per concern.
     /// Who may send now.
     var gate: SendGate
-    /// What waits to be sent, in send order.
+    /// What waits to be sent, in send order: the deliveries due soonest, `window` at most.
     var queue = DueQueue()
+    /// Deliveries due later on.
+    var parked = ParkedJobs()
     /// Sends under way, by outbox entry name.
     var inFlight: [String: InFlight] = [:]
     /// Workers waiting for a manual send to finish.
@@ -93,10 +100,11 @@ public final class DeliveryHelper {
 
     /// How long the loop may sleep: until the next due delivery or gate change, at most a second.
     func timeout(now: Date) -> TimeInterval {
-        guard !chores.scanRequested else { return 0 }  // more of the outbox to read
+        guard !(chores.scanRequested && wantsScan(now: now)) else { return 0 }  // more of the outbox to read
         var wake = now.addingTimeInterval(Self.longestWait)
         if let change = gate.nextChange(now: now) { wake = min(wake, change) }
         if let retry = outage.nextChange { wake = min(wake, retry) }
+        if let parkedDue = parked.earliest, parkedDue > now { wake = min(wake, parkedDue) }
         // Deliveries already due but held back wait for a send to end or the gate to change.
         if let due = queue.nextDue(after: now) {
             wake = min(wake, due)
@@ -137,7 +145,7 @@ public final class DeliveryHelper {
             if outage.held.isEmpty { try store.checkWritable() }
             for (name, held) in outage.held {
                 if try store.record(held.delivery, outboxName: name), held.delivery.status == .pending {
-                    queue.insert(name, Job(held.delivery, rateLimitKey: held.rateLimitKey, now: now))
+                    keep(name, Job(held.delivery, rateLimitKey: held.rateLimitKey, now: now), now: now)
                 }
                 outage.written(name)
             }

@@ -63,3 +63,23 @@ final class DueQueueTests: XCTestCase {
         XCTAssertTrue(waiters.isEmpty)
     }
 }
+
+final class ParkedJobsTests: XCTestCase {
+    let now = Date(timeIntervalSince1970: 1_000_000)
+
+    func testParkedJobsWaitUntilDueAndAreForgottenWhenGoneFromTheOutbox() {
+        var parked = ParkedJobs()
+        parked.park("b", until: now.addingTimeInterval(600))
+        parked.park("a", until: now.addingTimeInterval(120))
+        parked.park("c", until: now.addingTimeInterval(300))
+        XCTAssertEqual(parked.earliest, now.addingTimeInterval(120))
+        XCTAssertTrue(parked.isWaiting("a", now: now))
+        XCTAssertFalse(parked.isWaiting("a", now: now.addingTimeInterval(120)))
+        XCTAssertFalse(parked.isWaiting("z", now: now))
+        parked.keepOnly(listed: ["b", "c", "d"])  // "a" finished elsewhere
+        XCTAssertEqual(parked.count, 2)
+        XCTAssertEqual(parked.earliest, now.addingTimeInterval(300))
+        parked.unpark("c")
+        XCTAssertEqual(parked.count, 1)
+    }
+}
