@@ -98,8 +98,7 @@ chaos: deps build
 ## bench: requests/s through nginx beside nginx's own `return 200` and a bare C responder, then
 ## deliveries/s and emit-to-Discord latency against the fake Discord beside a plain client
 bench: deps release
-	bench/run
-	bench/delivery
+	bench/lean
 
 clean:
 	rm -rf .build run bench/out
