@@ -146,6 +146,11 @@ public enum FileSystem {
         }
     }
 
+    /// One new folder, 0700, not yet durable: the caller syncs its parent.
+    public static func createFolder(_ path: String) throws {
+        try check(mkdir(path, 0o700), "mkdir", path)
+    }
+
     /// Names in a folder (no dot entries); empty when the folder does not exist.
     public static func list(_ folder: String) throws -> [String] {
         guard let dir = opendir(folder) else {

@@ -40,8 +40,12 @@ extension Store {
             guard try FileSystem.list(parent).lazy.filter(Identifier.isUUID).count < limit else { return false }
             let building = "\(parent)/\(FileSystem.tempPrefix)new-\(webhook.id)"
             let folder = layout.webhook(webhook.userId, webhook.id)
+            try FileSystem.makeFolder(parent)
             do {
-                try FileSystem.makeFolder(StoreLayout.deliveries(in: building))
+                // Three syncs in all: the file, the folder built (which also makes its empty
+                // deliveries/ durable), and the parent once the folder is renamed in.
+                try FileSystem.createFolder(building)
+                try FileSystem.createFolder(StoreLayout.deliveries(in: building))
                 try write(webhook, to: StoreLayout.webhookFile(in: building))
                 try FileSystem.check(rename(building, folder), "rename", building)
             } catch {
