@@ -18,9 +18,8 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/CShims/COpenSSL",
             providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(
-            name: "CCurl", path: "Sources/CShims/CCurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl, loaded by the delivery helper only (dlopen): a C target of typed wrappers.
+        .target(name: "CCurl", path: "Sources/CShims/CCurl"),
         // prctl, signalfd and unix sockets, which Swift cannot call comfortably.
         .systemLibrary(name: "CSystem", path: "Sources/CShims/CSystem"),
         // syncfs for the store's group commit, atomic counters for its cache generations.

@@ -45,27 +45,32 @@ final class CurlTransport {
     private let multi: UnsafeMutableRawPointer
     private var transfers: [String: Transfer] = [:]
 
-    init(settings: Settings) {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    /// Loads libcurl (only this process ever does).
+    init(settings: Settings) throws {
+        var error = [CChar](repeating: 0, count: 512)
+        guard stellar_curl_load(&error, UInt(error.count)) == 0 else {
+            throw HelperError(description: "cannot load libcurl: \(String(cString: error))")
+        }
+        stellar_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
         self.settings = settings
-        self.multi = curl_multi_init()
+        self.multi = stellar_curl_multi_init()
     }
 
     deinit {
         for transfer in transfers.values { release(transfer) }
-        curl_multi_cleanup(multi)
+        stellar_curl_multi_cleanup(multi)
     }
 
     var inFlight: Int { transfers.count }
 
     /// Starts a POST of `body` as JSON to `url`; its result comes back from `finished()` under `key`.
     func start(key: String, url: String, body: [UInt8]) throws {
-        guard let easy = curl_easy_init() else { throw HelperError(description: "curl_easy_init failed") }
+        guard let easy = stellar_curl_easy_init() else { throw HelperError(description: "curl_easy_init failed") }
         let transfer = Transfer(key: key, easy: easy, allowPrivate: settings.allowInsecure)
         let me = Unmanaged.passUnretained(transfer).toOpaque()
         var headers: UnsafeMutablePointer<curl_slist>? = nil
         for header in ["Content-Type: application/json", "User-Agent: \(Product.userAgent)", "Expect:"] {
-            headers = curl_slist_append(headers, header)
+            headers = stellar_curl_slist_append(headers, header)
         }
         transfer.headers = headers
 
@@ -94,10 +99,10 @@ final class CurlTransport {
         }
         if let bad = results.first(where: { $0 != CURLE_OK }) {
             release(transfer)
-            throw HelperError(description: "curl option refused: \(String(cString: curl_easy_strerror(bad)))")
+            throw HelperError(description: "curl option refused: \(String(cString: stellar_curl_easy_strerror(bad)))")
         }
         transfers[key] = transfer
-        curl_multi_add_handle(multi, easy)
+        stellar_curl_multi_add_handle(multi, easy)
     }
 
     /// Waits until a transfer can progress, one of `extraFDs` is readable, or `timeout` passes.
@@ -105,17 +110,17 @@ final class CurlTransport {
     func wait(extraFDs: [Int32], timeout: TimeInterval) -> Set<Int32> {
         var waits = extraFDs.map { curl_waitfd(fd: $0, events: Int16(CURL_WAIT_POLLIN), revents: 0) }
         let milliseconds = Int32(max(0, min(timeout, 60)) * 1000)
-        curl_multi_poll(multi, &waits, UInt32(waits.count), milliseconds, nil)
+        stellar_curl_multi_poll(multi, &waits, UInt32(waits.count), milliseconds, nil)
         return Set(waits.filter { $0.revents != 0 }.map(\.fd))
     }
 
     /// Drives every transfer and returns the ones that have ended.
     func finished() -> [(key: String, result: AttemptResult)] {
         var running: Int32 = 0
-        curl_multi_perform(multi, &running)
+        stellar_curl_multi_perform(multi, &running)
         var done: [(String, AttemptResult)] = []
         var left: Int32 = 0
-        while let message = curl_multi_info_read(multi, &left) {
+        while let message = stellar_curl_multi_info_read(multi, &left) {
             guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
             let code = message.pointee.data.result
             guard let transfer = transfers.values.first(where: { $0.easy == easy }) else { continue }
@@ -164,7 +169,7 @@ final class CurlTransport {
         }
         guard ending == .completed else {
             let detail = String(cString: transfer.errorBuffer)
-            let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            let text = detail.isEmpty ? String(cString: stellar_curl_easy_strerror(code)) : detail
             return .transportError(code == CURLE_OPERATION_TIMEDOUT ? "Timed out: \(text)" : "Connection failed: \(text)")
         }
         var status = 0
@@ -176,7 +181,7 @@ final class CurlTransport {
     private func headers(of easy: UnsafeMutableRawPointer) -> [String: String] {
         var headers: [String: String] = [:]
         var previous: UnsafeMutablePointer<curl_header>? = nil
-        while let header = curl_easy_nextheader(easy, UInt32(CURLH_HEADER), -1, previous) {
+        while let header = stellar_curl_easy_nextheader(easy, UInt32(CURLH_HEADER), -1, previous) {
             headers[String(cString: header.pointee.name).lowercased()] = String(cString: header.pointee.value)
             previous = header
         }
@@ -184,9 +189,9 @@ final class CurlTransport {
     }
 
     private func release(_ transfer: Transfer) {
-        curl_multi_remove_handle(multi, transfer.easy)
-        curl_easy_cleanup(transfer.easy)
-        curl_slist_free_all(transfer.headers)
+        stellar_curl_multi_remove_handle(multi, transfer.easy)
+        stellar_curl_easy_cleanup(transfer.easy)
+        stellar_curl_slist_free_all(transfer.headers)
         transfer.errorBuffer.deallocate()
     }
 

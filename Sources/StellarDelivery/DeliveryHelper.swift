@@ -39,14 +39,14 @@ public final class DeliveryHelper {
     /// When to read the outbox and prune.
     var chores: Chores
 
-    public init(config: Config, store: Store, logger: Logger) {
+    public init(config: Config, store: Store, logger: Logger) throws {
         self.config = config
         self.store = store
         self.logger = logger
         self.policy = DeliveryPolicy(retrySchedule: config.retrySchedule)
         self.gate = SendGate(concurrency: config.deliveryConcurrency, ratePerSecond: config.globalRateLimit)
         self.chores = Chores(now: Date())
-        self.transport = CurlTransport(settings: .init(
+        self.transport = try CurlTransport(settings: .init(
             timeout: config.deliveryTimeout, caFile: config.caFile, allowInsecure: config.allowInsecureTargets))
     }
 
