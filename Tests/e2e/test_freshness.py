@@ -52,3 +52,17 @@ def test_changes_through_the_cli_are_seen_by_every_worker_at_once(make_service):
     for _ in range(READS):
         assert svc.request("GET", f"/webhooks/{hook['id']}", key=key)[0] == 404
         assert svc.request("GET", "/webhooks", key=key)[2] == []
+
+
+def test_delivery_counts_in_the_list_follow_every_event(make_service):
+    svc = make_service(workers=3)
+    user, key = svc.new_user()
+    server = svc.new_server(user)
+    panel = svc.service_key("panel-fresh")
+    hook = svc.create_webhook(key, url=DISCORD_URL)
+    for n in range(1, 6):
+        status, _, body = svc.post_event(panel, "server.started", server)
+        assert status == 202 and body["deliveries"] == 1, (status, body)
+        for _ in range(READS):
+            [listed] = svc.request("GET", "/webhooks", key=key)[2]
+            assert listed["id"] == hook["id"] and listed["_count"] == {"deliveries": n}

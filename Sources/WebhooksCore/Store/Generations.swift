@@ -66,4 +66,7 @@ final class ReadCache: @unchecked Sendable {
     var keys: (generation: UInt64, records: [String: APIKeyRecord])?
     var servers: (generation: UInt64, records: [String: Server?]) = (0, [:])
     var webhooks: [String: (generation: UInt64, list: [Webhook])] = [:]
+    /// Each user's `GET /webhooks` answer as sent: it depends on the user's webhooks and their
+    /// delivery counts (the user's generation) and on server names (the servers' generation).
+    var webhookLists: [String: (generation: UInt64, servers: UInt64, body: [UInt8])] = [:]
 }

@@ -49,6 +49,7 @@ extension Store {
                 queued.append(delivery)
             }
             guard !queued.isEmpty else { return [] }
+            defer { generations.bump(.user(userId)) }  // delivery counts change
             var appended: [(index: DeliveryIndex, count: Int)] = []
             do {
                 // Outbox entries first, so a crash part way leaves at worst an entry without a

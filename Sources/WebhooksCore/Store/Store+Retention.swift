@@ -40,6 +40,7 @@ extension Store {
                 }
             }
             guard !doomed.isEmpty else { return 0 }
+            defer { generations.bump(.user(userId)) }  // delivery counts change
             for id in doomed {
                 try FileSystem.remove(layout.delivery(userId, webhookId, id))
             }

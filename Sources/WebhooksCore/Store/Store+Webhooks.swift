@@ -14,6 +14,21 @@ extension Store {
         return list
     }
 
+    /// A user's rendered webhook list (`GET /webhooks`), rendered again only when the user's
+    /// webhooks, their delivery counts or any server changed.
+    public func webhookList(userId: String, render: () throws -> [UInt8]) throws -> [UInt8] {
+        guard let cache else { return try render() }
+        // Both read before rendering: a later write moves one of them.
+        let generation = generations.current(.user(userId)), servers = generations.current(.servers)
+        if let kept = cache.webhookLists[userId], kept.generation == generation, kept.servers == servers {
+            return kept.body
+        }
+        let body = try render()
+        if cache.webhookLists.count >= ReadCache.maxUsers { cache.webhookLists.removeAll() }
+        cache.webhookLists[userId] = (generation, servers, body)
+        return body
+    }
+
     private func webhooksOnDisk(userId: String) throws -> [Webhook] {
         try FileSystem.list(layout.webhooks(userId))
             .filter { Identifier.isUUID($0) }

@@ -15,8 +15,11 @@ struct WebhookHandlers {
     }
 
     func list() throws -> Response {
-        let webhooks = try store.webhooks(userId: userId)
-        return .json(200, .array(try webhooks.map { .object(try Rendering.webhook($0, store: store)) }))
+        let body = try store.webhookList(userId: userId) {
+            let webhooks = try store.webhooks(userId: userId)
+            return JSONValue.array(try webhooks.map { .object(try Rendering.webhook($0, store: store)) }).serialized()
+        }
+        return Response(status: 200, headers: [("Content-Type", Response.jsonContentType)], body: body)
     }
 
     func get(_ id: String) throws -> Response {
