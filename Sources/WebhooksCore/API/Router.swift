@@ -53,6 +53,8 @@ public struct Route: Sendable {
     public let takesBody: Bool
     let handler: @Sendable (RouteCall) throws -> Response
     private let pattern: [Substring]
+    /// How specific the pattern is: a literal segment beats a parameter.
+    let literalCount: Int
 
     init(_ method: String, _ path: String, _ keyKind: KeyKind, body: Bool = false, _ handler: @escaping @Sendable (RouteCall) throws -> Response) {
         self.method = method
@@ -61,9 +63,8 @@ public struct Route: Sendable {
         self.takesBody = body
         self.handler = handler
         self.pattern = path.split(separator: "/")
+        self.literalCount = pattern.filter { !$0.hasPrefix(":") }.count
     }
-
-    var literalCount: Int { pattern.filter { !$0.hasPrefix(":") }.count }
 
     /// The parameters when `segments` fit the pattern, else nil.
     func parameters(for segments: [String]) -> [String: String]? {

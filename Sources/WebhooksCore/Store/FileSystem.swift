@@ -59,6 +59,7 @@ public enum FileSystem {
     /// are the caller's to remove.
     public static func writeBatch(_ files: [(path: String, bytes: [UInt8])], in root: String, beforeCommit: () throws -> Void) throws {
         var temps: [(temp: String, path: String)] = []
+        var renamed = 0
         do {
             for file in files {
                 let temp = "\(Path.parent(of: file.path))/\(tempPrefix)\(Path.name(of: file.path)).\(getpid())"
@@ -69,14 +70,14 @@ public enum FileSystem {
                 try writeAll(fd, file.bytes, temp)
             }
             try syncFilesystem(of: root)
-            while let (temp, path) = temps.first {
+            for (temp, path) in temps {
                 try check(rename(temp, path), "rename", temp)
-                temps.removeFirst()
+                renamed += 1
             }
             try beforeCommit()
             try syncFilesystem(of: root)
         } catch {
-            for (temp, _) in temps { unlink(temp) }
+            for (temp, _) in temps.dropFirst(renamed) { unlink(temp) }
             throw error
         }
     }

@@ -79,14 +79,14 @@ public enum OutboxName {
 
     /// `sequence` orders the deliveries of one queueing, which share `queuedAt`.
     static func make(deliveryId: String, queuedAt: Date, sequence: Int) -> String {
-        let nanoseconds = String(Int64(queuedAt.timeIntervalSince1970 * 1_000_000_000) + Int64(sequence))
-        return String(repeating: "0", count: max(0, timeDigits - nanoseconds.count)) + nanoseconds + "-\(deliveryId)\(suffix)"
+        let nanoseconds = Int64(queuedAt.timeIntervalSince1970 * 1_000_000_000) + Int64(sequence)
+        return "\(nanoseconds.zeroPadded(timeDigits))-\(deliveryId)\(suffix)"
     }
 
     /// The delivery a name points to; nil for a name not of this form.
     public static func deliveryId(of name: String) -> String? {
         let parts = name.split(separator: "-", maxSplits: 1)
-        guard parts.count == 2, parts[0].count == timeDigits, parts[0].allSatisfy({ ("0"..."9").contains($0) }),
+        guard parts.count == 2, parts[0].count == timeDigits, parts[0].allSatisfy(\.isASCIIDigit),
             parts[1].hasSuffix(suffix)
         else { return nil }
         return String(parts[1].dropLast(suffix.count))

@@ -10,15 +10,13 @@ extension StringProtocol {
 
 extension BinaryInteger {
     /// The number in decimal, padded with zeros to `width` digits.
-    func zeroPadded(_ width: Int) -> String {
-        let digits = String(self)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
-    }
+    func zeroPadded(_ width: Int) -> String { padded(String(self), width) }
 
     /// The number in lower-case hex, padded with zeros to `width` digits.
-    func hexPadded(_ width: Int) -> String {
-        let digits = String(self, radix: 16)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    func hexPadded(_ width: Int) -> String { padded(String(self, radix: 16), width) }
+
+    private func padded(_ digits: String, _ width: Int) -> String {
+        String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
 
