@@ -102,6 +102,20 @@ final class StoreTests: StoreTestCase {
         XCTAssertNotNil(try store.webhook(userId: "u1", id: webhook.id))
     }
 
+    func testACreateKilledMidwayHoldsItsPlaceUntilRecoveryAndIsNeverListed() throws {
+        let first = try makeWebhook()
+        // What a create killed after its reservation leaves: a `.tmp-new-` folder, half built.
+        let stray = "\(store.layout.webhooks("u1"))/.tmp-new-\(Identifier.newUUID())"
+        try FileSystem.makeFolder(stray)
+        let second = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: first.createdAt)
+        XCTAssertFalse(try store.createWebhook(second, limit: 2))
+        XCTAssertEqual(try store.webhooks(userId: "u1").map(\.id), [first.id])
+        XCTAssertEqual(try store.removeStrayTempFiles(), [stray])
+        XCTAssertTrue(try store.createWebhook(second, limit: 2))
+        XCTAssertFalse(try store.createWebhook(Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: first.createdAt), limit: 2))
+        XCTAssertEqual(Set(try store.webhooks(userId: "u1").map(\.id)), [first.id, second.id])
+    }
+
     func testConcurrentUpdatesUnderTheUserLockLoseNothing() throws {
         let webhook = try makeWebhook()
         DispatchQueue.concurrentPerform(iterations: 20) { index in

@@ -4,6 +4,7 @@ file behind."""
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from conftest import DISCORD_URL, assert_error, unique_id, wait_until
 from delivery_setup import Setup
@@ -75,6 +76,20 @@ def test_a_user_has_at_most_max_webhooks_per_user(make_service):
     status, _, _ = svc.request("DELETE", f"/webhooks/{made[0]['id']}", key=key)
     assert status == 200
     svc.create_webhook(key)
+
+
+def test_concurrent_creates_never_pass_the_limit(make_service):
+    # Creates are reserved under the user's lock but built and synced outside it: racing ones on
+    # several workers must still stop at the limit, exactly.
+    svc = make_service(max_webhooks_per_user=5, workers=3)
+    _, key = svc.new_user()
+    body = {"url": DISCORD_URL, "events": ["server.started"]}
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: svc.request("POST", "/webhooks", key=key, body=body), range(24)))
+    statuses = sorted(status for status, _, _ in answers)
+    assert statuses == [201] * 5 + [400] * 19, statuses
+    made = {body["id"] for status, _, body in answers if status == 201}
+    assert {hook["id"] for hook in svc.request("GET", "/webhooks", key=key)[2]} == made
 
 
 def test_the_default_limit_is_100_webhooks(svc):

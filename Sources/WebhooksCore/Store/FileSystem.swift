@@ -63,11 +63,8 @@ public enum FileSystem {
         do {
             for file in files {
                 let temp = "\(Path.parent(of: file.path))/\(tempPrefix)\(Path.name(of: file.path)).\(getpid())"
-                let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-                try check(fd, "create", temp)
+                try writeNew(file.bytes, to: temp)
                 temps.append((temp, file.path))
-                defer { close(fd) }
-                try writeAll(fd, file.bytes, temp)
             }
             try syncFilesystem(of: root)
             for (temp, path) in temps {
@@ -78,6 +75,19 @@ public enum FileSystem {
             try syncFilesystem(of: root)
         } catch {
             for (temp, _) in temps.dropFirst(renamed) { unlink(temp) }
+            throw error
+        }
+    }
+
+    /// A new file with `bytes`, not yet durable: the caller syncs. Removed again if the write fails.
+    static func writeNew(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        try check(fd, "create", path)
+        defer { close(fd) }
+        do {
+            try writeAll(fd, bytes, path)
+        } catch {
+            unlink(path)
             throw error
         }
     }
@@ -150,6 +160,14 @@ public enum FileSystem {
     /// One new folder, 0700, not yet durable: the caller syncs its parent.
     public static func createFolder(_ path: String) throws {
         try check(mkdir(path, 0o700), "mkdir", path)
+    }
+
+    /// At least as many as the folder's subfolders (its link count less `.` and its own entry),
+    /// or nil where the file system does not count them (btrfs, or ext4 past 65,000).
+    public static func subfolderBound(_ folder: String) -> Int? {
+        var info = stat()
+        guard stat(folder, &info) == 0, info.st_nlink >= 2 else { return nil }
+        return Int(info.st_nlink) - 2
     }
 
     /// Names in a folder (no dot entries); empty when the folder does not exist.

@@ -44,37 +44,49 @@ extension Store {
         return try webhooks(userId: userId).first { $0.id == id }
     }
 
-    /// Adds a webhook unless the user already has `limit`; returns false then. The folder is
-    /// built under a temp name and renamed into place, so a failure (a full disk) leaves no
-    /// half-made webhook, only a temp folder removed here or by start-up recovery.
+    /// Adds a webhook unless the user already has `limit`; returns false then. Two syncs, like any
+    /// atomic write: the folder is reserved under the user's lock (a `.tmp-new-` folder, counted
+    /// against the limit), built outside it, made durable by one `syncfs`, renamed into place and
+    /// made durable by a second. A failure (a full disk) leaves no half-made webhook, only a temp
+    /// folder removed here or by start-up recovery.
     public func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool {
-        try withUserLock(webhook.userId) {
-            // On the way out, whatever happened: a reader may have seen a step of it.
-            defer { generations.bump(.user(webhook.userId)) }
-            let parent = layout.webhooks(webhook.userId)
-            guard try FileSystem.list(parent).lazy.filter(Identifier.isUUID).count < limit else { return false }
-            let building = "\(parent)/\(FileSystem.tempPrefix)new-\(webhook.id)"
-            let folder = layout.webhook(webhook.userId, webhook.id)
-            try FileSystem.makeFolder(parent)
-            do {
-                // Three syncs in all: the file, the folder built (which also makes its empty
-                // deliveries/ durable), and the parent once the folder is renamed in.
-                try FileSystem.createFolder(building)
-                try FileSystem.createFolder(StoreLayout.deliveries(in: building))
-                try write(webhook, to: StoreLayout.webhookFile(in: building))
-                try FileSystem.check(rename(building, folder), "rename", building)
-            } catch {
-                try? FileSystem.removeTree(building)
-                throw error
-            }
-            do {
-                try FileSystem.syncFolder(parent)
-            } catch {
-                try? FileSystem.removeTree(folder)  // not known to be durable: not acknowledged
-                throw error
-            }
+        let parent = layout.webhooks(webhook.userId)
+        let building = "\(parent)/\(Self.newWebhookPrefix)\(webhook.id)"
+        try FileSystem.makeFolder(parent)
+        let reserved = try withUserLock(webhook.userId) {
+            guard try webhookCount(in: parent, reaching: limit) < limit else { return false }
+            try FileSystem.createFolder(building)
             return true
         }
+        guard reserved else { return false }
+        // On the way out, whatever happened: a reader may have seen a step of it.
+        defer { generations.bump(.user(webhook.userId)) }
+        let folder = layout.webhook(webhook.userId, webhook.id)
+        var renamed = false
+        do {
+            try FileSystem.createFolder(StoreLayout.deliveries(in: building))
+            try FileSystem.writeNew(try encode(webhook), to: StoreLayout.webhookFile(in: building))
+            try FileSystem.syncFilesystem(of: parent)
+            try FileSystem.check(rename(building, folder), "rename", building)
+            renamed = true
+            try FileSystem.syncFolder(parent)
+        } catch {
+            try? FileSystem.removeTree(renamed ? folder : building)  // not acknowledged: not kept
+            throw error
+        }
+        return true
+    }
+
+    private static let newWebhookPrefix = "\(FileSystem.tempPrefix)new-"
+
+    /// The user's webhooks plus creates in progress, counted exactly only when it may matter:
+    /// a folder's link count bounds its subfolders from above (where the file system keeps one),
+    /// so under the limit by that bound needs no listing.
+    private func webhookCount(in parent: String, reaching limit: Int) throws -> Int {
+        if let bound = FileSystem.subfolderBound(parent), bound < limit { return bound }
+        return try FileSystem.list(parent).lazy
+            .filter { Identifier.isUUID($0) || $0.hasPrefix(Self.newWebhookPrefix) }
+            .count
     }
 
     /// Read-modify-write under the user's lock, so concurrent updates never lose one another.
