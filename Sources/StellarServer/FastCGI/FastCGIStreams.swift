@@ -1,4 +1,5 @@
 import CFastCGI
+import Glibc
 import WebhooksCore
 
 /// Copies a request out of libfcgi at once: its params and buffers are freed at the next accept.
@@ -28,9 +29,7 @@ enum FastCGIRequestReader {
     /// a bad request, never a crash, and an oversized one is refused before it costs memory.
     static func head(_ params: [String: String], maxBodyBytes: Int) -> Outcome {
         var headers: [String: String] = [:]
-        for (name, value) in params where name.hasPrefix("HTTP_") {
-            headers[name.dropFirst(5).lowercased().replacing("_", with: "-")] = value
-        }
+        for (name, value) in params where name.hasPrefix("HTTP_") { headers[headerName(name)] = value }
         // nginx passes these two outside HTTP_*.
         if let contentType = params["CONTENT_TYPE"], !contentType.isEmpty { headers["content-type"] = contentType }
         let lengthText = params["CONTENT_LENGTH"] ?? ""
@@ -47,15 +46,32 @@ enum FastCGIRequestReader {
             body: [UInt8](repeating: 0, count: length)))
     }
 
+    /// HTTP_IDEMPOTENCY_KEY → idempotency-key, byte by byte (every request has a dozen).
+    static func headerName(_ param: String) -> String {
+        String(decoding: param.utf8.dropFirst(5).map { byte in
+            switch byte {
+            case UInt8(ascii: "_"): UInt8(ascii: "-")
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte + 32
+            default: byte
+            }
+        }, as: UTF8.self)
+    }
+
+    /// The params `head` reads: every HTTP_* header and these. nginx sends a dozen more
+    /// (SERVER_SOFTWARE, SCRIPT_NAME, ...) that are skipped without being copied.
+    static let usedParams: Set<String> = [
+        "CONTENT_TYPE", "CONTENT_LENGTH", "DOCUMENT_URI", "REQUEST_URI", "REQUEST_METHOD", "QUERY_STRING",
+    ]
+
     static func parameters(_ envp: FCGX_ParamArray?) -> [String: String] {
         var result: [String: String] = [:]
         guard var cursor = envp else { return result }
         while let entry = cursor.pointee {
-            let pair = String(cString: entry)
-            if let equals = pair.firstIndex(of: "=") {
-                result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
             cursor += 1
+            guard let equals = strchr(entry, Int32(UInt8(ascii: "="))) else { continue }
+            let name = String(decoding: UnsafeRawBufferPointer(start: entry, count: equals - entry), as: UTF8.self)
+            guard name.hasPrefix("HTTP_") || usedParams.contains(name) else { continue }
+            result[name] = String(cString: equals + 1)
         }
         return result
     }
