@@ -5,6 +5,7 @@ import WebhooksCore
 /// The delivery helper process `serve` spawns and supervises; not for direct use.
 struct Deliver: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "deliver",
         abstract: "Internal: the delivery helper, which sends queued deliveries to Discord.",
         shouldDisplay: false)
 

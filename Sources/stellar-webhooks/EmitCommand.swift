@@ -6,6 +6,7 @@ import WebhooksCore
 
 struct Emit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "emit",
         abstract: "Queue an event about a server (what POST /events does over HTTP).",
         discussion: "Creates one pending delivery per matching webhook of the server's owner and prints how many.")
 

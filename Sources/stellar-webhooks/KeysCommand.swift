@@ -5,11 +5,13 @@ import WebhooksCore
 
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "keys",
         abstract: "Create, list and revoke API keys.",
         subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Create a key. It is printed once, alone on the last line, and never stored.",
             discussion: "A user key (--user) acts as that user on /webhooks. A service key (--service) may call only /servers and /events.")
 
@@ -41,6 +43,7 @@ struct Keys: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List keys: id, kind, user or service, state, creation time, label.")
 
         @OptionGroup var options: ConfigOptions
@@ -55,7 +58,7 @@ struct Keys: ParsableCommand {
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a key; the next request with it gets 401.")
+        static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a key; the next request with it gets 401.")
 
         @OptionGroup var options: ConfigOptions
         @Argument(help: ArgumentHelp("The key id, as in `keys list`.", valueName: "key-id")) var keyId: String

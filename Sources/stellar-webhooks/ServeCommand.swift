@@ -6,6 +6,7 @@ import WebhooksCore
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run the service: the master, its FastCGI workers and the delivery helper.",
         discussion: """
             Listens on the unix socket `socket` (created with socket_mode and socket_group), or on \

@@ -5,11 +5,12 @@ import WebhooksCore
 
 struct Servers: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "servers",
         abstract: "Manage the servers events are about (what PUT/DELETE /servers do over HTTP).",
         subcommands: [Put.self, List.self, Remove.self])
 
     struct Put: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create or update a server.")
+        static let configuration = CommandConfiguration(commandName: "put", abstract: "Create or update a server.")
 
         @OptionGroup var options: ConfigOptions
         @Argument(help: ArgumentHelp(valueName: "server-id")) var serverId: String
@@ -31,7 +32,7 @@ struct Servers: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List servers: id, owner, status, name.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List servers: id, owner, status, name.")
 
         @OptionGroup var options: ConfigOptions
 
@@ -44,7 +45,7 @@ struct Servers: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a server and the webhooks scoped to it.")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a server and the webhooks scoped to it.")
 
         @OptionGroup var options: ConfigOptions
         @Argument(help: ArgumentHelp(valueName: "server-id")) var serverId: String

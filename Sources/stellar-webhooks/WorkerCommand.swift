@@ -6,6 +6,7 @@ import WebhooksCore
 /// The worker process `serve` spawns; not for direct use.
 struct Worker: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "worker",
         abstract: "Internal: one FastCGI worker, on the listening socket passed as fd 0.",
         shouldDisplay: false)
 
