@@ -21,7 +21,7 @@ struct Serve: ParsableCommand {
         let config = try options.load()
         let logger = bootstrapLogging(config, label: "master")
         let store = try options.openStore(config)
-        _ = try ServerSecret.loadOrCreate(in: config.dataDir)
+        _ = try ServerSecret.loadOrCreate(at: config.secretPath)
         let removed = try store.removeStrayTempFiles()
         if !removed.isEmpty {
             logger.notice("removed stray temp files", metadata: ["count": "\(removed.count)"])
@@ -32,7 +32,7 @@ struct Serve: ParsableCommand {
             listenFD = 0
             logger.info("listening on the socket inherited as fd 0")
         } else {
-            listenFD = try ListenSocket.open(path: config.socket, mode: config.socketMode, group: config.socketGroup)
+            listenFD = try ListenSocket.open(config.listenAddress, mode: config.socketMode, group: config.socketGroup)
             logger.info("listening", metadata: ["socket": "\(config.socket)"])
         }
 
@@ -41,6 +41,6 @@ struct Serve: ParsableCommand {
             workerArguments: ["worker"] + configArguments, helperArguments: ["deliver"] + configArguments,
             reloadConfig: options.loadAll)
         Supervisor(config: config, listenFD: listenFD, settings: settings, logger: logger).run()
-        if listenFD != 0 { unlink(config.socket) }
+        if listenFD != 0, case .unix(let path) = config.listenAddress { unlink(path) }
     }
 }

@@ -66,10 +66,10 @@ final class AuthTests: XCTestCase {
     func testServerSecretIsMadeOnceAndPrivate() throws {
         let folder = makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let first = try ServerSecret.loadOrCreate(in: folder)
+        let first = try ServerSecret.loadOrCreate(at: "\(folder)/secret.key")
         XCTAssertEqual(first.count, 32)
-        XCTAssertEqual(try ServerSecret.loadOrCreate(in: folder), first)
-        let mode = try FileManager.default.attributesOfItem(atPath: ServerSecret.path(in: folder))[.posixPermissions] as! NSNumber
+        XCTAssertEqual(try ServerSecret.loadOrCreate(at: "\(folder)/secret.key"), first)
+        let mode = try FileManager.default.attributesOfItem(atPath: "\(folder)/secret.key")[.posixPermissions] as! NSNumber
         XCTAssertEqual(mode.intValue, 0o600)
     }
 }

@@ -44,7 +44,7 @@ final class AppHarness {
         configure(&config)
         store = try! Store(root: folder, clock: { Date() }, caching: caching)
         try! store.prepare()
-        let secret = try! ServerSecret.loadOrCreate(in: folder)
+        let secret = try! ServerSecret.loadOrCreate(at: "\(folder)/secret.key")
         app = App(config: config, store: store, secret: secret, dispatch: dispatch, logger: Logger(label: "test"))
         verifier = KeyVerifier(secret: secret, store: store)
         dispatch.store = store

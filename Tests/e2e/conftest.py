@@ -225,6 +225,10 @@ class Service:
         self.serve = None
         self.nginx = None
         self.port = None
+        # Where this service is reached when not at its configured socket (one inherited as fd 0).
+        self.reached_at = None
+        # What nginx passes requests to when not only this service's own socket.
+        self.upstream_override = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -242,9 +246,10 @@ class Service:
     def master_pid(self):
         return self.serve.pid
 
-    def start(self, timeout=30, stdin=subprocess.DEVNULL):
+    def start(self, timeout=30, stdin=subprocess.DEVNULL, answering=True):
         """Starts serve and nginx. `stdin` may be a listening socket for serve to inherit as fd 0
-        (as under spawn-fcgi or systemd's StandardInput=socket)."""
+        (as under spawn-fcgi or systemd's StandardInput=socket). Returns once the application
+        answers through nginx, or (`answering=False`) once both are listening."""
         if not BIN.exists():
             pytest.fail(f"binary not found: {BIN} (set STELLAR_WEBHOOKS_BIN)")
         LIVE_SERVICES.append(self)
@@ -261,7 +266,7 @@ class Service:
                     raise
                 time.sleep(2)
         deadline = time.monotonic() + timeout
-        while not (self.socket.exists() and stat.S_ISSOCK(self.socket.stat().st_mode)):
+        while not self.listening():
             if self.serve.poll() is not None:
                 self.fail_start(f"serve exited with {self.serve.returncode} before its socket")
             if time.monotonic() > deadline:
@@ -269,7 +274,7 @@ class Service:
             time.sleep(0.05)
         self._start_nginx()
         # Ready when the application itself answers (401: no key), not nginx's 502.
-        while True:
+        while answering:
             try:
                 status, _, _ = self.request("GET", "/webhooks", timeout=5)
                 if status == 401:
@@ -281,11 +286,42 @@ class Service:
             if time.monotonic() > deadline:
                 self.fail_start("the application did not answer through nginx")
             time.sleep(0.1)
+        return self
+
+    @property
+    def upstreams(self):
+        return self.upstream_override or [self.connect_address]
+
+    @property
+    def connect_address(self):
+        """Where to reach the listener: `*:PORT` and `:PORT` listen on every interface."""
+        address = self.reached_at or self.listen_address
+        if address.startswith("/"):
+            return address
+        host, port = address.rsplit(":", 1)
+        return f"{host if host not in ('', '*') else '127.0.0.1'}:{port}"
+
+    @property
+    def listen_address(self):
+        """The `socket` setting: a unix socket path, or HOST:PORT."""
+        return self.config["socket"]
+
+    def listening(self):
+        address = self.connect_address
+        if address.startswith("/"):
+            path = Path(address)
+            return path.exists() and stat.S_ISSOCK(path.stat().st_mode)
+        host, port = self.connect_address.rsplit(":", 1)
+        try:
+            with socket.create_connection((host, int(port)), timeout=1):
+                return True
+        except OSError:
+            return False
 
     def _start_nginx(self):
         for _ in range(5):
             self.port = free_port()
-            subprocess.run([str(RENDER_NGINX), str(self.run_dir), str(self.port), str(self.socket)],
+            subprocess.run([str(RENDER_NGINX), str(self.run_dir), str(self.port), *self.upstreams],
                            check=True)
             with open(self.nginx_log, "ab") as log:
                 self.nginx = subprocess.Popen(

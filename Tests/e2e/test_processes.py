@@ -173,6 +173,7 @@ def test_serve_takes_an_inherited_listening_socket_on_fd0(make_service):
     svc = make_service(start=False)
     configured = svc.run_dir / "configured.sock"
     svc.write_config(socket=configured)  # must stay unused: fd 0 wins
+    svc.reached_at = str(svc.socket)
     with socket.socket(socket.AF_UNIX) as listener:
         listener.bind(str(svc.socket))
         os.chmod(svc.socket, 0o666)
@@ -223,6 +224,9 @@ BAD = {
     "global_rate_limit": "-1",
     "retention_days": "x",
     "log_level": "loud",
+    "allowed_clients": "nginx.example",
+    "secret_file": "relative/secret.key",
+    "database_url": "mysql://db/webhooks",
 }
 
 

@@ -57,3 +57,34 @@ static inline int stellar_set_alarm_interval(int seconds) {
     struct itimerval timer = {{seconds, 0}, {seconds, 0}};
     return setitimer(ITIMER_REAL, &timer, NULL);
 }
+
+// A TCP listener on `host` (empty or "*": every interface) and `port`, close-on-exec, with
+// SO_REUSEADDR so a restarted master binds at once. The fd, or -1 with errno, or -2 when the host
+// does not resolve (getaddrinfo's error in *gai_error).
+#include <netdb.h>
+#include <unistd.h>
+
+static inline int stellar_tcp_listen(const char *host, const char *port, int backlog, int *gai_error) {
+    struct addrinfo hints, *found = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int every = host[0] == '\0' || strcmp(host, "*") == 0;
+    int status = getaddrinfo(every ? NULL : host, port, &hints, &found);
+    if (status != 0) {
+        *gai_error = status;
+        return -2;
+    }
+    int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int on = 1;
+    if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0 ||
+                    bind(fd, found->ai_addr, found->ai_addrlen) < 0 || listen(fd, backlog) < 0)) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        fd = -1;
+    }
+    freeaddrinfo(found);
+    return fd;
+}

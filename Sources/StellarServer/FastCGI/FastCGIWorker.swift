@@ -20,6 +20,9 @@ public struct FastCGIWorker {
 
     /// Serves until SIGTERM or `maxRequests`; the request in hand always finishes first.
     public func run() {
+        // libfcgi reads it in FCGX_Init and refuses TCP connections from anyone else (unix
+        // sockets are governed by their file mode instead).
+        setenv("FCGI_WEB_SERVER_ADDRS", app.config.allowedClients.joined(separator: ","), 1)
         guard FCGX_Init() == 0 else {
             logger.critical("FCGX_Init failed")
             return

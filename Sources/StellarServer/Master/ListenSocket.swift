@@ -1,9 +1,10 @@
 import CSystem
 import FoundationEssentials
 import Glibc
+import WebhooksCore
 
 /// The FastCGI listening socket: inherited as fd 0 (spawn-fcgi, systemd `StandardInput=socket`),
-/// or a unix socket the master creates with the configured mode and group.
+/// a unix socket the master creates with the configured mode and group, or a TCP listener.
 public enum ListenSocket {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -16,8 +17,24 @@ public enum ListenSocket {
         return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &size) == 0 && accepting == 1
     }
 
+    /// Creates, binds and listens on the configured address; returns its fd (close-on-exec).
+    public static func open(_ address: ListenAddress, mode: UInt32, group: String?) throws -> Int32 {
+        switch address {
+        case .unix(let path):
+            return try open(path: path, mode: mode, group: group)
+        case .tcp(let host, let port):
+            var resolveError: Int32 = 0
+            let fd = stellar_tcp_listen(host, String(port), 1024, &resolveError)
+            if fd == -2 {
+                throw Failure(description: "socket \(host):\(port): \(String(cString: gai_strerror(resolveError)))")
+            }
+            guard fd >= 0 else { throw failure("listen on", "\(host):\(port)") }
+            return fd
+        }
+    }
+
     /// Creates, binds and listens on a unix socket at `path`; returns its fd (close-on-exec).
-    public static func open(path: String, mode: UInt32, group: String?) throws -> Int32 {
+    static func open(path: String, mode: UInt32, group: String?) throws -> Int32 {
         try removeStale(path)
         let fd = stellar_unix_socket(0)
         guard fd >= 0 else { throw failure("socket", path) }

@@ -72,10 +72,13 @@ public struct KeyVerifier: Sendable {
     }
 
     public func digest(of key: APIKey) -> [UInt8] {
+        Self.hmacSHA256(key: secret, message: Array(key.secret.utf8))
+    }
+
+    static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
-        let message = Array(key.secret.utf8)
-        _ = HMAC(EVP_sha256(), secret, Int32(secret.count), message, message.count, &out, &length)
+        _ = HMAC(EVP_sha256(), key, Int32(key.count), message, message.count, &out, &length)
         return Array(out.prefix(Int(length)))
     }
 

@@ -2,17 +2,17 @@ import COpenSSL
 import FoundationEssentials
 import Glibc
 
-/// The server secret that keys are HMAC'd with: `data_dir/secret.key`, 32 random bytes stored as
-/// hex, 0600, made once by whichever process needs it first.
+/// The server secret that keys are HMAC'd with: `secret_file` (default `data_dir/secret.key`),
+/// 32 random bytes stored as hex, 0600, made once by whichever process needs it first. It never
+/// goes into a database: hosts that share one share this file.
 public enum ServerSecret {
-    public static func path(in dataDir: String) -> String { StoreLayout(root: dataDir).secretKey }
-
     /// Loads the secret, creating it if there is none yet. Creation links a finished temp file into
     /// place, so racing processes agree on one secret and nobody ever reads half of one.
-    public static func loadOrCreate(in dataDir: String) throws -> [UInt8] {
-        let path = path(in: dataDir)
+    public static func loadOrCreate(at path: String) throws -> [UInt8] {
         if let secret = try load(path) { return secret }
-        let temp = "\(dataDir)/\(FileSystem.tempPrefix)secret.\(getpid())"
+        let folder = Path.parent(of: path)
+        try FileSystem.makeFolder(folder)
+        let temp = "\(folder)/\(FileSystem.tempPrefix)\(Path.name(of: path)).\(getpid())"
         try FileSystem.writeAtomically(Array(try Random.bytes(32).hexString.utf8), to: temp)
         let linked = link(temp, path)
         let linkError = errno
@@ -20,20 +20,27 @@ public enum ServerSecret {
         if linked < 0 && linkError != EEXIST {
             throw FileSystem.Failure(operation: "link", path: path, code: linkError)
         }
-        try FileSystem.syncFolder(dataDir)
+        try FileSystem.syncFolder(folder)
         guard let secret = try load(path) else {
             throw FileSystem.Failure(operation: "read", path: path, code: ENOENT)
         }
         return secret
     }
 
-    private static func load(_ path: String) throws -> [UInt8]? {
+    /// The secret, or nil when the file does not exist (a bad one throws).
+    public static func load(_ path: String) throws -> [UInt8]? {
         guard let text = try FileSystem.read(path) else { return nil }
         let hex = String(decoding: text, as: UTF8.self).trimmed
         guard hex.utf8.count == 64, let bytes = [UInt8](hex: hex) else {
             throw FileSystem.Failure(operation: "parse", path: path, code: EINVAL)
         }
         return bytes
+    }
+
+    /// What a database keeps to tell whether a host has the same secret, without the secret:
+    /// an HMAC of a fixed text under it.
+    public static func fingerprint(of secret: [UInt8]) -> String {
+        KeyVerifier.hmacSHA256(key: secret, message: Array("stellar-webhooks secret fingerprint".utf8)).hexString
     }
 }
 

@@ -6,7 +6,10 @@ import Logging
 /// file, overridden by `STELLAR_WEBHOOKS_<KEY>` in the environment.
 public struct Config: Equatable, Sendable {
     public var dataDir = "/var/lib/stellar-webhooks"
+    /// A unix socket path, or `HOST:PORT` for TCP (nginx on another machine).
     public var socket = "/run/stellar-webhooks/fcgi.sock"
+    /// Who may connect when `socket` is TCP: IPv4 addresses (libfcgi's FCGI_WEB_SERVER_ADDRS).
+    public var allowedClients = ["127.0.0.1"]
     public var socketMode: UInt32 = 0o660
     public var socketGroup: String? = nil
     /// At least 2, so one is always free while another waits on a manual send.
@@ -25,6 +28,13 @@ public struct Config: Equatable, Sendable {
     public var logLevel = Logger.Level.info
     /// Keeps one user's `GET /webhooks` and event fan-out bounded.
     public var maxWebhooksPerUser = 100
+    /// The HMAC key secret; nil is `data_dir/secret.key`. Hosts sharing a database share it.
+    public var secretFile: String? = nil
+    /// Empty: the flat-file store in `data_dir`. Else a libpq URI: the PostgreSQL store.
+    public var databaseURL = ""
+
+    public var secretPath: String { secretFile ?? "\(dataDir)/secret.key" }
+    public var listenAddress: ListenAddress { ListenAddress(socket)! }
 
     public init() {}
 
@@ -88,9 +98,27 @@ extension Config {
             guard value.utf8.count <= 90 else { return "too long (90 bytes at most, for the helper's socket in it)" }
             dataDir = value
         case "socket":
-            guard value.hasPrefix("/") else { return "must be an absolute path" }
-            guard value.utf8.count < 108 else { return "too long for a unix socket path (107 bytes at most)" }
+            guard let address = ListenAddress(value) else {
+                return "must be an absolute path (a unix socket) or HOST:PORT (TCP, port 1 to 65535)"
+            }
+            if case .unix(let path) = address, path.utf8.count >= 108 {
+                return "too long for a unix socket path (107 bytes at most)"
+            }
             socket = value
+        case "allowed_clients":
+            let addresses = value.split(separator: ",").map { String($0.trimmed) }
+            guard !addresses.isEmpty, addresses.allSatisfy(ListenAddress.isIPv4) else {
+                return "must be comma-separated IPv4 addresses, such as 127.0.0.1,10.0.0.5"
+            }
+            allowedClients = addresses
+        case "secret_file":
+            guard value.hasPrefix("/") else { return "must be an absolute path" }
+            secretFile = value
+        case "database_url":
+            guard value.isEmpty || value.hasPrefix("postgresql://") || value.hasPrefix("postgres://") else {
+                return "must be empty (flat files in data_dir) or a postgresql:// URI"
+            }
+            databaseURL = value
         case "socket_mode":
             guard let mode = UInt32(value, radix: 8), mode <= 0o777 else { return "must be octal permissions such as 0660" }
             socketMode = mode

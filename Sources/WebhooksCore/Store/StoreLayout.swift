@@ -2,7 +2,7 @@
 /// file per record; ownership comes from the path, so one user's requests can only ever name
 /// that user's files:
 ///
-///     secret.key                                   server secret for key digests
+///     secret.key                                   server secret for key digests (unless secret_file)
 ///     keys/{keyId}.json                            API keys (digests only)
 ///     keys/.decoy.json                             read for unknown key ids (same cost as a hit)
 ///     keys/lock, servers.lock                      flocks for key and server changes
@@ -31,7 +31,6 @@ public struct StoreLayout: Sendable {
     /// The folders every process makes sure of at start.
     var folders: [String] { [root, keys, servers, users, outbox, idempotency, idempotencyLocks, sendSlots] }
 
-    public var secretKey: String { "\(root)/secret.key" }
     var generations: String { "\(root)/generations" }
     public var helperLock: String { "\(root)/deliver.lock" }
     public var helperSocket: String { "\(root)/deliver.sock" }
