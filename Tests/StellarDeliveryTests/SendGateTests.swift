@@ -27,8 +27,8 @@ final class SendGateTests: XCTestCase {
         gate.started("c", now: start.addingTimeInterval(0.5))
         gate.finished("c", wait: nil, now: start.addingTimeInterval(0.5))
         XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(0.9)))  // three in the last second
-        XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(1.05)))  // the margin
-        XCTAssertTrue(gate.mayStart("d", now: start.addingTimeInterval(1.11)))
+        XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(1.02)))  // the margin
+        XCTAssertTrue(gate.mayStart("d", now: start.addingTimeInterval(1.04)))
         gate.pauseAll(until: start.addingTimeInterval(60))
         XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(30)))
         XCTAssertTrue(gate.mayStart("d", now: start.addingTimeInterval(61)))
