@@ -7,9 +7,10 @@ PYTHON ?= python3
 # Root installs directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What a fresh Debian 12 machine with Swift lacks: for `make run` the C libraries, nginx and curl
-# (its readiness checks); for the tests and benchmarks those and the tools below.
+# (its readiness checks); for the tests and benchmarks those and the tools below, PostgreSQL (the
+# tests' throwaway cluster, Tests/pg/cluster) and libpq (the PostgreSQL store).
 RUN_PACKAGES := libfcgi-dev libssl-dev libcurl4-openssl-dev nginx curl
-APT_PACKAGES := $(RUN_PACKAGES) wrk openssl python3 python3-pytest
+APT_PACKAGES := $(RUN_PACKAGES) wrk openssl python3 python3-pytest postgresql libpq-dev
 # Installs those of the packages $(1) that are missing. With all of them installed it needs no
 # privileges (dpkg -s only), so any user can `make run` once root has installed them.
 apt_install = missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
