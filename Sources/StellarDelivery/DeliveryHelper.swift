@@ -53,10 +53,12 @@ public final class DeliveryHelper {
     /// Runs until SIGTERM or SIGINT, then lets the sends in flight finish and returns.
     public func run() throws {
         // One helper per data_dir: a successor (after a reload) waits here for its predecessor.
-        let lock = try FileLock(store.layout.helperLock)
+        // Both files are this host's own, whichever store holds the data.
+        let local = StoreLayout(root: config.dataDir)
+        let lock = try FileLock(local.helperLock)
         defer { lock.unlock() }
         let stopSignals = try StopSignals()
-        let socket = try HelperSocket(path: store.layout.helperSocket)
+        let socket = try HelperSocket(path: local.helperSocket)
         defer { socket.shutdown() }  // runs before the unlock above
         logger.info("delivery helper started", metadata: ["pid": "\(getpid())", "concurrency": "\(config.deliveryConcurrency)", "rate": "\(config.globalRateLimit)/s"])
 
@@ -123,7 +125,7 @@ public final class DeliveryHelper {
     /// A failed step: a store that cannot be written pauses sends (StorageOutage); anything else
     /// is logged.
     func report(_ what: String, _ error: Error) {
-        if let failure = error as? FileSystem.Failure, failure.isStorageUnavailable {
+        if let failure = error as? StorageFailure, failure.isStorageUnavailable {
             storageFailed(what, failure, now: Date())
         } else {
             logger.error("delivery helper: failed \(what)", metadata: ["cause": "\(error)"])

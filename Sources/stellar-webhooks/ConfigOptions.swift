@@ -25,7 +25,7 @@ struct ConfigOptions: ParsableArguments {
 
     /// The store, made ready for use by any process.
     func openStore(_ config: Config) throws -> Store {
-        let store = try Store(root: config.dataDir, clock: systemClock)
+        let store = try FileStore(root: config.dataDir, clock: systemClock)
         try store.prepare()
         return store
     }

@@ -26,13 +26,14 @@ struct Emit: ParsableCommand {
             }
             fields = members
         }
-        let store = try options.openStore(try options.load())
+        let config = try options.load()
+        let store = try options.openStore(config)
         guard Identifier.isExternalID(server), let found = try store.server(id: server) else {
             printError("no server \(server)")
             throw ExitCode(1)
         }
         let emitted = try EventEmitter(store: store).emit(canonical, server: found, data: fields, now: Date())
-        if emitted.deliveries > 0 { HelperLink(dataDir: store.root).wake() }
+        if emitted.deliveries > 0 { HelperLink(dataDir: config.dataDir).wake() }
         print("queued \(emitted.deliveries) deliveries")
     }
 }

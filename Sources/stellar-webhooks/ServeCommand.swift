@@ -22,9 +22,11 @@ struct Serve: ParsableCommand {
         let logger = bootstrapLogging(config, label: "master")
         let store = try options.openStore(config)
         _ = try ServerSecret.loadOrCreate(at: config.secretPath)
-        let removed = try store.removeStrayTempFiles()
-        if !removed.isEmpty {
-            logger.notice("removed stray temp files", metadata: ["count": "\(removed.count)"])
+        if let files = store as? FileStore {
+            let removed = try files.removeStrayTempFiles()
+            if !removed.isEmpty {
+                logger.notice("removed stray temp files", metadata: ["count": "\(removed.count)"])
+            }
         }
 
         let listenFD: Int32

@@ -15,7 +15,7 @@ struct Worker: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let logger = bootstrapLogging(config, label: "worker")
-        let store = try Store(root: config.dataDir, clock: systemClock, caching: true)
+        let store = try FileStore(root: config.dataDir, clock: systemClock, caching: true)
         let secret = try ServerSecret.loadOrCreate(at: config.secretPath)
         let app = App(config: config, store: store, secret: secret, dispatch: HelperLink(dataDir: config.dataDir), logger: logger)
         FastCGIWorker(app: app, maxRequests: config.maxRequests, logger: logger).run()

@@ -6,7 +6,7 @@ import XCTest
 /// worker, the CLI, the helper) on its very next read.
 final class ReadCacheTests: StoreTestCase {
     func testAChangeThroughAnotherProcessIsSeenOnTheNextRead() throws {
-        let cached = try Store(root: folder, clock: { Date() }, caching: true)
+        let cached = try FileStore(root: folder, clock: { Date() }, caching: true)
         let hook = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: "s1", enabled: true, createdAt: "t")
         XCTAssertEqual(try cached.webhooks(userId: "u1").count, 0)
         XCTAssertTrue(try store.createWebhook(hook, limit: 100))
@@ -31,7 +31,7 @@ final class ReadCacheTests: StoreTestCase {
     }
 
     func testWithoutChangesTheCacheIsUsed() throws {
-        let cached = try Store(root: folder, clock: { Date() }, caching: true)
+        let cached = try FileStore(root: folder, clock: { Date() }, caching: true)
         let hook = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: "t")
         XCTAssertTrue(try store.createWebhook(hook, limit: 100))
         XCTAssertEqual(try cached.webhooks(userId: "u1").count, 1)

@@ -13,11 +13,11 @@ func makeTemporaryFolder() -> String {
 /// A fresh, prepared store in a temp folder for each test.
 class StoreTestCase: XCTestCase {
     var folder: String!
-    var store: Store!
+    var store: FileStore!
 
     override func setUp() {
         folder = makeTemporaryFolder()
-        store = try! Store(root: folder, clock: { Date() })
+        store = try! FileStore(root: folder, clock: { Date() })
         try! store.prepare()
     }
 
@@ -32,7 +32,7 @@ let fixedNow = Date(timeIntervalSince1970: 1_768_478_400)  // 2026-01-15T12:00:0
 /// An App over a temp store, with helpers to make keys and requests.
 final class AppHarness {
     let folder = makeTemporaryFolder()
-    let store: Store
+    let store: FileStore
     let app: App
     let verifier: KeyVerifier
     let dispatch = RecordingDispatch()
@@ -42,7 +42,7 @@ final class AppHarness {
         var config = Config()
         config.dataDir = folder
         configure(&config)
-        store = try! Store(root: folder, clock: { Date() }, caching: caching)
+        store = try! FileStore(root: folder, clock: { Date() }, caching: caching)
         try! store.prepare()
         let secret = try! ServerSecret.loadOrCreate(at: "\(folder)/secret.key")
         app = App(config: config, store: store, secret: secret, dispatch: dispatch, logger: Logger(label: "test"))
@@ -78,7 +78,7 @@ final class RecordingDispatch: DeliveryDispatch, @unchecked Sendable {
     var sent: [String] = []
     /// What the pretend send ends as; nil: the helper never answers.
     var outcome: (result: AttemptResult, outcome: Outcome)? = (.answered(status: 200, headers: [:], body: Array("{}".utf8)), .delivered)
-    var store: Store?
+    var store: FileStore?
 
     func wake() { wakes += 1 }
 

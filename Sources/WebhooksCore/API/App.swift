@@ -33,7 +33,7 @@ public struct App {
     public func handle(_ request: Request, now: Date) -> Response {
         do {
             return try route(request, now: now)
-        } catch let failure as FileSystem.Failure where failure.isStorageUnavailable {
+        } catch let failure as StorageFailure where failure.isStorageUnavailable {
             logger.error("storage unavailable", metadata: ["method": "\(request.method)", "path": "\(request.path)", "cause": "\(failure)"])
             return Self.storageUnavailable
         } catch {

@@ -1,74 +1,116 @@
 import FoundationEssentials
-import Glibc
 
-/// The flat-file store under `data_dir` (docs/architecture.md, "Files on disk"); its paths are in
-/// `StoreLayout`. Every write is atomic and durable (FileSystem.writeAtomically) and made under a
-/// flock, so the workers, the delivery helper and the CLI can all write at once.
-public final class Store: @unchecked Sendable {
-    public let layout: StoreLayout
-    /// The time outbox entries are named by. Passed in, so the store reads no clock of its own.
-    let clock: @Sendable () -> Date
+/// Everything the service keeps: keys, servers, webhooks, deliveries and their outbox, idempotent
+/// answers. Two backends (docs/architecture.md: "Storage"): `FileStore`, flat files under
+/// `data_dir` (the default), and the PostgreSQL store that several hosts share. Every method is a
+/// whole, durable step: when it returns, what it wrote survives a crash; when it throws, nothing
+/// acknowledged was lost. A backend that cannot reach its storage throws an error whose
+/// `isStorageUnavailable` is true, which the API answers with 503.
+public protocol Store: AnyObject, Sendable {
+    /// Makes the storage ready (folders, schema); safe from every process at every start.
+    func prepare() throws
 
-    /// Bumped by every write, read by caches.
-    let generations: Generations
-    /// Only workers keep one: they answer the same reads again and again.
-    let cache: ReadCache?
+    // MARK: Keys
+    func saveKey(_ key: APIKeyRecord) throws
+    func key(id keyId: String) throws -> APIKeyRecord?
+    /// A record that no key matches, read for an unknown key id so that it costs what a known one does.
+    func keyDecoy() throws -> APIKeyRecord?
+    func allKeys() throws -> [APIKeyRecord]
+    func revokeKey(id keyId: String, at now: String) throws -> Bool
 
-    public var root: String { layout.root }
+    // MARK: Servers
+    func server(id serverId: String) throws -> Server?
+    func allServers() throws -> [Server]
+    func putServer(id: String, name: String, ownerId: String, status: String?, now: String) throws -> Server
+    func removeServer(id: String) throws -> Bool
 
-    /// Opens (and creates) `root` and its shared change counters. `caching`: keep copies of what
-    /// is read most, checked against those counters on every read.
-    public init(root: String, clock: @escaping @Sendable () -> Date, caching: Bool = false) throws {
-        self.layout = StoreLayout(root: root)
-        self.clock = clock
-        try FileSystem.makeFolder(root)
-        self.generations = try Generations(path: layout.generations)
-        self.cache = caching ? ReadCache() : nil
+    // MARK: Webhooks
+    /// The user's webhooks, newest first.
+    func webhooks(userId: String) throws -> [Webhook]
+    /// The user's rendered `GET /webhooks` answer; `render` runs when no kept copy is current.
+    func webhookList(userId: String, render: () throws -> [UInt8]) throws -> [UInt8]
+    /// nil for a missing webhook and for another user's alike.
+    func webhook(userId: String, id: String) throws -> Webhook?
+    /// False when the user already has `limit` webhooks.
+    func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool
+    /// Read-modify-write that never loses a concurrent update; nil when there is no such webhook.
+    func updateWebhook(userId: String, id: String, _ change: (inout Webhook) throws -> Void) throws -> Webhook?
+    func deleteWebhook(userId: String, id: String) throws -> Bool
+
+    // MARK: Deliveries
+    func deliveryCount(userId: String, webhookId: String) throws -> Int
+    /// Newest first; O(limit) whatever the offset and the total.
+    func deliveries(userId: String, webhookId: String, offset: Int, limit: Int) throws -> [Delivery]
+    func delivery(userId: String, webhookId: String, id: String) throws -> Delivery?
+    /// Queues new pending deliveries (one fan-out, committed together); returns those queued
+    /// (a webhook deleted meanwhile gets none).
+    @discardableResult
+    func queue(_ deliveries: [Delivery], userId: String) throws -> [Delivery]
+
+    // MARK: The outbox, the delivery helper's side
+    /// Names (`OutboxName`) of the pending entries this helper may send, oldest first.
+    func outboxNames() throws -> [String]
+    /// The pending delivery an entry points to, claimed for this helper; nil when there is none
+    /// any more (finished, its webhook deleted, or claimed by another host's helper).
+    func pendingDelivery(outboxName name: String) throws -> Delivery?
+    /// Moves an entry that cannot be read out of the way, kept for the admin.
+    func rejectOutboxEntry(_ name: String) throws
+    /// Throws while nothing can be written (a full disk, a database down).
+    func checkWritable() throws
+    /// Records an attempt; a finished delivery leaves the outbox. False when its webhook is gone.
+    @discardableResult
+    func record(_ delivery: Delivery, outboxName name: String) throws -> Bool
+
+    // MARK: Idempotency, retention, manual sends
+    /// The answer stored for (`scope`, `key`) within the last 24 h, else `produce`'s, stored when
+    /// a success. Concurrent requests with one key run `produce` once.
+    func idempotent(scope: String, key: String, now: Date, produce: () throws -> StoredAnswer) throws -> StoredAnswer
+    func pruneDeliveries(createdBefore cutoff: Date) throws -> Int
+    func expireIdempotencyKeys(now: Date) throws -> Int
+    /// A place for one manual send: one per user, and at most `slots` at once.
+    func admitManualSend(userId: String, slots: Int) throws -> SendAdmission
+}
+
+/// The first answer given to a request carrying an `Idempotency-Key`.
+public struct StoredAnswer: Codable, Equatable, Sendable {
+    public var status: Int
+    public var body: JSONValue
+    public var createdAt: String
+
+    /// How long an answer is replayed.
+    public static let replayWindow: TimeInterval = 24 * 3600
+
+    public init(status: Int, body: JSONValue, createdAt: String) {
+        self.status = status
+        self.body = body
+        self.createdAt = createdAt
+    }
+}
+
+/// Admission for manual sends (a test, a manual retry). Each holds a worker until the helper has
+/// sent it, so one user may have one in flight, and together they may hold all workers but one:
+/// the others stay free for every other request.
+public enum SendAdmission {
+    case admitted(SendLease)
+    /// This user already has a send in flight.
+    case userBusy
+    /// Every worker that sends may hold is holding one.
+    case workersBusy
+}
+
+/// The places held by one admitted send; `release` when its answer is ready.
+public struct SendLease {
+    let onRelease: () -> Void
+
+    public init(onRelease: @escaping () -> Void) {
+        self.onRelease = onRelease
     }
 
-    /// Creates the top-level folders. Safe to call from every process at every start.
-    public func prepare() throws {
-        for folder in layout.folders {
-            try FileSystem.makeFolder(folder)
-        }
-        try prepareKeyDecoy()
-    }
+    public func release() { onRelease() }
+}
 
-    /// Runs `body` holding the user's lock: every change to a user's webhooks and deliveries.
-    func withUserLock<T>(_ userId: String, _ body: () throws -> T) throws -> T {
-        try FileSystem.makeFolder(layout.user(userId))
-        return try FileLock.withLock(layout.userLock(userId), body)
-    }
-
-    // MARK: Records as JSON files
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    /// A record as its file holds it: sorted, indented JSON and a final newline.
-    func encode<T: Encodable>(_ record: T) throws -> [UInt8] {
-        var bytes = Array(try Self.encoder.encode(record))
-        bytes.append(UInt8(ascii: "\n"))
-        return bytes
-    }
-
-    func write<T: Encodable>(_ record: T, to path: String) throws {
-        try FileSystem.writeAtomically(try encode(record), to: path)
-    }
-
-    /// Every record in a folder of `{id}.json` files.
-    func readAll<T: Decodable>(_ type: T.Type, in folder: String) throws -> [T] {
-        try FileSystem.list(folder)
-            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
-            .compactMap { try read(T.self, at: "\(folder)/\($0)") }
-    }
-
-    /// The record at `path`, or nil when there is none.
-    func read<T: Decodable>(_ type: T.Type, at path: String) throws -> T? {
-        guard let bytes = try FileSystem.read(path) else { return nil }
-        return try JSONDecoder().decode(T.self, from: Data(bytes))
-    }
+/// An error from a store's storage. `isStorageUnavailable`: the disk is full or failing, or the
+/// database is down: nothing the client did, and it may pass by itself, so the API answers 503.
+public protocol StorageFailure: Error {
+    var isStorageUnavailable: Bool { get }
 }

@@ -39,7 +39,7 @@ extension WebhookHandlers {
     var sendSlots: Int { max(1, context.config.workers - 1) }
 
     private func sendNow(_ delivery: Delivery) throws -> Response {
-        let lease: Store.SendLease
+        let lease: SendLease
         switch try store.admitManualSend(userId: userId, slots: sendSlots) {
         case .admitted(let admitted): lease = admitted
         case .userBusy: return .error(429, "A send is already in progress", headers: [("Retry-After", "1")])

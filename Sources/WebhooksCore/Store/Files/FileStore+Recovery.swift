@@ -4,7 +4,7 @@ import Glibc
 /// Start-up recovery (docs/architecture.md: "Files on disk"): a process killed mid-write leaves
 /// only `.tmp-*` files or folders behind, since records are replaced by rename. Remove those; touch
 /// nothing else.
-extension Store {
+extension FileStore {
     /// Returns the paths removed.
     @discardableResult
     public func removeStrayTempFiles() throws -> [String] {

@@ -2,22 +2,7 @@ import COpenSSL
 import FoundationEssentials
 import Glibc
 
-/// The first answer given to a request carrying an `Idempotency-Key`.
-public struct StoredAnswer: Codable, Equatable, Sendable {
-    public var status: Int
-    public var body: JSONValue
-    public var createdAt: String
-
-    public init(status: Int, body: JSONValue, createdAt: String) {
-        self.status = status
-        self.body = body
-        self.createdAt = createdAt
-    }
-}
-
-extension Store {
-    public static let idempotencyWindow: TimeInterval = 24 * 3600
-
+extension FileStore {
     /// Returns the answer stored for (`scope`, `key`) within the last 24 h; otherwise runs `produce`
     /// and stores its answer when it is a success. Two concurrent requests with the same key
     /// queue once: they take the same lock, one of a fixed set (`StoreLayout.idempotencyLock`),
@@ -31,7 +16,7 @@ extension Store {
         return try FileLock.withLock(layout.idempotencyLock(name)) {
             if let stored = try read(StoredAnswer.self, at: path),
                 let created = Timestamp.parse(stored.createdAt),
-                now.timeIntervalSince(created) < Self.idempotencyWindow
+                now.timeIntervalSince(created) < StoredAnswer.replayWindow
             {
                 return stored
             }

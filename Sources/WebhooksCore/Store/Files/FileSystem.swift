@@ -5,7 +5,7 @@ import Glibc
 /// The store's only way to touch the disk: whole-file atomic replacement, exclusive locks, and
 /// plain reads. Everything is created 0700 (folders) or 0600 (files).
 public enum FileSystem {
-    public struct Failure: Error, CustomStringConvertible {
+    public struct Failure: StorageFailure, CustomStringConvertible {
         public var operation: String
         public var path: String
         public var code: Int32

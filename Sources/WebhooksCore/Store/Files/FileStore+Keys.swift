@@ -1,4 +1,4 @@
-extension Store {
+extension FileStore {
     public func saveKey(_ key: APIKeyRecord) throws {
         defer { generations.bump(.keys) }
         try write(key, to: layout.key(key.id))

@@ -1,7 +1,7 @@
 import FoundationEssentials
 import Glibc
 
-extension Store {
+extension FileStore {
     /// The user's webhooks, newest first: O(that user's webhooks), or a cached copy while the
     /// user's generation has not moved.
     public func webhooks(userId: String) throws -> [Webhook] {

@@ -2,7 +2,7 @@ import FoundationEssentials
 import Glibc
 
 /// The delivery helper's side of the store: what is pending, and recording what happened.
-extension Store {
+extension FileStore {
     /// Names of the pending entries, in the order they were queued.
     public func outboxNames() throws -> [String] {
         try FileSystem.list(layout.outbox).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()

@@ -4,7 +4,7 @@ import Glibc
 /// Keeps the store bounded (docs/architecture.md: "Files on disk"): finished deliveries older than
 /// `retention_days` go, with their index records; pending ones stay whatever their age. Idempotency
 /// answers go after 24 h.
-extension Store {
+extension FileStore {
     /// Returns how many deliveries were pruned.
     @discardableResult
     public func pruneDeliveries(createdBefore cutoff: Date) throws -> Int {
@@ -60,7 +60,7 @@ extension Store {
             try FileLock.withLock(layout.idempotencyLock(answer)) {
                 guard let stored = try read(StoredAnswer.self, at: path),
                     let created = Timestamp.parse(stored.createdAt),
-                    now.timeIntervalSince(created) >= Self.idempotencyWindow
+                    now.timeIntervalSince(created) >= StoredAnswer.replayWindow
                 else { return }
                 try FileSystem.remove(path)
                 expired += 1

@@ -1,4 +1,4 @@
-extension Store {
+extension FileStore {
     /// `serverId` must already satisfy `Identifier.isExternalID`.
     public func server(id serverId: String) throws -> Server? {
         guard let cache else { return try read(Server.self, at: layout.server(serverId)) }

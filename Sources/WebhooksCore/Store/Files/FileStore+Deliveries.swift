@@ -1,7 +1,7 @@
 import FoundationEssentials
 import Glibc
 
-extension Store {
+extension FileStore {
     func deliveryIndex(_ userId: String, _ webhookId: String) -> DeliveryIndex {
         DeliveryIndex(path: layout.deliveryIndex(userId, webhookId))
     }
