@@ -70,8 +70,11 @@ $(RELEASE_BIN): $(RELEASE_SOURCES)
 unit:
 	$(SWIFT) test $(TEST_FLAGS)
 
+# Every end-to-end test on the flat-file store, then on PostgreSQL (a throwaway cluster,
+# Tests/pg/cluster); the FastCGI fuzzing is the same whatever the store and runs once.
 e2e: build
 	$(PYTHON) -m pytest -q Tests/e2e
+	STELLAR_E2E_STORE=postgres $(PYTHON) -m pytest -q Tests/e2e --ignore=Tests/e2e/test_fcgi_fuzz.py
 
 ## fuzz: API fuzzing with Schemathesis through real nginx against docs/openapi.yaml, until
 ## FUZZ_REQUESTS requests (default 100000); prints request counts and results (Tests/fuzz)

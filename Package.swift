@@ -20,6 +20,10 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]),
         // libcurl, loaded by the delivery helper only (dlopen): a C target of typed wrappers.
         .target(name: "CCurl", path: "Sources/CShims/CCurl"),
+        // libpq, loaded by processes whose store is PostgreSQL only (dlopen): typed wrappers.
+        .target(
+            name: "CPostgres", path: "Sources/CShims/CPostgres",
+            cSettings: [.unsafeFlags(["-I/usr/include/postgresql"])]),
         // prctl, signalfd and unix sockets, which Swift cannot call comfortably.
         .systemLibrary(name: "CSystem", path: "Sources/CShims/CSystem"),
         // syncfs for the store's group commit, atomic counters for its cache generations.
@@ -39,6 +43,9 @@ let package = Package(
             name: "StellarServer",
             dependencies: ["CFastCGI", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log")]),
 
+        // The PostgreSQL store: what several hosts share (docs/architecture.md: "Storage").
+        .target(name: "PostgresStore", dependencies: ["CPostgres", "WebhooksCore"]),
+
         // The delivery helper: outbox → libcurl → Discord, the only process that talks to Discord;
         // its send gate and state, and the link workers and the CLI reach it by.
         .target(
@@ -49,13 +56,14 @@ let package = Package(
         .executableTarget(
             name: "stellar-webhooks",
             dependencies: [
-                "WebhooksCore", "StellarServer", "StellarDelivery",
+                "WebhooksCore", "StellarServer", "StellarDelivery", "PostgresStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
         .testTarget(name: "WebhooksCoreTests", dependencies: ["WebhooksCore"]),
         .testTarget(name: "StellarDeliveryTests", dependencies: ["StellarDelivery", "WebhooksCore", "CCurl"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "WebhooksCore"]),
         .testTarget(name: "StellarServerTests", dependencies: ["StellarServer", "WebhooksCore", "CFastCGI"]),
     ],
     swiftLanguageModes: [.v5]

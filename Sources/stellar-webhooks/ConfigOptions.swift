@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 import Logging
+import PostgresStore
 import WebhooksCore
 
 /// `--config FILE`, shared by every command.
@@ -23,11 +24,27 @@ struct ConfigOptions: ParsableArguments {
         return config
     }
 
-    /// The store, made ready for use by any process.
-    func openStore(_ config: Config) throws -> Store {
-        let store = try FileStore(root: config.dataDir, clock: systemClock)
-        try store.prepare()
+    /// The store `database_url` names (flat files in data_dir when empty), made ready for use by
+    /// any process. `caching`: a worker's read caches (flat files only; a database is shared).
+    /// `prepared`: false for the processes `serve` starts after preparing it itself; they must
+    /// start even while a database is down, and answer 503 until it is back.
+    func openStore(_ config: Config, caching: Bool = false, prepared: Bool = true) throws -> Store {
+        let store: Store
+        if config.databaseURL.isEmpty {
+            store = try FileStore(root: config.dataDir, clock: systemClock, caching: caching)
+        } else {
+            try FileSystem.makeFolder(config.dataDir)
+            store = try PostgresStore(url: config.databaseURL, dataDir: config.dataDir, clock: systemClock)
+        }
+        if prepared { try store.prepare() }
         return store
+    }
+
+    /// The HMAC secret keys are checked with: `secret_file`, made on first use; with a database,
+    /// also the one the database's keys were made under, or an error that says what to copy.
+    func openSecret(_ config: Config, store: Store) throws -> [UInt8] {
+        if let shared = store as? PostgresStore { return try shared.adoptSecret(at: config.secretPath) }
+        return try ServerSecret.loadOrCreate(at: config.secretPath)
     }
 }
 

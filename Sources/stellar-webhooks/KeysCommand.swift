@@ -32,7 +32,7 @@ struct Keys: ParsableCommand {
         func run() throws {
             let config = try options.load()
             let store = try options.openStore(config)
-            let secret = try ServerSecret.loadOrCreate(at: config.secretPath)
+            let secret = try options.openSecret(config, store: store)
             let kind: APIKeyKind = user != nil ? .user : .service
             let key = try KeyVerifier(secret: secret, store: store).issue(
                 kind: kind, subject: (user ?? service)!, label: label, now: Timestamp.format(Date()))

@@ -21,7 +21,7 @@ struct Serve: ParsableCommand {
         let config = try options.load()
         let logger = bootstrapLogging(config, label: "master")
         let store = try options.openStore(config)
-        _ = try ServerSecret.loadOrCreate(at: config.secretPath)
+        _ = try options.openSecret(config, store: store)
         if let files = store as? FileStore {
             let removed = try files.removeStrayTempFiles()
             if !removed.isEmpty {

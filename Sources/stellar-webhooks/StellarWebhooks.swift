@@ -13,6 +13,6 @@ struct StellarWebhooks: ParsableCommand {
             while `serve` is running.
             """,
         version: Product.version,
-        subcommands: [Serve.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Worker.self, Deliver.self]
+        subcommands: [Serve.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Migrate.self, Import.self, Worker.self, Deliver.self]
     )
 }

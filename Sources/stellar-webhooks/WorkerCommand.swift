@@ -15,7 +15,8 @@ struct Worker: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let logger = bootstrapLogging(config, label: "worker")
-        let store = try FileStore(root: config.dataDir, clock: systemClock, caching: true)
+        let store = try options.openStore(config, caching: true, prepared: false)
+        // `serve` has checked it against the database's fingerprint.
         let secret = try ServerSecret.loadOrCreate(at: config.secretPath)
         let app = App(config: config, store: store, secret: secret, dispatch: HelperLink(dataDir: config.dataDir), logger: logger)
         FastCGIWorker(app: app, maxRequests: config.maxRequests, logger: logger).run()

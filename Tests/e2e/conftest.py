@@ -32,6 +32,60 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = REPO_ROOT / os.environ.get("STELLAR_WEBHOOKS_BIN", ".build/debug/stellar-webhooks")
 RENDER_NGINX = REPO_ROOT / "nginx" / "render-dev-conf"
 KEEP_RUN_DIRS = os.environ.get("STELLAR_WEBHOOKS_E2E_KEEP") == "1"
+# The store every service in this run uses: `files` (data_dir) or `postgres` (a throwaway cluster
+# started for the run, one database per service).
+STORE = os.environ.get("STELLAR_E2E_STORE", "files")
+PG_CLUSTER = REPO_ROOT / "Tests" / "pg" / "cluster"
+
+
+class Postgres:
+    """The run's throwaway PostgreSQL cluster (Tests/pg/cluster), started on first use."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="swh-pg-", dir="/tmp")
+        self.cluster = f"{self.folder}/c"
+        self.url = subprocess.run([str(PG_CLUSTER), "start", self.cluster], check=True,
+                                  capture_output=True, text=True).stdout.strip()
+        self.made = 0
+
+    def sql(self, statement, database="webhooks"):
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", self.database_url(database), "-c", statement],
+                       check=True, capture_output=True, text=True)
+
+    def database_url(self, name):
+        return self.url.replace("/webhooks?", f"/{name}?")
+
+    def new_database(self):
+        self.made += 1
+        name = f"swh_{os.getpid()}_{self.made}"
+        self.sql(f"CREATE DATABASE {name}")
+        return name
+
+    def drop_database(self, name):
+        self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def pg_ctl(self, *args):
+        subprocess.run([str(PG_CLUSTER), "pg_ctl", self.cluster, *args], check=True,
+                       capture_output=True, timeout=60)
+
+    def stop(self):
+        subprocess.run([str(PG_CLUSTER), "stop", self.cluster], capture_output=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_postgres = None
+
+
+def postgres():
+    global _postgres
+    if _postgres is None:
+        _postgres = Postgres()
+    return _postgres
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _postgres is not None:
+        _postgres.stop()
 
 # ---------------------------------------------------------------------------------------------
 # The contract (docs/architecture.md: "A request", "A delivery")
@@ -220,6 +274,10 @@ class Service:
         }
         if os.geteuid() == 0:
             self.config["socket_group"] = "nogroup"
+        self.database = None
+        if STORE == "postgres":
+            self.database = postgres().new_database()
+            self.config["database_url"] = postgres().database_url(self.database)
         self.config.update({k: str(v) for k, v in (config or {}).items()})
         self.write_config()
         self.serve = None
@@ -360,12 +418,73 @@ class Service:
 
     def cleanup(self):
         self.stop()
+        if self.database is not None:
+            postgres().drop_database(self.database)
         if not KEEP_RUN_DIRS:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def logs(self, lines=60):
         return (f"--- serve log ({self.serve_log}) ---\n{tail(self.serve_log, lines)}\n"
                 f"--- nginx error log ---\n{tail(self.run_dir / 'nginx-error.log', 20)}")
+
+    # -- the store itself, read and edited behind the service's back (stop it first) ---------------
+
+    def psql(self, statement):
+        """Rows of this service's database, as lists of strings (select a record as `::jsonb`,
+        one line)."""
+        out = subprocess.run(["psql", "-qAtX", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                              postgres().database_url(self.database), "-c", statement],
+                             check=True, capture_output=True, text=True).stdout
+        return [line.split("\t") for line in out.splitlines() if line]
+
+    def _delivery_file(self, user, webhook_id, delivery_id):
+        return self.data_dir / "users" / user / "webhooks" / webhook_id / "deliveries" / f"{delivery_id}.json"
+
+    def stored_deliveries(self, user, webhook_id):
+        """Every delivery record of a webhook, as the store keeps it."""
+        if self.database:
+            return [json.loads(r[0]) for r in self.psql(
+                f"SELECT record::jsonb FROM deliveries WHERE webhook_id = '{webhook_id}'")]
+        folder = self._delivery_file(user, webhook_id, "x").parent
+        return [json.loads(p.read_text()) for p in folder.glob("*.json")]
+
+    def stored_delivery_exists(self, user, webhook_id, delivery_id):
+        if self.database:
+            return bool(self.psql(f"SELECT 1 FROM deliveries WHERE id = '{delivery_id}'"))
+        return self._delivery_file(user, webhook_id, delivery_id).exists()
+
+    def edit_stored_delivery(self, user, webhook_id, delivery_id, **changes):
+        if self.database:
+            record = json.loads(self.psql(f"SELECT record::jsonb FROM deliveries WHERE id = '{delivery_id}'")[0][0])
+            record.update(changes)
+            text = json.dumps(record, indent=2, sort_keys=True).replace("'", "''")
+            pending = "true" if record["status"] == "pending" else "false"
+            self.psql(f"UPDATE deliveries SET record = '{text}', created_at = '{record['createdAt']}', "
+                      f"pending = {pending} WHERE id = '{delivery_id}'")
+            return
+        path = self._delivery_file(user, webhook_id, delivery_id)
+        record = json.loads(path.read_text())
+        record.update(changes)
+        path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+    def stored_answers(self):
+        """Idempotent answers kept: {name: record}."""
+        if self.database:
+            return {r[0]: json.loads(r[1]) for r in self.psql("SELECT name, record::jsonb FROM idempotent_answers")}
+        return {p.stem: json.loads(p.read_text()) for p in (self.data_dir / "idempotency").glob("*.json")}
+
+    def edit_stored_answer(self, name, **changes):
+        if self.database:
+            record = json.loads(self.psql(f"SELECT record::jsonb FROM idempotent_answers WHERE name = '{name}'")[0][0])
+            record.update(changes)
+            text = json.dumps(record, indent=2, sort_keys=True).replace("'", "''")
+            self.psql(f"UPDATE idempotent_answers SET record = '{text}', created_at = '{record['createdAt']}' "
+                      f"WHERE name = '{name}'")
+            return
+        path = self.data_dir / "idempotency" / f"{name}.json"
+        record = json.loads(path.read_text())
+        record.update(changes)
+        path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
     def worker_pids(self):
         """The master's live children that are workers (`stellar-webhooks worker ...`)."""
@@ -538,3 +657,16 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         for service in LIVE_SERVICES:
             report.sections.append((f"stellar-webhooks logs ({service.run_dir})", service.logs()))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "files_only: about the flat-file store's own files; not run on PostgreSQL")
+    config.addinivalue_line("markers", "postgres_only: about the PostgreSQL store; run only on it")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if STORE == "postgres" and "files_only" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="the flat-file store's own files"))
+        if STORE != "postgres" and "postgres_only" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="needs STELLAR_E2E_STORE=postgres"))

@@ -4,6 +4,8 @@ file behind."""
 
 import os
 import threading
+
+import pytest
 from concurrent.futures import ThreadPoolExecutor
 
 from conftest import DISCORD_URL, assert_error, unique_id, wait_until
@@ -101,6 +103,7 @@ def test_the_default_limit_is_100_webhooks(svc):
     assert status == 400 and body == {"error": "Webhook limit reached", "limit": 100}, (status, body)
 
 
+@pytest.mark.files_only
 def test_idempotency_keys_leave_no_lock_file_per_key(svc):
     skey = svc.service_key("panel-locks")
     for n in range(30):

@@ -9,6 +9,8 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+import pytest
+
 from conftest import fake_discord_config, wait_until
 from delivery_setup import Setup, parse_iso
 
@@ -58,6 +60,7 @@ def test_a_proxy_from_the_environment_is_never_used(make_service, discord):
         proxy.close()
 
 
+@pytest.mark.files_only
 def test_an_unreadable_outbox_entry_is_set_aside_and_the_rest_is_delivered(make_service, discord):
     setup = Setup(make_service, discord)
     hook, discord_id = setup.hook()

@@ -143,8 +143,7 @@ def test_pending_deliveries_are_sent_after_a_restart(make_service, discord):
     discord.wait_for(3, wid)  # each has failed once
     svc.stop()
 
-    on_disk = [json.loads(p.read_text()) for p in
-               (svc.data_dir / "users").glob(f"*/webhooks/{w['id']}/deliveries/*.json")]
+    on_disk = svc.stored_deliveries(owner, w["id"])
     assert len(on_disk) == 3 and {d["status"] for d in on_disk} == {"pending"}, on_disk
 
     discord.set_always(wid, None)

@@ -24,6 +24,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs for 
 
 TMPFS_SIZE = "8m"
 
+# The flat-file store's own files: not run on PostgreSQL.
+pytestmark = pytest.mark.files_only
+
 
 class SmallDisk:
     """data_dir of a not yet started service, on its own tmpfs; `fill` and `free` it."""

@@ -139,6 +139,7 @@ def test_sigterm_stops_master_and_workers(make_service):
     assert (status, answer) == (502, {"error": "Service unavailable"})
 
 
+@pytest.mark.files_only
 def test_sigterm_lets_the_request_in_hand_finish(make_service):
     svc = make_service(workers=1)
     user, key = svc.new_user()

@@ -1,4 +1,4 @@
-"""Pruning (docs/architecture.md: "Files on disk"): finished deliveries older than `retention_days`
+"""Pruning (docs/architecture.md: "Files on disk", "Storage"): finished deliveries older than `retention_days`
 and idempotency answers older than 24 h are removed at start; pending deliveries stay."""
 
 import json
@@ -19,17 +19,6 @@ def ago(**delta):
 
 # -- pruning ------------------------------------------------------------------------------------
 
-def delivery_file(svc, user, webhook_id, delivery_id):
-    folder = svc.data_dir / "users" / user / "webhooks" / webhook_id / "deliveries"
-    return folder / f"{delivery_id}.json"
-
-
-def edit_json(path, **changes):
-    record = json.loads(path.read_text())
-    record.update(changes)
-    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-
-
 def test_old_finished_deliveries_are_pruned_at_start(make_service, discord):
     svc = make_service(config=fake_discord_config(discord, retention_days=1))
     owner, key = svc.new_user()
@@ -43,13 +32,12 @@ def test_old_finished_deliveries_are_pruned_at_start(make_service, discord):
 
     old = ago(days=40)
     # The oldest is still pending (say, a long retry): it stays whatever its age.
-    edit_json(delivery_file(svc, owner, w["id"], d0), createdAt=old, status="pending",
-              deliveredAt=None, statusCode=500, nextAttemptAt=iso(
-                  datetime.now(timezone.utc) + timedelta(days=1)))
-    edit_json(delivery_file(svc, owner, w["id"], d1), createdAt=old)                     # delivered
-    edit_json(delivery_file(svc, owner, w["id"], d2), createdAt=ago(days=2),
-              status="failed", error="Discord answered 403")                               # failed
-    edit_json(delivery_file(svc, owner, w["id"], d3), createdAt=ago(hours=12))          # recent
+    edit = svc.edit_stored_delivery
+    edit(owner, w["id"], d0, createdAt=old, status="pending", deliveredAt=None, statusCode=500,
+         nextAttemptAt=iso(datetime.now(timezone.utc) + timedelta(days=1)))
+    edit(owner, w["id"], d1, createdAt=old)                                              # delivered
+    edit(owner, w["id"], d2, createdAt=ago(days=2), status="failed", error="Discord answered 403")  # failed
+    edit(owner, w["id"], d3, createdAt=ago(hours=12))                                    # recent
     svc.start()
 
     wait_until(lambda: svc.delivery_total(key, w["id"]) == 3, 15, what="pruning")
@@ -57,7 +45,7 @@ def test_old_finished_deliveries_are_pruned_at_start(make_service, discord):
     for gone in (d1, d2):
         status, _, body = svc.request("GET", f"/webhooks/{w['id']}/deliveries/{gone}", key=key)
         assert (status, body) == (404, {"error": "Delivery not found"})
-        assert not delivery_file(svc, owner, w["id"], gone).exists()
+        assert not svc.stored_delivery_exists(owner, w["id"], gone)
     assert get_delivery(svc, key, w["id"], d0)["status"] == "pending"
     assert get_delivery(svc, key, w["id"], d3)["status"] == "delivered"
     hook = svc.webhook(key, w["id"])
@@ -81,16 +69,13 @@ def test_expired_idempotency_keys_are_removed_at_start(make_service, discord):
     assert svc.delivery_total(key, w["id"]) == 2
     svc.stop()
 
-    stored = {}
-    for path in (svc.data_dir / "idempotency").glob("*.json"):
-        record = json.loads(path.read_text())
-        stored[record["body"]["id"]] = path
+    stored = {record["body"]["id"]: name for name, record in svc.stored_answers().items()}
     assert set(stored) == {first[2]["id"], fresh[2]["id"]}, stored
-    edit_json(stored[first[2]["id"]], createdAt=ago(days=2))
+    svc.edit_stored_answer(stored[first[2]["id"]], createdAt=ago(days=2))
     svc.start()
 
-    wait_until(lambda: not stored[first[2]["id"]].exists(), 15, what="the expired key removed")
-    assert stored[fresh[2]["id"]].exists(), "a key within 24 h must stay"
+    wait_until(lambda: stored[first[2]["id"]] not in svc.stored_answers(), 15, what="the expired key removed")
+    assert stored[fresh[2]["id"]] in svc.stored_answers(), "a key within 24 h must stay"
     again = svc.post_event(service_key, "server.started", server_id, headers=expired_key)
     assert again[0] == 202 and again[2]["id"] != first[2]["id"], again
     assert again[2]["deliveries"] == 1

@@ -12,7 +12,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from conftest import alive, discord_url
+
+# The flat-file store's own files: not run on PostgreSQL.
+pytestmark = pytest.mark.files_only
 
 
 def populate(svc):

@@ -11,6 +11,7 @@ static struct {
     char *(*error_message)(const PGconn *);
     void (*finish)(PGconn *);
     int (*socket)(const PGconn *);
+    PGresult *(*exec)(PGconn *, const char *);
     PGresult *(*exec_params)(PGconn *, const char *, int, const Oid *, const char *const *, const int *,
                              const int *, int);
     ExecStatusType (*result_status)(const PGresult *);
@@ -44,6 +45,7 @@ int stellar_pq_load(char *error, unsigned long errorSize) {
     LOAD(error_message, "PQerrorMessage")
     LOAD(finish, "PQfinish")
     LOAD(socket, "PQsocket")
+    LOAD(exec, "PQexec")
     LOAD(exec_params, "PQexecParams")
     LOAD(result_status, "PQresultStatus")
     LOAD(result_error_message, "PQresultErrorMessage")
@@ -72,6 +74,7 @@ int stellar_pq_socket(const PGconn *conn) { return pq.socket(conn); }
 PGresult *stellar_pq_exec(PGconn *conn, const char *command, int count, const char *const *values) {
     return pq.exec_params(conn, command, count, NULL, values, NULL, NULL, 0);
 }
+PGresult *stellar_pq_exec_script(PGconn *conn, const char *script) { return pq.exec(conn, script); }
 int stellar_pq_result_ok(const PGresult *result) {
     ExecStatusType status = result ? pq.result_status(result) : PGRES_FATAL_ERROR;
     return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;

@@ -85,6 +85,15 @@ public struct Server: Codable, Equatable, Sendable {
     public var status: String?
     public var createdAt: String
     public var updatedAt: String
+
+    public init(id: String, name: String, ownerId: String, status: String?, createdAt: String, updatedAt: String) {
+        self.id = id
+        self.name = name
+        self.ownerId = ownerId
+        self.status = status
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 public enum APIKeyKind: String, Codable, Sendable {

@@ -1,3 +1,4 @@
+import COpenSSL
 import FoundationEssentials
 
 /// Everything the service keeps: keys, servers, webhooks, deliveries and their outbox, idempotent
@@ -53,6 +54,11 @@ public protocol Store: AnyObject, Sendable {
     /// The pending delivery an entry points to, claimed for this helper; nil when there is none
     /// any more (finished, its webhook deleted, or claimed by another host's helper).
     func pendingDelivery(outboxName name: String) throws -> Delivery?
+    /// Claims the pending delivery for this helper just before it is sent: nil when there is
+    /// none any more, or another helper holds it or is sending to the same webhook.
+    func claimDelivery(outboxName name: String) throws -> Delivery?
+    /// Keeps a rate-limit wait Discord asked for, for every helper that may send to the webhook.
+    func holdSends(toWebhook webhookId: String, until: Date) throws
     /// Moves an entry that cannot be read out of the way, kept for the admin.
     func rejectOutboxEntry(_ name: String) throws
     /// Throws while nothing can be written (a full disk, a database down).
@@ -79,6 +85,14 @@ public struct StoredAnswer: Codable, Equatable, Sendable {
 
     /// How long an answer is replayed.
     public static let replayWindow: TimeInterval = 24 * 3600
+
+    /// What an answer is filed under: a hash, so neither a key nor its length shows in a name.
+    public static func name(scope: String, key: String) -> String {
+        let bytes = Array((scope + "\n" + key).utf8)
+        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        SHA256(bytes, bytes.count, &digest)
+        return digest.hexString
+    }
 
     public init(status: Int, body: JSONValue, createdAt: String) {
         self.status = status

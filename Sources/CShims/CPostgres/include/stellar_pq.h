@@ -20,6 +20,8 @@ int stellar_pq_socket(const PGconn *conn);
 
 // Text parameters and text results, the only kind the store uses.
 PGresult *stellar_pq_exec(PGconn *conn, const char *command, int count, const char *const *values);
+// Several statements at once, without parameters (a migration).
+PGresult *stellar_pq_exec_script(PGconn *conn, const char *script);
 // 1: a command or query that succeeded; 0: an error (see the message and SQLSTATE).
 int stellar_pq_result_ok(const PGresult *result);
 const char *stellar_pq_result_error_message(const PGresult *result);

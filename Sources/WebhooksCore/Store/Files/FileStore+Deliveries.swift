@@ -78,7 +78,7 @@ public enum OutboxName {
     static let suffix = ".json"
 
     /// `sequence` orders the deliveries of one queueing, which share `queuedAt`.
-    static func make(deliveryId: String, queuedAt: Date, sequence: Int) -> String {
+    public static func make(deliveryId: String, queuedAt: Date, sequence: Int) -> String {
         let nanoseconds = Int64(queuedAt.timeIntervalSince1970 * 1_000_000_000) + Int64(sequence)
         return "\(nanoseconds.zeroPadded(timeDigits))-\(deliveryId)\(suffix)"
     }

@@ -11,7 +11,7 @@ extension FileStore {
     public func idempotent(
         scope: String, key: String, now: Date, produce: () throws -> StoredAnswer
     ) throws -> StoredAnswer {
-        let name = Self.sha256Hex(scope + "\n" + key)
+        let name = StoredAnswer.name(scope: scope, key: key)
         let path = layout.idempotencyAnswer(name)
         return try FileLock.withLock(layout.idempotencyLock(name)) {
             if let stored = try read(StoredAnswer.self, at: path),
@@ -26,12 +26,5 @@ extension FileStore {
             }
             return answer
         }
-    }
-
-    static func sha256Hex(_ text: String) -> String {
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        let bytes = Array(text.utf8)
-        SHA256(bytes, bytes.count, &digest)
-        return digest.hexString
     }
 }

@@ -24,6 +24,14 @@ extension FileStore {
         }
     }
 
+    /// One helper per data_dir (its lock): reading the entry is claiming it.
+    public func claimDelivery(outboxName name: String) throws -> Delivery? {
+        try pendingDelivery(outboxName: name)
+    }
+
+    /// The one helper keeps its waits itself (SendGate).
+    public func holdSends(toWebhook webhookId: String, until: Date) throws {}
+
     /// Moves an entry that cannot be read (it, or the delivery it points to, does not decode) out
     /// of the outbox, kept whole for the admin, so one bad file cannot hold up the rest.
     public func rejectOutboxEntry(_ name: String) throws {

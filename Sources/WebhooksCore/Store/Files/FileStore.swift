@@ -42,17 +42,9 @@ public final class FileStore: Store, @unchecked Sendable {
 
     // MARK: Records as JSON files
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    /// A record as its file holds it: sorted, indented JSON and a final newline.
+    /// A record as its file holds it (RecordCoding).
     func encode<T: Encodable>(_ record: T) throws -> [UInt8] {
-        var bytes = Array(try Self.encoder.encode(record))
-        bytes.append(UInt8(ascii: "\n"))
-        return bytes
+        try RecordCoding.encode(record)
     }
 
     func write<T: Encodable>(_ record: T, to path: String) throws {
@@ -69,6 +61,6 @@ public final class FileStore: Store, @unchecked Sendable {
     /// The record at `path`, or nil when there is none.
     func read<T: Decodable>(_ type: T.Type, at path: String) throws -> T? {
         guard let bytes = try FileSystem.read(path) else { return nil }
-        return try JSONDecoder().decode(T.self, from: Data(bytes))
+        return try RecordCoding.decode(T.self, from: bytes)
     }
 }

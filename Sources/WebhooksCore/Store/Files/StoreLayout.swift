@@ -71,6 +71,6 @@ public struct StoreLayout: Sendable {
     /// One of 256 lock files, by the answer's first two hex digits.
     func idempotencyLock(_ name: String) -> String { "\(idempotencyLocks)/\(name.prefix(2))" }
 
-    var sendSlots: String { "\(root)/send-slots" }
-    func sendSlot(_ slot: Int) -> String { "\(sendSlots)/\(slot)" }
+    public var sendSlots: String { "\(root)/send-slots" }
+    public func sendSlot(_ slot: Int) -> String { "\(sendSlots)/\(slot)" }
 }

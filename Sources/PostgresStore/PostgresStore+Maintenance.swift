@@ -1,0 +1,76 @@
+import FoundationEssentials
+import WebhooksCore
+
+/// Idempotent answers, retention and manual-send places.
+extension PostgresStore {
+    /// Concurrent requests with one key, on any host, take turns on an advisory lock held by the
+    /// session (a process that dies lets it go), so `produce` runs once.
+    public func idempotent(scope: String, key: String, now: Date, produce: () throws -> StoredAnswer) throws -> StoredAnswer {
+        let name = StoredAnswer.name(scope: scope, key: key)
+        try db.execute("SELECT pg_advisory_lock(\(LockSpace.idempotencyKeys), hashtext($1))", [name])
+        defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(LockSpace.idempotencyKeys), hashtext($1))", [name]) }
+        let cutoff = Timestamp.format(now.addingTimeInterval(-StoredAnswer.replayWindow))
+        let kept = try db.execute("SELECT record FROM idempotent_answers WHERE name = $1 AND created_at > $2::timestamptz", [name, cutoff]).first
+        if let stored = try record(StoredAnswer.self, kept?[0] ?? nil) { return stored }
+        let answer = try produce()
+        if (200..<300).contains(answer.status) {
+            try db.execute("""
+                INSERT INTO idempotent_answers (name, created_at, record) VALUES ($1, $2::timestamptz, $3)
+                ON CONFLICT (name) DO UPDATE SET created_at = excluded.created_at, record = excluded.record
+                """, [name, answer.createdAt, try text(answer)])
+        }
+        return answer
+    }
+
+    /// Finished deliveries made before the cutoff go, webhook by webhook, and the rest are
+    /// numbered again from 1 so pages stay ranges. One host at a time: the others skip the pass.
+    @discardableResult
+    public func pruneDeliveries(createdBefore cutoff: Date) throws -> Int {
+        let took = try db.execute("SELECT pg_try_advisory_lock(\(LockSpace.pruning), 0)")[0, 0] == "t"
+        guard took else { return 0 }
+        defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(LockSpace.pruning), 0)") }
+        let before = Timestamp.format(cutoff)
+        let webhookIds = try db.execute(
+            "SELECT DISTINCT webhook_id FROM deliveries WHERE NOT pending AND created_at < $1::timestamptz", [before]).values.compactMap { $0[0] }
+        var pruned = 0
+        for webhookId in webhookIds {
+            pruned += try db.transaction {
+                guard try db.execute("SELECT 1 FROM webhooks WHERE id = $1 FOR UPDATE", [webhookId]).count > 0 else { return 0 }
+                let removed = try db.execute(
+                    "DELETE FROM deliveries WHERE webhook_id = $1 AND NOT pending AND created_at < $2::timestamptz", [webhookId, before]).affected
+                // Through negative numbers, so no two rows ever share a position on the way.
+                try db.execute("""
+                    UPDATE deliveries d SET position = -r.n
+                    FROM (SELECT id, row_number() OVER (ORDER BY position) AS n FROM deliveries WHERE webhook_id = $1) r
+                    WHERE d.id = r.id
+                    """, [webhookId])
+                try db.execute("UPDATE deliveries SET position = -position WHERE webhook_id = $1", [webhookId])
+                try db.execute("UPDATE webhooks SET delivery_count = (SELECT count(*) FROM deliveries WHERE webhook_id = $1) WHERE id = $1", [webhookId])
+                return removed
+            }
+        }
+        return pruned
+    }
+
+    @discardableResult
+    public func expireIdempotencyKeys(now: Date) throws -> Int {
+        let cutoff = Timestamp.format(now.addingTimeInterval(-StoredAnswer.replayWindow))
+        return try db.execute("DELETE FROM idempotent_answers WHERE created_at <= $1::timestamptz", [cutoff]).affected
+    }
+
+    /// One send per user across every host (an advisory lock of the session); the places that
+    /// keep a worker free are this host's own (flocks in data_dir), as with flat files.
+    public func admitManualSend(userId: String, slots: Int) throws -> SendAdmission {
+        let lockUser = "SELECT pg_try_advisory_lock(\(LockSpace.manualSends), hashtext($1))"
+        guard try db.execute(lockUser, [userId])[0, 0] == "t" else { return .userBusy }
+        let unlockUser = { [db] in _ = try? db.execute("SELECT pg_advisory_unlock(\(LockSpace.manualSends), hashtext($1))", [userId]) }
+        let layout = StoreLayout(root: dataDir)
+        for slot in 0..<slots {
+            if let slotLock = try FileLock(trying: layout.sendSlot(slot)) {
+                return .admitted(SendLease { slotLock.unlock(); unlockUser() })
+            }
+        }
+        unlockUser()
+        return .workersBusy
+    }
+}

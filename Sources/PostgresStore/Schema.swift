@@ -1,0 +1,54 @@
+/// The database schema, as numbered migrations applied in order (docs/architecture.md: "Storage").
+/// A migration is never edited once released: a change is a new one at the end.
+///
+/// Records are kept as the same JSON documents the flat-file store writes (`record`), beside the
+/// columns that are searched, joined or locked on; `import` copies them across unchanged.
+enum Schema {
+    static let migrations: [String] = [
+        // 1: everything the flat-file store keeps.
+        """
+        CREATE TABLE settings (name text PRIMARY KEY, value text NOT NULL);
+        CREATE TABLE api_keys (id text PRIMARY KEY, record text NOT NULL);
+        CREATE TABLE servers (id text PRIMARY KEY, owner_id text NOT NULL, record text NOT NULL);
+        -- One row per user who has had a webhook: creates lock it, so the per-user limit holds
+        -- across hosts.
+        CREATE TABLE users (id text PRIMARY KEY);
+        CREATE TABLE webhooks (
+            id text PRIMARY KEY,
+            user_id text NOT NULL REFERENCES users (id),
+            created_at text NOT NULL,
+            record text NOT NULL,
+            -- Deliveries are numbered 1, 2, ... per webhook, without gaps (pruning renumbers), so
+            -- a page is a range of positions whatever its offset: O(limit).
+            delivery_count bigint NOT NULL DEFAULT 0
+        );
+        CREATE INDEX webhooks_by_user ON webhooks (user_id, created_at DESC, id DESC);
+        CREATE TABLE deliveries (
+            id text PRIMARY KEY,
+            webhook_id text NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+            position bigint NOT NULL,
+            created_at timestamptz NOT NULL,
+            pending boolean NOT NULL,
+            record text NOT NULL,
+            UNIQUE (webhook_id, position)
+        );
+        -- What the helpers send: an entry per pending delivery, claimed by one helper at a time
+        -- for a lease (leased_by, lease_until).
+        CREATE TABLE outbox (
+            name text PRIMARY KEY,
+            delivery_id text NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+            webhook_id text NOT NULL,
+            leased_by text,
+            lease_until timestamptz
+        );
+        CREATE INDEX outbox_by_webhook ON outbox (webhook_id);
+        CREATE TABLE outbox_rejected (name text PRIMARY KEY, delivery_id text NOT NULL, reason text NOT NULL);
+        CREATE TABLE idempotent_answers (name text PRIMARY KEY, created_at timestamptz NOT NULL, record text NOT NULL);
+        -- Rate-limit waits Discord asked for, per webhook, so every host's helper keeps them.
+        CREATE TABLE send_waits (webhook_id text PRIMARY KEY, until timestamptz NOT NULL);
+        """,
+    ]
+
+    /// The advisory lock that serializes migrations: several hosts may start at once.
+    static let migrationLock = "7315202611240001"
+}
