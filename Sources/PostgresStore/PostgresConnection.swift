@@ -120,6 +120,21 @@ public final class PostgresConnection: @unchecked Sendable {
     private func drop() {
         if let connection { stellar_pq_finish(connection) }
         connection = nil
+        channels.removeAll()
+    }
+
+    /// Channels LISTENed to on the current connection; a new connection listens to none.
+    private var channels: Set<String> = []
+    private var nextListenAttempt = Date.distantPast
+
+    public func listens(_ channel: String) -> Bool { channels.contains(channel) }
+
+    /// LISTEN on `channel`; after a failure, tries again 5 s later at the soonest.
+    public func listen(_ channel: String) throws {
+        guard Date() >= nextListenAttempt else { return }
+        nextListenAttempt = Date().addingTimeInterval(5)
+        try execute("LISTEN \(channel)")
+        channels.insert(channel)
     }
 
     /// The socket, for waiting on notifications; -1 when not connected.
@@ -127,9 +142,10 @@ public final class PostgresConnection: @unchecked Sendable {
         connection.map { stellar_pq_socket($0) } ?? -1
     }
 
-    /// Reads notifications that arrived (LISTEN); how many. Throws when the connection failed.
+    /// Reads notifications that arrived (LISTEN); how many (none while not connected). Throws
+    /// when the connection failed.
     public func drainNotifications() throws -> Int {
-        let connection = try connect()
+        guard let connection else { return 0 }
         let count = stellar_pq_drain_notifications(connection)
         if count < 0 {
             drop()

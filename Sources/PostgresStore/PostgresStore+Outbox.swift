@@ -90,6 +90,18 @@ extension PostgresStore {
         }
     }
 
+    /// The connection's socket, LISTENing for fan-outs on any host (listening again after a
+    /// reconnect; while the database is down, a retry every few seconds at most).
+    public func queuedSignal() -> Int32? {
+        if !db.listens(Self.outboxChannel) { try? db.listen(Self.outboxChannel) }
+        let socket = db.socket
+        return socket >= 0 ? socket : nil
+    }
+
+    public func takeQueuedSignal() -> Bool {
+        ((try? db.drainNotifications()) ?? 0) > 0
+    }
+
     /// Keeps a rate-limit wait for the webhook, seen by every host's claims.
     public func holdSends(toWebhook webhookId: String, until: Date) throws {
         try db.execute("""

@@ -71,7 +71,9 @@ public final class DeliveryHelper {
                 maintain(now: now)
                 startDueSends(now: now)
             }
-            let ready = transport.wait(extraFDs: [stopSignals.fd] + socket.watched, timeout: stopping ? 0.2 : timeout(now: now))
+            let queued = store.queuedSignal().map { [$0] } ?? []  // another host's fan-outs
+            let ready = transport.wait(extraFDs: [stopSignals.fd] + socket.watched + queued, timeout: stopping ? 0.2 : timeout(now: now))
+            if store.takeQueuedSignal() { chores.scanRequested = true }
             if ready.contains(stopSignals.fd), !stopping {
                 stopping = true
                 // Sends already on the wire finish; the rest stay pending for the next helper.

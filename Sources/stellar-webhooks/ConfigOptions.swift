@@ -34,7 +34,9 @@ struct ConfigOptions: ParsableArguments {
             store = try FileStore(root: config.dataDir, clock: systemClock, caching: caching)
         } else {
             try FileSystem.makeFolder(config.dataDir)
-            store = try PostgresStore(url: config.databaseURL, dataDir: config.dataDir, clock: systemClock)
+            // A lease outlives one attempt (its timeout and a margin), within the minute.
+            store = try PostgresStore(url: config.databaseURL, dataDir: config.dataDir,
+                                      leaseSeconds: min(60, config.deliveryTimeout + 5), clock: systemClock)
         }
         if prepared { try store.prepare() }
         return store

@@ -304,6 +304,12 @@ class Service:
     def master_pid(self):
         return self.serve.pid
 
+    def start_nginx_only(self):
+        """nginx alone, in front of `upstreams` (other services' sockets): a front for several hosts."""
+        LIVE_SERVICES.append(self)
+        self._start_nginx()
+        return self
+
     def start(self, timeout=30, stdin=subprocess.DEVNULL, answering=True):
         """Starts serve and nginx. `stdin` may be a listening socket for serve to inherit as fd 0
         (as under spawn-fcgi or systemd's StandardInput=socket). Returns once the application

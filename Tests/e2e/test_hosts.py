@@ -1,7 +1,17 @@
 """More than one host: the FastCGI listener on TCP, who may connect to it, and the secret kept
 outside data_dir (README: "More than one host")."""
 
-from conftest import free_port
+import os
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import BIN, fake_discord_config, free_port, postgres, wait_until
+from delivery_setup import embed_field, new_discord_id
 from test_processes import check_config, named_keys, write_conf
 
 
@@ -43,3 +53,160 @@ def test_the_secret_lives_where_secret_file_says(make_service, tmp_path):
     assert not (svc.data_dir / "secret.key").exists()
     assert len(shared.read_text().strip()) == 64
     assert svc.request("GET", "/webhooks", key=key)[0] == 200
+
+
+# -- several hosts, one PostgreSQL database (run with STELLAR_E2E_STORE=postgres) -----------------
+
+class Hosts:
+    """Two hosts sharing one database and one secret_file, each a `serve` master with its own
+    data_dir and nginx; host b listens on TCP. `front` is one nginx with both as its upstream."""
+
+    def __init__(self, make_service, discord, tmp_path, **config):
+        database = postgres().new_database()
+        shared = {**fake_discord_config(discord, **config),
+                  "database_url": postgres().database_url(database),
+                  "secret_file": tmp_path / "shared-secret.key"}
+        self.a = make_service(shared)
+        self.b = make_service({**shared, "socket": f"127.0.0.1:{free_port()}"})
+        self.front = make_service(start=False)
+        self.front.upstream_override = [self.a.connect_address, self.b.connect_address]
+        self.front.start_nginx_only()
+
+    def kill(self, host):
+        """SIGKILL to the master and all its children at once (its process group)."""
+        os.killpg(host.serve.pid, signal.SIGKILL)
+        host.serve.wait(10)
+
+
+@pytest.mark.postgres_only
+def test_two_hosts_share_keys_and_every_write(make_service, discord, tmp_path):
+    hosts = Hosts(make_service, discord, tmp_path)
+    a, b = hosts.a, hosts.b
+    user, key = b.new_user()                      # made with the CLI on host b
+    made = a.create_webhook(key, url=discord.url(new_discord_id()))  # used through host a
+    assert b.webhook(key, made["id"])["id"] == made["id"]
+    status, _, changed = b.request("PATCH", f"/webhooks/{made['id']}", key=key, body={"enabled": False})
+    assert status == 200 and changed["enabled"] is False, changed
+    assert a.webhook(key, made["id"])["enabled"] is False
+    listed = [hook["id"] for hook in hosts.front.request("GET", "/webhooks", key=key)[2]]
+    assert listed == [made["id"]]
+    key_id = key.split("_")[1]
+    a.cli("keys", "revoke", key_id)
+    for host in (a, b, hosts.front):
+        assert host.request("GET", "/webhooks", key=key)[0] == 401
+
+
+@pytest.mark.postgres_only
+def test_a_host_with_another_secret_refuses_to_start(make_service, discord, tmp_path):
+    hosts = Hosts(make_service, discord, tmp_path)
+    for secret_file, says in [(tmp_path / "other.key", "not the secret"), (tmp_path / "missing" / "none.key", "does not exist")]:
+        if says == "not the secret":
+            secret_file.write_text("ab" * 32 + "\n")
+        stranger = make_service({**hosts.a.config, "data_dir": tmp_path / f"d-{says[:3]}",
+                                 "socket": tmp_path / f"s-{says[:3]}.sock", "secret_file": secret_file},
+                                start=False)
+        with open(stranger.serve_log, "ab") as log:
+            rc = subprocess.run([str(BIN), "serve", "--config", str(stranger.config_path)], env=stranger.env,
+                                stdout=log, stderr=log, timeout=30).returncode
+        assert rc != 0 and says in stranger.serve_log.read_text(), stranger.serve_log.read_text()
+
+
+def emit_all(front, service_key, server_id, events, threads=4):
+    """POSTs `events` events (data n = 0, 1, ...) through `front`; the numbers acknowledged."""
+    def one(n):
+        status, _, body = front.post_event(service_key, "server.started", server_id, data={"n": n})
+        return n if status == 202 else None
+    with ThreadPoolExecutor(threads) as pool:
+        return [n for n in pool.map(one, range(events)) if n is not None]
+
+
+@pytest.mark.postgres_only
+def test_a_thousand_deliveries_across_two_hosts_each_reach_discord_once(make_service, discord, tmp_path):
+    hosts = Hosts(make_service, discord, tmp_path, global_rate_limit=400)
+    owner, key = hosts.a.new_user()
+    server_id = hosts.b.new_server(owner)
+    discord_ids = [new_discord_id() for _ in range(100)]
+    for wid in discord_ids:
+        hosts.front.create_webhook(key, url=discord.url(wid))
+    skey = hosts.a.service_key("panel-hosts")
+    assert emit_all(hosts.front, skey, server_id, 10) == list(range(10))   # 10 x 100 = 1,000
+    discord.wait_for(1000, timeout=90)
+    time.sleep(2)  # a duplicate would show up now
+    sent = [(r.webhook_id, embed_field(r.body, "N")) for r in discord.received() if r.status == 200]
+    assert len(sent) == 1000 and len(set(sent)) == 1000, (len(sent), len(set(sent)))
+    assert set(sent) == {(wid, str(n)) for wid in discord_ids for n in range(10)}
+
+
+@pytest.mark.postgres_only
+def test_a_host_killed_mid_send_leaves_its_deliveries_to_the_other(make_service, discord, tmp_path):
+    hosts = Hosts(make_service, discord, tmp_path, delivery_timeout=3, retry_schedule="1,1,1")
+    a, b = hosts.a, hosts.b
+    owner, key = a.new_user()
+    server_id = a.new_server(owner)
+    discord_ids = [new_discord_id() for _ in range(5)]
+    for wid in discord_ids:
+        a.create_webhook(key, url=discord.url(wid))
+        discord.set_always(wid, ("slow", 2.5))    # every send is on the wire for a while
+    skey = a.service_key("panel-kill")
+    acknowledged = emit_all(a, skey, server_id, 4, threads=1)          # through host a
+    assert acknowledged == [0, 1, 2, 3]
+    discord.wait_for(1)                            # sends have started
+    hosts.kill(a)
+    for wid in discord_ids:
+        discord.set_always(wid, None)
+    # Host a's leases (delivery_timeout + 5 s) run out; host b's helper sends what a held.
+    expected = {(wid, str(n)) for wid in discord_ids for n in acknowledged}
+    def all_arrived():
+        return expected <= {(r.webhook_id, embed_field(r.body, "N")) for r in discord.received() if r.status == 200}
+    wait_until(all_arrived, 60, what="every acknowledged delivery sent by host b")
+    found = b.deliveries(key, b.request("GET", "/webhooks", key=key)[2][0]["id"])
+    assert {d["status"] for d in found} == {"delivered"}, found
+
+
+@pytest.mark.postgres_only
+def test_postgresql_stopped_and_started_under_load(make_service, discord, tmp_path):
+    hosts = Hosts(make_service, discord, tmp_path)
+    owner, key = hosts.a.new_user()
+    server_id = hosts.a.new_server(owner)
+    wid = new_discord_id()
+    hosts.a.create_webhook(key, url=discord.url(wid))
+    skey = hosts.a.service_key("panel-pg")
+    answers, acknowledged, stop = [], [], threading.Event()
+
+    def load():
+        n = 0
+        while not stop.is_set():
+            status, _, body = hosts.front.post_event(skey, "server.started", server_id, data={"n": n})
+            answers.append((status, body))
+            if status == 202:
+                acknowledged.append(n)
+            n += 1
+            time.sleep(0.05)
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    try:
+        wait_until(lambda: len(acknowledged) >= 5, 20, what="load under way")
+        postgres().pg_ctl("stop", "-m", "fast")
+        wait_until(lambda: any(status == 503 for status, _ in answers), 20, what="503 while the database is down")
+        time.sleep(1)
+        down_from = len(answers)
+        postgres().pg_ctl("start", "-w")
+        wait_until(lambda: any(status == 202 for status, _ in answers[down_from:]), 30, what="202 again, no restart")
+    finally:
+        stop.set()
+        worker.join(30)
+        postgres().pg_ctl("start", "-w") if not pg_is_up() else None
+    for status, body in answers:
+        assert status in (202, 503), (status, body)   # never a 401 or a bare 500
+        if status == 503:
+            assert body == {"error": "Storage unavailable"}, body
+    assert hosts.a.serve.poll() is None and hosts.b.serve.poll() is None
+    expected = {str(n) for n in acknowledged}
+    def all_arrived():
+        return expected <= {embed_field(r.body, "N") for r in discord.received(wid) if r.status == 200}
+    wait_until(all_arrived, 60, what="every acknowledged delivery sent")
+
+
+def pg_is_up():
+    return subprocess.run(["psql", postgres().url, "-c", "select 1"], capture_output=True).returncode == 0

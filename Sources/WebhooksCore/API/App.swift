@@ -42,7 +42,8 @@ public struct App {
         }
     }
 
-    /// The disk is full or failing: nothing was changed, and the client may try again.
+    /// The disk is full or failing, or the database is down: nothing was changed, and the client
+    /// may try again.
     static let storageUnavailable = Response.error(503, "Storage unavailable", headers: [("Retry-After", "5")])
 
     private func route(_ request: Request, now: Date) throws -> Response {

@@ -59,6 +59,11 @@ public protocol Store: AnyObject, Sendable {
     func claimDelivery(outboxName name: String) throws -> Delivery?
     /// Keeps a rate-limit wait Discord asked for, for every helper that may send to the webhook.
     func holdSends(toWebhook webhookId: String, until: Date) throws
+    /// A descriptor that turns readable when deliveries are queued by another host, for the
+    /// helper to wait on; nil where the helper's own socket hears of every queueing (one host).
+    func queuedSignal() -> Int32?
+    /// Takes what arrived on that descriptor; true when something was queued.
+    func takeQueuedSignal() -> Bool
     /// Moves an entry that cannot be read out of the way, kept for the admin.
     func rejectOutboxEntry(_ name: String) throws
     /// Throws while nothing can be written (a full disk, a database down).
