@@ -47,11 +47,17 @@ public final class PostgresConnection: @unchecked Sendable {
         if let connection { stellar_pq_finish(connection) }
     }
 
-    /// Adds a connect timeout when the URI has none: a database host that does not answer must not
-    /// hold a request past nginx's fastcgi_read_timeout.
+    /// Adds timeouts the URI does not set: a database host that stops answering must not hold a
+    /// request past nginx's fastcgi_read_timeout. Connecting takes 5 s at most; on TCP, data left
+    /// unacknowledged for 10 s, or an idle connection whose keepalives go unanswered, fails the
+    /// connection (libpq ignores both on a unix socket). Statements have 15 s (see `connect`).
     static func withTimeouts(_ url: String) -> String {
-        guard !url.contains("connect_timeout=") else { return url }
-        return url + (url.contains("?") ? "&" : "?") + "connect_timeout=5"
+        var url = url
+        for (name, value) in [("connect_timeout", "5"), ("tcp_user_timeout", "10000"), ("keepalives_idle", "10"),
+                              ("keepalives_interval", "3"), ("keepalives_count", "3")] where !url.contains("\(name)=") {
+            url += (url.contains("?") ? "&" : "?") + "\(name)=\(value)"
+        }
+        return url
     }
 
     private func connect() throws -> OpaquePointer {

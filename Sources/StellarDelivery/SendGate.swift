@@ -4,13 +4,16 @@ import Glibc
 /// Who may send now (docs/architecture.md: "A delivery"): at most `concurrency` requests in flight,
 /// one per Discord webhook, none to a webhook whose bucket is empty, none at all during a global
 /// pause, and at most `ratePerSecond` started in any one second (a sliding window, counted a little
-/// wide because Discord counts arrivals, not starts). Time is passed in; no clock here.
+/// wide because Discord counts arrivals, not starts), spread evenly over it: starts that bunch up
+/// also bunch up on arrival, by however much their trips differ. Time is passed in; no clock here.
 struct SendGate: Sendable {
     let concurrency: Int
     let ratePerSecond: Double
-    /// One second plus a margin for the trip to Discord, which can bunch sends up on arrival:
-    /// 30 ms keeps the rate within 3 % of the configured one.
+    /// One second plus a margin for the trip to Discord: 30 ms keeps the rate within 3 % of the
+    /// configured one.
     static let rateWindow: TimeInterval = 1.03
+    /// The least time between two starts: the window shared out evenly.
+    let spacing: TimeInterval
 
     private var inFlight: Set<String> = []
     private var blockedUntil: [String: Date] = [:]
@@ -21,12 +24,14 @@ struct SendGate: Sendable {
     init(concurrency: Int, ratePerSecond: Int) {
         self.concurrency = concurrency
         self.ratePerSecond = Double(ratePerSecond)
+        self.spacing = Self.rateWindow / Double(max(1, ratePerSecond))
     }
 
     /// Whether anything may start at all: a free slot, no pause, room in the last second.
     mutating func isOpen(now: Date) -> Bool {
         forgetStarts(before: now.addingTimeInterval(-Self.rateWindow))
         return inFlight.count < concurrency && !isPaused(now: now) && Double(recentStarts.count) < ratePerSecond
+            && (recentStarts.last.map { now >= $0.addingTimeInterval(spacing) } ?? true)
     }
 
     /// Whether a send to the webhook with this rate-limit key may start now.
@@ -67,6 +72,9 @@ struct SendGate: Sendable {
         if let pausedUntil, pausedUntil > now { times.append(pausedUntil) }
         if Double(recentStarts.count) >= ratePerSecond, let oldest = recentStarts.first {
             times.append(oldest.addingTimeInterval(Self.rateWindow))
+        }
+        if let last = recentStarts.last, last.addingTimeInterval(spacing) > now {
+            times.append(last.addingTimeInterval(spacing))
         }
         return times.min()
     }

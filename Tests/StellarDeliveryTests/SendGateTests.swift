@@ -9,8 +9,8 @@ final class SendGateTests: XCTestCase {
         var gate = SendGate(concurrency: 10, ratePerSecond: 100)
         XCTAssertTrue(gate.mayStart("a", now: start))
         gate.started("a", now: start)
-        XCTAssertFalse(gate.mayStart("a", now: start))
-        XCTAssertTrue(gate.mayStart("b", now: start))
+        XCTAssertFalse(gate.mayStart("a", now: start.addingTimeInterval(0.02)))
+        XCTAssertTrue(gate.mayStart("b", now: start.addingTimeInterval(0.02)))
         gate.finished("a", wait: 2, now: start)
         XCTAssertFalse(gate.mayStart("a", now: start.addingTimeInterval(1.9)))
         XCTAssertTrue(gate.mayStart("a", now: start.addingTimeInterval(2.1)))
@@ -18,19 +18,39 @@ final class SendGateTests: XCTestCase {
     }
 
     func testConcurrencyRateAndGlobalPause() {
-        var gate = SendGate(concurrency: 2, ratePerSecond: 3)
+        var gate = SendGate(concurrency: 2, ratePerSecond: 3)  // one start per 0.343 s
         gate.started("a", now: start)
-        gate.started("b", now: start)
-        XCTAssertFalse(gate.mayStart("c", now: start))  // two in flight
-        gate.finished("a", wait: nil, now: start)
-        gate.finished("b", wait: nil, now: start)
-        gate.started("c", now: start.addingTimeInterval(0.5))
-        gate.finished("c", wait: nil, now: start.addingTimeInterval(0.5))
-        XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(0.9)))  // three in the last second
-        XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(1.02)))  // the margin
-        XCTAssertTrue(gate.mayStart("d", now: start.addingTimeInterval(1.04)))
+        XCTAssertFalse(gate.mayStart("b", now: start.addingTimeInterval(0.3)))  // too soon after a
+        gate.started("b", now: start.addingTimeInterval(0.35))
+        XCTAssertFalse(gate.mayStart("c", now: start.addingTimeInterval(0.7)))  // two in flight
+        gate.finished("a", wait: nil, now: start.addingTimeInterval(0.7))
+        gate.finished("b", wait: nil, now: start.addingTimeInterval(0.7))
+        gate.started("c", now: start.addingTimeInterval(0.7))
+        gate.finished("c", wait: nil, now: start.addingTimeInterval(0.7))
+        XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(1.02)))  // three in the window
+        XCTAssertEqual(gate.nextChange(now: start.addingTimeInterval(1.02))?.timeIntervalSince(start) ?? 0, 1.03, accuracy: 1e-6)  // a leaves the window
+        XCTAssertTrue(gate.mayStart("d", now: start.addingTimeInterval(1.05)))
         gate.pauseAll(until: start.addingTimeInterval(60))
         XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(30)))
         XCTAssertTrue(gate.mayStart("d", now: start.addingTimeInterval(61)))
+    }
+
+    /// Sending as fast as the gate lets, for 10 s at 50/s: the rate within 3 % of the setting,
+    /// and no 0.95 s (Discord's second, less some slack for the trip) with more than 50 starts.
+    func testStartsAreSpreadEvenlyAtTheConfiguredRate() {
+        var gate = SendGate(concurrency: 1000, ratePerSecond: 50)
+        var starts: [Date] = []
+        var now = start
+        while now < start.addingTimeInterval(10) {
+            if gate.mayStart("w\(starts.count)", now: now) {
+                gate.started("w\(starts.count)", now: now)
+                starts.append(now)
+            }
+            now = gate.nextChange(now: now) ?? now.addingTimeInterval(0.001)
+        }
+        XCTAssertEqual(Double(starts.count) / 10, 50, accuracy: 1.5)
+        for (index, first) in starts.enumerated() {
+            XCTAssertLessThanOrEqual(starts[index...].prefix { $0 < first.addingTimeInterval(0.95) }.count, 47)
+        }
     }
 }

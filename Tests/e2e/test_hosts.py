@@ -1,6 +1,8 @@
-"""More than one host: the FastCGI listener on TCP, who may connect to it, and the secret kept
-outside data_dir (README: "More than one host")."""
+"""More than one host (README: "More than one host", docs/architecture.md: "Storage"): the FastCGI
+listener on TCP and who may connect to it, the secret kept outside data_dir, and two hosts
+sharing one PostgreSQL database behind one nginx."""
 
+import json
 import os
 import signal
 import subprocess
@@ -210,3 +212,20 @@ def test_postgresql_stopped_and_started_under_load(make_service, discord, tmp_pa
 
 def pg_is_up():
     return subprocess.run(["psql", postgres().url, "-c", "select 1"], capture_output=True).returncode == 0
+
+
+@pytest.mark.postgres_only
+def test_an_idempotency_key_holds_across_hosts(make_service, discord, tmp_path):
+    hosts = Hosts(make_service, discord, tmp_path)
+    owner, key = hosts.a.new_user()
+    server_id = hosts.a.new_server(owner)
+    webhook = hosts.a.create_webhook(key, url=discord.url(new_discord_id()))
+    skey = hosts.b.service_key("panel-idem")
+    same = {"Idempotency-Key": "retry-from-the-panel"}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(
+            lambda n: (hosts.a if n % 2 else hosts.b).post_event(skey, "server.started", server_id, headers=same),
+            range(8)))
+    assert {status for status, _, _ in answers} == {202}, answers
+    assert len({json.dumps(body, sort_keys=True) for _, _, body in answers}) == 1, answers
+    assert hosts.a.delivery_total(key, webhook["id"]) == 1
