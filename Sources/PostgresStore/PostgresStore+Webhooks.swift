@@ -19,6 +19,14 @@ extension PostgresStore {
         try webhooksInTransaction(userId: userId)
     }
 
+    public func webhooksWithDeliveryCounts(userId: String) throws -> [(webhook: Webhook, deliveries: Int)] {
+        try db.execute("""
+            SELECT record, delivery_count FROM webhooks WHERE user_id = $1 ORDER BY created_at COLLATE "C" DESC, id COLLATE "C" DESC
+            """, [userId]).values.compactMap { row in
+            try record(Webhook.self, row[0]).map { ($0, Int(row[1] ?? "0") ?? 0) }
+        }
+    }
+
     /// Rendered every time: any host may have changed the list since.
     public func webhookList(userId: String, render: () throws -> [UInt8]) throws -> [UInt8] {
         try render()

@@ -229,3 +229,35 @@ def test_an_idempotency_key_holds_across_hosts(make_service, discord, tmp_path):
     assert {status for status, _, _ in answers} == {202}, answers
     assert len({json.dumps(body, sort_keys=True) for _, _, body in answers}) == 1, answers
     assert hosts.a.delivery_total(key, webhook["id"]) == 1
+
+
+@pytest.mark.postgres_only
+def test_import_moves_a_flat_file_store_into_the_database(make_service, discord, tmp_path):
+    files = make_service(fake_discord_config(discord, retry_schedule="1,1"))
+    files.config.pop("database_url")                       # this one keeps flat files
+    files.write_config()
+    files.restart()
+    owner, key = files.new_user()
+    server_id = files.new_server(owner)
+    hooks = [files.create_webhook(key, url=discord.url(new_discord_id())) for _ in range(3)]
+    skey = files.service_key("panel-import")
+    for n in range(4):
+        assert files.post_event(skey, "server.started", server_id, data={"n": n},
+                                headers={"Idempotency-Key": f"import-{n}"})[0] == 202
+    for hook in hooks:
+        files.wait_for_deliveries(key, hook["id"], 4, status="delivered")
+    before = {hook["id"]: files.deliveries(key, hook["id"]) for hook in hooks}
+    files.stop()
+
+    database = postgres().new_database()
+    moved = make_service({**fake_discord_config(discord), "database_url": postgres().database_url(database),
+                          "secret_file": files.data_dir / "secret.key"}, start=False)
+    out = moved.cli("import", "--data-dir", str(files.data_dir)).stdout
+    assert "3 webhooks, 12 deliveries" in out and "2 keys, 1 servers" in out and "4 idempotent answers" in out, out
+    again = moved.cli("import", "--data-dir", str(files.data_dir), check=False)
+    assert again.returncode != 0 and "already holds" in again.stderr, again
+    moved.start()
+    for hook in hooks:
+        assert moved.deliveries(key, hook["id"]) == before[hook["id"]]
+    replay = moved.post_event(skey, "server.started", server_id, data={"n": 0}, headers={"Idempotency-Key": "import-0"})
+    assert replay[0] == 202 and moved.delivery_total(key, hooks[0]["id"]) == 4, replay

@@ -2,11 +2,14 @@
 /// are always present, as null when unset.
 enum Rendering {
     static func webhook(_ webhook: Webhook, store: Store) throws -> [String: JSONValue] {
+        try self.webhook(webhook, deliveryCount: try store.deliveryCount(userId: webhook.userId, webhookId: webhook.id), store: store)
+    }
+
+    static func webhook(_ webhook: Webhook, deliveryCount count: Int, store: Store) throws -> [String: JSONValue] {
         var server = JSONValue.null
         if let serverId = webhook.serverId, let found = try store.server(id: serverId) {
             server = .object(["id": .string(found.id), "name": .string(found.name)])
         }
-        let count = try store.deliveryCount(userId: webhook.userId, webhookId: webhook.id)
         return [
             "id": .string(webhook.id),
             "userId": .string(webhook.userId),

@@ -28,6 +28,8 @@ public protocol Store: AnyObject, Sendable {
     // MARK: Webhooks
     /// The user's webhooks, newest first.
     func webhooks(userId: String) throws -> [Webhook]
+    /// The user's webhooks, newest first, each with its number of deliveries: one read.
+    func webhooksWithDeliveryCounts(userId: String) throws -> [(webhook: Webhook, deliveries: Int)]
     /// The user's rendered `GET /webhooks` answer; `render` runs when no kept copy is current.
     func webhookList(userId: String, render: () throws -> [UInt8]) throws -> [UInt8]
     /// nil for a missing webhook and for another user's alike.

@@ -16,8 +16,10 @@ struct WebhookHandlers {
 
     func list() throws -> Response {
         let body = try store.webhookList(userId: userId) {
-            let webhooks = try store.webhooks(userId: userId)
-            return JSONValue.array(try webhooks.map { .object(try Rendering.webhook($0, store: store)) }).serialized()
+            let listed = try store.webhooksWithDeliveryCounts(userId: userId)
+            return JSONValue.array(try listed.map {
+                .object(try Rendering.webhook($0.webhook, deliveryCount: $0.deliveries, store: store))
+            }).serialized()
         }
         return Response(status: 200, headers: [("Content-Type", Response.jsonContentType)], body: body)
     }

@@ -14,6 +14,11 @@ extension FileStore {
         return list
     }
 
+    /// O(that user's webhooks): each count is the size of an index.
+    public func webhooksWithDeliveryCounts(userId: String) throws -> [(webhook: Webhook, deliveries: Int)] {
+        try webhooks(userId: userId).map { ($0, try deliveryCount(userId: userId, webhookId: $0.id)) }
+    }
+
     /// A user's rendered webhook list (`GET /webhooks`), rendered again only when the user's
     /// webhooks, their delivery counts or any server changed.
     public func webhookList(userId: String, render: () throws -> [UInt8]) throws -> [UInt8] {
