@@ -25,9 +25,10 @@ extension FileStore {
     }
 
     /// Queues new pending deliveries of one user: each is in the outbox, on disk and in its
-    /// webhook's index before this returns. The outbox entries are written first and the helper
-    /// reads an entry's delivery under the same lock, so a crash mid-way leaves at worst an entry
-    /// without a delivery, which the helper drops (that request was never answered).
+    /// webhook's index before this returns. The helper reads an entry's delivery under the same
+    /// lock, so it never sees a fan-out half made; a crash mid-way leaves at worst deliveries not
+    /// in the index, or entries whose delivery is gone, which the helper drops (that request was
+    /// never answered).
     /// Returns the deliveries queued; a webhook deleted meanwhile simply gets none. The files are
     /// committed as one batch (`FileSystem.writeBatch`): a fan-out costs two syncs, not two per
     /// delivery. When a write fails (a full disk), everything this call wrote is removed again
@@ -38,23 +39,30 @@ extension FileStore {
             // Taken under the lock, so entry names sort in the order deliveries were queued.
             let queuedAt = clock()
             var queued: [Delivery] = []
-            var entries: [(path: String, bytes: [UInt8])] = []
+            var entries: [(path: String, record: String)] = []
             var records: [(path: String, bytes: [UInt8])] = []
             for (number, delivery) in deliveries.enumerated() {
                 // Existence is enough here: the caller has just read the webhook itself.
                 guard try FileSystem.size(layout.webhookFile(userId, delivery.webhookId)) != nil else { continue }
                 let name = OutboxName.make(deliveryId: delivery.id, queuedAt: queuedAt, sequence: number)
-                entries.append((layout.outboxEntry(name), try encode(OutboxEntry(delivery))))
-                records.append((layout.delivery(userId, delivery.webhookId, delivery.id), try encode(delivery)))
+                let record = layout.delivery(userId, delivery.webhookId, delivery.id)
+                entries.append((layout.outboxEntry(name), record))
+                records.append((record, try encode(delivery)))
                 queued.append(delivery)
             }
             guard !queued.isEmpty else { return [] }
             defer { generations.bump(.user(userId)) }  // delivery counts change
             var appended: [(index: DeliveryIndex, count: Int)] = []
+            var linked: [String] = []
             do {
-                // Outbox entries first, so a crash part way leaves at worst an entry without a
-                // delivery, which the helper drops.
-                try FileSystem.writeBatch(entries + records, in: root) {
+                // An outbox entry is a second name of the delivery's first file (a hard link): one
+                // new inode per delivery, not two, and inodes are most of a fan-out's cost. Both
+                // names and the index records are made durable by the batch's second sync.
+                try FileSystem.writeBatch(records, in: root) {
+                    for (entry, record) in entries {
+                        try FileSystem.check(link(record, entry), "link", entry)
+                        linked.append(entry)
+                    }
                     for (webhookId, group) in Dictionary(grouping: queued, by: \.webhookId) {
                         let index = deliveryIndex(userId, webhookId)
                         appended.append((index, try index.count()))
@@ -62,7 +70,7 @@ extension FileStore {
                     }
                 }
             } catch {
-                for (path, _) in entries + records { try? FileSystem.remove(path) }
+                for path in linked + records.map(\.path) { try? FileSystem.remove(path) }
                 for (index, count) in appended { try? index.truncate(toCount: count) }
                 throw error
             }
@@ -93,15 +101,20 @@ public enum OutboxName {
     }
 }
 
-/// Points the delivery helper at a pending delivery. Names sort in creation order.
-public struct OutboxEntry: Codable, Equatable, Sendable {
+/// Points the delivery helper at a pending delivery. Names sort in creation order. An entry is a
+/// hard link to the delivery's file as first written, so it reads as that record (`id`); an entry
+/// written as its own file (`deliveryId`, before 0.3) reads the same.
+public struct OutboxEntry: Decodable, Equatable, Sendable {
     public var deliveryId: String
     public var webhookId: String
     public var userId: String
 
-    init(_ delivery: Delivery) {
-        deliveryId = delivery.id
-        webhookId = delivery.webhookId
-        userId = delivery.userId
+    private enum Keys: String, CodingKey { case deliveryId, id, webhookId, userId }
+
+    public init(from decoder: Decoder) throws {
+        let fields = try decoder.container(keyedBy: Keys.self)
+        deliveryId = try fields.decodeIfPresent(String.self, forKey: .deliveryId) ?? fields.decode(String.self, forKey: .id)
+        webhookId = try fields.decode(String.self, forKey: .webhookId)
+        userId = try fields.decode(String.self, forKey: .userId)
     }
 }

@@ -12,7 +12,8 @@
 ///     users/{userId}/webhooks/{id}/webhook.json
 ///     users/{userId}/webhooks/{id}/deliveries.idx  delivery ids, oldest first, fixed-width records
 ///     users/{userId}/webhooks/{id}/deliveries/{deliveryId}.json
-///     outbox/{queued at, ns}-{deliveryId}.json     pending deliveries, for the delivery helper
+///     outbox/{queued at, ns}-{deliveryId}.json     pending deliveries, for the delivery helper: each
+///                                                  a hard link to its delivery's first file
 ///     outbox-rejected/{name}                       outbox entries the helper could not read
 ///     idempotency/{sha256}.json                    first answers to POST /events, 24 h
 ///     idempotency/locks/{00..ff}                   flocks for those answers, by hash prefix
