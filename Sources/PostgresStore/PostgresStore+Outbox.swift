@@ -27,27 +27,26 @@ extension PostgresStore {
     }
 
     /// Claims the entry for this helper for `leaseSeconds`: nil when another helper holds it or
-    /// holds a lease on another entry of the same webhook (one send in flight per webhook), or
-    /// when the delivery is no longer pending.
-    public func claimDelivery(outboxName name: String) throws -> Delivery? {
+    /// holds a lease to send to the same Discord webhook (one send in flight per webhook, on all
+    /// hosts), when Discord's wait for that webhook runs, or when the delivery is no longer pending.
+    public func claimDelivery(outboxName name: String, sendKey: String) throws -> Delivery? {
         try db.transaction {
             let free = "(lease_until IS NULL OR lease_until < now() OR leased_by = $2)"
-            guard let webhookId = try db.execute(
-                "SELECT webhook_id FROM outbox WHERE name = $1 AND \(free) FOR UPDATE SKIP LOCKED", [name, leaseHolder]).first?[0] ?? nil
+            guard try db.execute("SELECT 1 FROM outbox WHERE name = $1 AND \(free) FOR UPDATE SKIP LOCKED", [name, leaseHolder]).count > 0
             else { return nil }
-            // Claims for one webhook take turns, so two hosts never both see it idle.
-            try db.execute("SELECT pg_advisory_xact_lock(\(LockSpace.webhookClaims), hashtext($1))", [webhookId])
+            // Claims for one Discord webhook take turns, so two hosts never both see it idle.
+            try db.execute("SELECT pg_advisory_xact_lock(\(LockSpace.webhookClaims), hashtext($1))", [sendKey])
             let busy = try db.execute("""
-                SELECT 1 FROM outbox WHERE webhook_id = $1 AND leased_by <> $2 AND lease_until > now()
-                UNION ALL SELECT 1 FROM send_waits WHERE webhook_id = $1 AND until > now()
+                SELECT 1 FROM outbox WHERE send_key = $1 AND leased_by <> $2 AND lease_until > now()
+                UNION ALL SELECT 1 FROM send_waits WHERE send_key = $1 AND until > now()
                 LIMIT 1
-                """, [webhookId, leaseHolder])
+                """, [sendKey, leaseHolder])
             guard busy.count == 0 else { return nil }
             let row = try db.execute("""
-                UPDATE outbox o SET leased_by = $2, lease_until = now() + make_interval(secs => $3::int)
+                UPDATE outbox o SET send_key = $4, leased_by = $2, lease_until = now() + make_interval(secs => $3::int)
                 FROM deliveries d WHERE o.name = $1 AND d.id = o.delivery_id
                 RETURNING d.record, d.pending
-                """, [name, leaseHolder, String(leaseSeconds)]).first
+                """, [name, leaseHolder, String(leaseSeconds), sendKey]).first
             guard let row, row[1] == "t" else {
                 try db.execute("DELETE FROM outbox WHERE name = $1", [name])
                 return nil
@@ -102,12 +101,12 @@ extension PostgresStore {
         ((try? db.drainNotifications()) ?? 0) > 0
     }
 
-    /// Keeps a rate-limit wait for the webhook, seen by every host's claims.
-    public func holdSends(toWebhook webhookId: String, until: Date) throws {
+    /// Keeps a rate-limit wait for the Discord webhook, seen by every host's claims.
+    public func holdSends(sendKey: String, until: Date) throws {
         try db.execute("""
-            INSERT INTO send_waits (webhook_id, until) VALUES ($1, $2::timestamptz)
-            ON CONFLICT (webhook_id) DO UPDATE SET until = greatest(send_waits.until, excluded.until)
-            """, [webhookId, Timestamp.format(until)])
+            INSERT INTO send_waits (send_key, until) VALUES ($1, $2::timestamptz)
+            ON CONFLICT (send_key) DO UPDATE SET until = greatest(send_waits.until, excluded.until)
+            """, [sendKey, Timestamp.format(until)])
     }
 }
 

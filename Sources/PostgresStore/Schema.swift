@@ -33,19 +33,20 @@ enum Schema {
             UNIQUE (webhook_id, position)
         );
         -- What the helpers send: an entry per pending delivery, claimed by one helper at a time
-        -- for a lease (leased_by, lease_until).
+        -- for a lease (leased_by, lease_until) to send to the Discord webhook send_key names.
         CREATE TABLE outbox (
             name text PRIMARY KEY,
             delivery_id text NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
             webhook_id text NOT NULL,
+            send_key text,
             leased_by text,
             lease_until timestamptz
         );
-        CREATE INDEX outbox_by_webhook ON outbox (webhook_id);
+        CREATE INDEX outbox_by_send_key ON outbox (send_key) WHERE lease_until IS NOT NULL;
         CREATE TABLE outbox_rejected (name text PRIMARY KEY, delivery_id text NOT NULL, reason text NOT NULL);
         CREATE TABLE idempotent_answers (name text PRIMARY KEY, created_at timestamptz NOT NULL, record text NOT NULL);
-        -- Rate-limit waits Discord asked for, per webhook, so every host's helper keeps them.
-        CREATE TABLE send_waits (webhook_id text PRIMARY KEY, until timestamptz NOT NULL);
+        -- Rate-limit waits Discord asked for, per Discord webhook, kept by every host's helper.
+        CREATE TABLE send_waits (send_key text PRIMARY KEY, until timestamptz NOT NULL);
         """,
     ]
 

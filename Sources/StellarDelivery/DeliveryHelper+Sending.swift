@@ -29,7 +29,7 @@ extension DeliveryHelper {
     func begin(_ name: String, _ job: Job, now: Date) throws {
         var job = job
         // Read the delivery and its webhook again: either may have changed while this waited.
-        guard let delivery = try store.claimDelivery(outboxName: name),
+        guard let delivery = try store.claimDelivery(outboxName: name, sendKey: job.rateLimitKey),
             let webhook = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
         else {
             queue.remove(name)  // finished, or gone with its webhook
@@ -88,7 +88,7 @@ extension DeliveryHelper {
         }
         gate.finished(sent.job.rateLimitKey, wait: bucketWait, now: now)
         if let bucketWait, bucketWait > 0 {  // other hosts' helpers must wait too
-            catching("keeping a rate-limit wait") { try store.holdSends(toWebhook: delivery.webhookId, until: now.addingTimeInterval(bucketWait)) }
+            catching("keeping a rate-limit wait") { try store.holdSends(sendKey: sent.job.rateLimitKey, until: now.addingTimeInterval(bucketWait)) }
         }
 
         do {

@@ -150,7 +150,7 @@ final class StoreContractTests: XCTestCase {
             try store.queue(made, userId: "alice")
             let names = try store.outboxNames()
             XCTAssertEqual(names.compactMap(OutboxName.deliveryId(of:)), made.map(\.id), backend)
-            let claimed = try XCTUnwrap(try store.claimDelivery(outboxName: names[0]), backend)
+            let claimed = try XCTUnwrap(try store.claimDelivery(outboxName: names[0], sendKey: "discord-1"), backend)
             XCTAssertEqual(claimed.id, made[0].id, backend)
             made[0].attempts = 1
             made[0].status = .failed
@@ -193,12 +193,15 @@ final class StoreContractTests: XCTestCase {
         let made = deliveries(2, of: hook)
         try one.queue(made, userId: "alice")
         let names = try two.outboxNames()
-        XCTAssertNotNil(try one.claimDelivery(outboxName: names[0]))
-        XCTAssertNil(try two.claimDelivery(outboxName: names[0]), "held by host one")
-        XCTAssertNil(try two.claimDelivery(outboxName: names[1]), "host one is sending to that webhook")
+        XCTAssertNotNil(try one.claimDelivery(outboxName: names[0], sendKey: "discord-1"))
+        XCTAssertNil(try two.claimDelivery(outboxName: names[0], sendKey: "discord-1"), "held by host one")
+        XCTAssertNil(try two.claimDelivery(outboxName: names[1], sendKey: "discord-1"), "host one is sending to that Discord webhook")
         XCTAssertEqual(try two.outboxNames(), [names[1]])
         Thread.sleep(forTimeInterval: 1.2)  // host one died mid-send: its lease runs out
-        XCTAssertEqual(try two.claimDelivery(outboxName: names[0])?.id, made[0].id)
+        XCTAssertEqual(try two.claimDelivery(outboxName: names[0], sendKey: "discord-1")?.id, made[0].id)
+        // A wait Discord asked of one host holds on the other.
+        try one.holdSends(sendKey: "discord-2", until: Date().addingTimeInterval(60))
+        XCTAssertNil(try two.claimDelivery(outboxName: names[1], sendKey: "discord-2"))
     }
 
     func testImportCopiesAFlatFileStoreAndRefusesToOverwrite() throws {

@@ -56,11 +56,12 @@ public protocol Store: AnyObject, Sendable {
     /// The pending delivery an entry points to, claimed for this helper; nil when there is none
     /// any more (finished, its webhook deleted, or claimed by another host's helper).
     func pendingDelivery(outboxName name: String) throws -> Delivery?
-    /// Claims the pending delivery for this helper just before it is sent: nil when there is
-    /// none any more, or another helper holds it or is sending to the same webhook.
-    func claimDelivery(outboxName name: String) throws -> Delivery?
-    /// Keeps a rate-limit wait Discord asked for, for every helper that may send to the webhook.
-    func holdSends(toWebhook webhookId: String, until: Date) throws
+    /// Claims the pending delivery for this helper just before it is sent to the Discord webhook
+    /// `sendKey` names (its rate-limit key): nil when there is none any more, or another helper
+    /// holds it, is sending to that Discord webhook, or waits on it for Discord.
+    func claimDelivery(outboxName name: String, sendKey: String) throws -> Delivery?
+    /// Keeps a rate-limit wait Discord asked for, for every helper that may send to that webhook.
+    func holdSends(sendKey: String, until: Date) throws
     /// A descriptor that turns readable when deliveries are queued by another host, for the
     /// helper to wait on; nil where the helper's own socket hears of every queueing (one host).
     func queuedSignal() -> Int32?

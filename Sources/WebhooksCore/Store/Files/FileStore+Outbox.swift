@@ -25,12 +25,12 @@ extension FileStore {
     }
 
     /// One helper per data_dir (its lock): reading the entry is claiming it.
-    public func claimDelivery(outboxName name: String) throws -> Delivery? {
+    public func claimDelivery(outboxName name: String, sendKey: String) throws -> Delivery? {
         try pendingDelivery(outboxName: name)
     }
 
     /// The one helper keeps its waits itself (SendGate).
-    public func holdSends(toWebhook webhookId: String, until: Date) throws {}
+    public func holdSends(sendKey: String, until: Date) throws {}
 
     /// Every queueing is on this host, and wakes the helper through its socket.
     public func queuedSignal() -> Int32? { nil }
