@@ -79,20 +79,19 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs one statement with text parameters (`$1`, `$2`, ...).
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) throws -> Rows {
-        let connection = try connect()
-        do {
-            return try run(connection, sql, parameters)
-        } catch let failure as Failure where failure.isStorageUnavailable {
-            drop()
-            throw failure
-        }
+        try onConnection { try run($0, sql, parameters) }
     }
 
     /// Runs several statements at once, without parameters (a migration).
     public func executeScript(_ sql: String) throws {
+        _ = try onConnection { try run($0, sql, [], script: true) }
+    }
+
+    /// `body` on a live connection; one lost meanwhile is dropped, and the next statement connects.
+    private func onConnection(_ body: (OpaquePointer) throws -> Rows) throws -> Rows {
         let connection = try connect()
         do {
-            _ = try run(connection, sql, [], script: true)
+            return try body(connection)
         } catch let failure as Failure where failure.isStorageUnavailable {
             drop()
             throw failure

@@ -8,7 +8,7 @@ extension PostgresStore {
     }
 
     public func key(id keyId: String) throws -> APIKeyRecord? {
-        try record(APIKeyRecord.self, try db.execute("SELECT record FROM api_keys WHERE id = $1", [keyId]).first?[0] ?? nil)
+        try firstRecord(APIKeyRecord.self, "SELECT record FROM api_keys WHERE id = $1", [keyId])
     }
 
     /// The same lookup for an id no key has: an unknown id costs what a known one does.
@@ -23,8 +23,9 @@ extension PostgresStore {
 
     public func revokeKey(id keyId: String, at now: String) throws -> Bool {
         try db.transaction {
-            let row = try db.execute("SELECT record FROM api_keys WHERE id = $1 FOR UPDATE", [keyId]).first
-            guard var key = try record(APIKeyRecord.self, row?[0] ?? nil) else { return false }
+            guard var key = try firstRecord(APIKeyRecord.self, "SELECT record FROM api_keys WHERE id = $1 FOR UPDATE", [keyId]) else {
+                return false
+            }
             if key.revokedAt == nil {
                 key.revokedAt = now
                 try saveKey(key)
@@ -34,7 +35,7 @@ extension PostgresStore {
     }
 
     public func server(id serverId: String) throws -> Server? {
-        try record(Server.self, try db.execute("SELECT record FROM servers WHERE id = $1", [serverId]).first?[0] ?? nil)
+        try firstRecord(Server.self, "SELECT record FROM servers WHERE id = $1", [serverId])
     }
 
     public func allServers() throws -> [Server] {
@@ -43,11 +44,14 @@ extension PostgresStore {
 
     public func putServer(id: String, name: String, ownerId: String, status: String?, now: String) throws -> Server {
         try db.transaction {
-            // A new row takes a key lock on conflict, so concurrent puts of one server queue here.
-            try db.execute("INSERT INTO servers (id, owner_id, record) VALUES ($1, '', '') ON CONFLICT (id) DO NOTHING", [id])
-            let existing = try record(Server.self, try db.execute("SELECT nullif(record, '') FROM servers WHERE id = $1 FOR UPDATE", [id]).first?[0] ?? nil)
-            let server = Server(id: id, name: name, ownerId: ownerId, status: status,
-                                createdAt: existing?.createdAt ?? now, updatedAt: now)
+            let fresh = Server(id: id, name: name, ownerId: ownerId, status: status, createdAt: now, updatedAt: now)
+            // A new server is one insert; concurrent puts of one server queue on its key here.
+            let inserted = try db.execute("INSERT INTO servers (id, owner_id, record) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                                          [id, ownerId, try text(fresh)]).affected
+            guard inserted == 0 else { return fresh }
+            let existing = try firstRecord(Server.self, "SELECT record FROM servers WHERE id = $1 FOR UPDATE", [id])
+            var server = fresh
+            server.createdAt = existing?.createdAt ?? now
             try db.execute("UPDATE servers SET owner_id = $2, record = $3 WHERE id = $1", [id, ownerId, try text(server)])
             return server
         }
@@ -56,11 +60,11 @@ extension PostgresStore {
     /// Removes a server and its owner's webhooks scoped to it.
     public func removeServer(id: String) throws -> Bool {
         try db.transaction {
-            guard let server = try record(Server.self, try db.execute("SELECT record FROM servers WHERE id = $1 FOR UPDATE", [id]).first?[0] ?? nil) else {
+            guard let server = try firstRecord(Server.self, "SELECT record FROM servers WHERE id = $1 FOR UPDATE", [id]) else {
                 return false
             }
             try lockUser(server.ownerId)
-            for webhook in try webhooksInTransaction(userId: server.ownerId) where webhook.serverId == id {
+            for webhook in try webhooks(userId: server.ownerId) where webhook.serverId == id {
                 try db.execute("DELETE FROM webhooks WHERE id = $1", [webhook.id])
             }
             try db.execute("DELETE FROM servers WHERE id = $1", [id])

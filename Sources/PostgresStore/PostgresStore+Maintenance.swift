@@ -10,8 +10,10 @@ extension PostgresStore {
         try db.execute("SELECT pg_advisory_lock(\(LockSpace.idempotencyKeys), hashtext($1))", [name])
         defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(LockSpace.idempotencyKeys), hashtext($1))", [name]) }
         let cutoff = Timestamp.format(now.addingTimeInterval(-StoredAnswer.replayWindow))
-        let kept = try db.execute("SELECT record FROM idempotent_answers WHERE name = $1 AND created_at > $2::timestamptz", [name, cutoff]).first
-        if let stored = try record(StoredAnswer.self, kept?[0] ?? nil) { return stored }
+        if let stored = try firstRecord(StoredAnswer.self,
+            "SELECT record FROM idempotent_answers WHERE name = $1 AND created_at > $2::timestamptz", [name, cutoff]) {
+            return stored
+        }
         let answer = try produce()
         if (200..<300).contains(answer.status) {
             try db.execute("""
@@ -64,13 +66,10 @@ extension PostgresStore {
         let lockUser = "SELECT pg_try_advisory_lock(\(LockSpace.manualSends), hashtext($1))"
         guard try db.execute(lockUser, [userId])[0, 0] == "t" else { return .userBusy }
         let unlockUser = { [db] in _ = try? db.execute("SELECT pg_advisory_unlock(\(LockSpace.manualSends), hashtext($1))", [userId]) }
-        let layout = StoreLayout(root: dataDir)
-        for slot in 0..<slots {
-            if let slotLock = try FileLock(trying: layout.sendSlot(slot)) {
-                return .admitted(SendLease { slotLock.unlock(); unlockUser() })
-            }
+        guard let slotLock = try FileStore.takeSendSlot(StoreLayout(root: dataDir), slots: slots) else {
+            unlockUser()
+            return .workersBusy
         }
-        unlockUser()
-        return .workersBusy
+        return .admitted(SendLease { slotLock.unlock(); unlockUser() })
     }
 }

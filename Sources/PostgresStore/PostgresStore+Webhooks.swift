@@ -9,14 +9,8 @@ extension PostgresStore {
         try db.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [userId])
     }
 
-    func webhooksInTransaction(userId: String) throws -> [Webhook] {
-        try db.execute("""
-            SELECT record FROM webhooks WHERE user_id = $1 ORDER BY created_at COLLATE "C" DESC, id COLLATE "C" DESC
-            """, [userId]).values.compactMap { try record(Webhook.self, $0[0]) }
-    }
-
     public func webhooks(userId: String) throws -> [Webhook] {
-        try webhooksInTransaction(userId: userId)
+        try webhooksWithDeliveryCounts(userId: userId).map(\.webhook)
     }
 
     public func webhooksWithDeliveryCounts(userId: String) throws -> [(webhook: Webhook, deliveries: Int)] {
@@ -34,7 +28,7 @@ extension PostgresStore {
 
     public func webhook(userId: String, id: String) throws -> Webhook? {
         guard Identifier.isUUID(id) else { return nil }
-        return try record(Webhook.self, try db.execute("SELECT record FROM webhooks WHERE id = $1 AND user_id = $2", [id, userId]).first?[0] ?? nil)
+        return try firstRecord(Webhook.self, "SELECT record FROM webhooks WHERE id = $1 AND user_id = $2", [id, userId])
     }
 
     public func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool {
@@ -51,8 +45,8 @@ extension PostgresStore {
     public func updateWebhook(userId: String, id: String, _ change: (inout Webhook) throws -> Void) throws -> Webhook? {
         guard Identifier.isUUID(id) else { return nil }
         return try db.transaction {
-            let row = try db.execute("SELECT record FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE", [id, userId]).first
-            guard var webhook = try record(Webhook.self, row?[0] ?? nil) else { return nil }
+            guard var webhook = try firstRecord(Webhook.self, "SELECT record FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE", [id, userId])
+            else { return nil }
             try change(&webhook)
             try db.execute("UPDATE webhooks SET record = $2 WHERE id = $1", [id, try text(webhook)])
             return webhook
@@ -86,11 +80,10 @@ extension PostgresStore {
 
     public func delivery(userId: String, webhookId: String, id: String) throws -> Delivery? {
         guard Identifier.isUUID(webhookId), Identifier.isUUID(id) else { return nil }
-        let row = try db.execute("""
+        return try firstRecord(Delivery.self, """
             SELECT d.record FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
             WHERE d.id = $1 AND d.webhook_id = $2 AND w.user_id = $3
-            """, [id, webhookId, userId]).first
-        return try record(Delivery.self, row?[0] ?? nil)
+            """, [id, webhookId, userId])
     }
 
     /// One transaction for the whole fan-out: numbered rows and outbox entries, then a NOTIFY

@@ -41,7 +41,7 @@ public final class PostgresStore: Store, @unchecked Sendable {
         try db.transaction {
             try db.execute("SELECT pg_advisory_xact_lock(\(Schema.migrationLock))")
             try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
-            let applied = Int(try db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")[0, 0] ?? "0") ?? 0
+            let applied = try schemaVersion()
             guard applied <= Schema.migrations.count else {
                 throw PostgresConnection.Failure(
                     message: "the database's schema (version \(applied)) is newer than this stellar-webhooks knows (\(Schema.migrations.count)): upgrade this host",
@@ -89,6 +89,11 @@ public final class PostgresStore: Store, @unchecked Sendable {
     }
 
     // MARK: Helpers for the extensions
+
+    /// The record in the first column of the query's first row, or nil when there is no row.
+    func firstRecord<T: Decodable>(_ type: T.Type, _ sql: String, _ parameters: [String?]) throws -> T? {
+        try record(T.self, try db.execute(sql, parameters).first?[0] ?? nil)
+    }
 
     func record<T: Decodable>(_ type: T.Type, _ text: String?) throws -> T? {
         guard let text else { return nil }

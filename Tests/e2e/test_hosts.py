@@ -207,7 +207,8 @@ def test_postgresql_stopped_and_started_under_load(make_service, discord, tmp_pa
     finally:
         stop.set()
         worker.join(30)
-        postgres().pg_ctl("start", "-w") if not pg_is_up() else None
+        if not pg_is_up():
+            postgres().pg_ctl("start", "-w")
     for status, body in answers:
         assert status in (202, 503), (status, body)   # never a 401 or a bare 500
         if status == 503:
