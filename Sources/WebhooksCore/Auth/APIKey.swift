@@ -63,23 +63,16 @@ public enum Principal: Equatable, Sendable {
 
 /// Verifies presented keys against the stored digests with OpenSSL.
 public struct KeyVerifier: Sendable {
-    private let secret: [UInt8]
+    private let mac: HMACSHA256
     private let store: Store
 
     public init(secret: [UInt8], store: Store) {
-        self.secret = secret
+        self.mac = HMACSHA256(key: secret)
         self.store = store
     }
 
     public func digest(of key: APIKey) -> [UInt8] {
-        Self.hmacSHA256(key: secret, message: Array(key.secret.utf8))
-    }
-
-    static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        _ = HMAC(EVP_sha256(), key, Int32(key.count), message, message.count, &out, &length)
-        return Array(out.prefix(Int(length)))
+        mac.digest(Array(key.secret.utf8))
     }
 
     /// The principal for an `Authorization` header value, or nil for a missing, malformed, unknown

@@ -40,7 +40,7 @@ public enum ServerSecret {
     /// What a database keeps to tell whether a host has the same secret, without the secret:
     /// an HMAC of a fixed text under it.
     public static func fingerprint(of secret: [UInt8]) -> String {
-        KeyVerifier.hmacSHA256(key: secret, message: Array("stellar-webhooks secret fingerprint".utf8)).hexString
+        HMACSHA256(key: secret).digest(Array("stellar-webhooks secret fingerprint".utf8)).hexString
     }
 }
 
@@ -49,6 +49,7 @@ public enum Random {
     public struct Failure: Error {}
 
     public static func bytes(_ count: Int) throws -> [UInt8] {
+        CryptoLibrary.prepare()
         var bytes = [UInt8](repeating: 0, count: count)
         guard RAND_bytes(&bytes, Int32(count)) == 1 else { throw Failure() }
         return bytes
