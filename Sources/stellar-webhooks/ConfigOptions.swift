@@ -16,7 +16,11 @@ struct ConfigOptions: ParsableArguments {
 
     /// The configuration, or a clean exit naming every bad key.
     func load() throws -> Config {
-        let (config, problems) = loadAll()
+        try Self.load(path: path)
+    }
+
+    static func load(path: String?) throws -> Config {
+        let (config, problems) = Config.load(path: path, environment: ProcessInfo.processInfo.environment)
         guard problems.isEmpty else {
             for problem in problems { printError("configuration: \(problem)") }
             throw ExitCode(1)
@@ -28,7 +32,7 @@ struct ConfigOptions: ParsableArguments {
     /// any process. `caching`: a worker's read caches (flat files only; a database is shared).
     /// `prepared`: false for the processes `serve` starts after preparing it itself; they must
     /// start even while a database is down, and answer 503 until it is back.
-    func openStore(_ config: Config, caching: Bool = false, prepared: Bool = true) throws -> Store {
+    static func openStore(_ config: Config, caching: Bool = false, prepared: Bool = true) throws -> Store {
         let store: Store
         if config.databaseURL.isEmpty {
             store = try FileStore(root: config.dataDir, clock: systemClock, caching: caching)
@@ -44,7 +48,7 @@ struct ConfigOptions: ParsableArguments {
 
     /// The HMAC secret keys are checked with: `secret_file`, made on first use; with a database,
     /// also the one the database's keys were made under, or an error that says what to copy.
-    func openSecret(_ config: Config, store: Store) throws -> [UInt8] {
+    static func openSecret(_ config: Config, store: Store) throws -> [UInt8] {
         if let shared = store as? PostgresStore { return try shared.adoptSecret(at: config.secretPath) }
         return try ServerSecret.loadOrCreate(at: config.secretPath)
     }

@@ -27,7 +27,7 @@ struct Emit: ParsableCommand {
             fields = members
         }
         let config = try options.load()
-        let store = try options.openStore(config)
+        let store = try ConfigOptions.openStore(config)
         guard Identifier.isExternalID(server), let found = try store.server(id: server) else {
             printError("no server \(server)")
             throw ExitCode(1)

@@ -31,8 +31,8 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
-            let store = try options.openStore(config)
-            let secret = try options.openSecret(config, store: store)
+            let store = try ConfigOptions.openStore(config)
+            let secret = try ConfigOptions.openSecret(config, store: store)
             let kind: APIKeyKind = user != nil ? .user : .service
             let key = try KeyVerifier(secret: secret, store: store).issue(
                 kind: kind, subject: (user ?? service)!, label: label, now: Timestamp.format(Date()))
@@ -49,7 +49,7 @@ struct Keys: ParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() throws {
-            let store = try options.openStore(try options.load())
+            let store = try ConfigOptions.openStore(try options.load())
             for key in try store.allKeys() {
                 let state = key.revokedAt == nil ? "active" : "revoked"
                 print([key.id, key.kind.rawValue, key.subject, state, key.createdAt, key.label ?? ""].joined(separator: "  "))
@@ -64,7 +64,7 @@ struct Keys: ParsableCommand {
         @Argument(help: ArgumentHelp("The key id, as in `keys list`.", valueName: "key-id")) var keyId: String
 
         func run() throws {
-            let store = try options.openStore(try options.load())
+            let store = try ConfigOptions.openStore(try options.load())
             guard keyId.utf8.count == 16, keyId.allSatisfy(\.isHexDigit),
                 try store.revokeKey(id: keyId.lowercased(), at: Timestamp.format(Date()))
             else {

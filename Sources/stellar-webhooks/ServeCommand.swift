@@ -20,8 +20,8 @@ struct Serve: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let logger = bootstrapLogging(config, label: "master")
-        let store = try options.openStore(config)
-        _ = try options.openSecret(config, store: store)
+        let store = try ConfigOptions.openStore(config)
+        _ = try ConfigOptions.openSecret(config, store: store)
         if let files = store as? FileStore {
             let removed = try files.removeStrayTempFiles()
             if !removed.isEmpty {

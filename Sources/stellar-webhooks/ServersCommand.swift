@@ -25,7 +25,7 @@ struct Servers: ParsableCommand {
         }
 
         func run() throws {
-            let store = try options.openStore(try options.load())
+            let store = try ConfigOptions.openStore(try options.load())
             let server = try store.putServer(id: serverId, name: name, ownerId: owner, status: status, now: Timestamp.format(Date()))
             print("server \(server.id) (\(server.name)) owned by \(server.ownerId)")
         }
@@ -37,7 +37,7 @@ struct Servers: ParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() throws {
-            let store = try options.openStore(try options.load())
+            let store = try ConfigOptions.openStore(try options.load())
             for server in try store.allServers() {
                 print([server.id, server.ownerId, server.status ?? "-", server.name].joined(separator: "  "))
             }
@@ -51,7 +51,7 @@ struct Servers: ParsableCommand {
         @Argument(help: ArgumentHelp(valueName: "server-id")) var serverId: String
 
         func run() throws {
-            let store = try options.openStore(try options.load())
+            let store = try ConfigOptions.openStore(try options.load())
             guard Identifier.isExternalID(serverId), try store.removeServer(id: serverId) else {
                 printError("no server \(serverId)")
                 throw ExitCode(1)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import WebhooksCore
 
-@main
 struct StellarWebhooks: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stellar-webhooks",

@@ -13,9 +13,14 @@ struct Worker: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        let config = try options.load()
+        try Self.serve(configPath: options.path)
+    }
+
+    /// The worker itself: also what `main.swift` runs without ArgumentParser.
+    static func serve(configPath: String?) throws {
+        let config = try ConfigOptions.load(path: configPath)
         let logger = bootstrapLogging(config, label: "worker")
-        let store = try options.openStore(config, caching: true, prepared: false)
+        let store = try ConfigOptions.openStore(config, caching: true, prepared: false)
         // `serve` has checked it against the database's fingerprint.
         let secret = try ServerSecret.loadOrCreate(at: config.secretPath)
         let app = App(config: config, store: store, secret: secret, dispatch: HelperLink(dataDir: config.dataDir), logger: logger)
