@@ -57,11 +57,13 @@ enum FastCGIRequestReader {
         }, as: UTF8.self)
     }
 
-    /// The params `head` reads: every HTTP_* header and these. nginx sends a dozen more
-    /// (SERVER_SOFTWARE, SCRIPT_NAME, ...) that are skipped without being copied.
-    static let usedParams: Set<String> = [
-        "CONTENT_TYPE", "CONTENT_LENGTH", "DOCUMENT_URI", "REQUEST_URI", "REQUEST_METHOD", "QUERY_STRING",
-    ]
+    /// The params `head` reads: these, and the headers the API reads (`Request.headersRead`) as
+    /// nginx passes them (`HTTP_IDEMPOTENCY_KEY`). nginx sends two dozen params in all; the rest
+    /// are skipped by comparing bytes, without being copied.
+    static let usedParams: [[UInt8]] = (
+        ["CONTENT_TYPE", "CONTENT_LENGTH", "DOCUMENT_URI", "REQUEST_URI", "REQUEST_METHOD", "QUERY_STRING"]
+            + Request.headersRead.map { "HTTP_" + $0.uppercased().replacing("-", with: "_") }
+    ).map { Array($0.utf8) }
 
     static func parameters(_ envp: FCGX_ParamArray?) -> [String: String] {
         var result: [String: String] = [:]
@@ -69,9 +71,9 @@ enum FastCGIRequestReader {
         while let entry = cursor.pointee {
             cursor += 1
             guard let equals = strchr(entry, Int32(UInt8(ascii: "="))) else { continue }
-            let name = String(decoding: UnsafeRawBufferPointer(start: entry, count: equals - entry), as: UTF8.self)
-            guard name.hasPrefix("HTTP_") || usedParams.contains(name) else { continue }
-            result[name] = String(cString: equals + 1)
+            let length = equals - entry
+            guard let name = usedParams.first(where: { $0.count == length && memcmp($0, entry, length) == 0 }) else { continue }
+            result[String(decoding: name, as: UTF8.self)] = String(cString: equals + 1)
         }
         return result
     }

@@ -4,8 +4,10 @@ public struct Request: Sendable, Equatable {
     public var method: String
     public var path: String
     public var query: [String: String]
-    /// Header names in lower case.
+    /// Header names in lower case. From a worker, only those in `headersRead`.
     public var headers: [String: String]
+    /// The headers the API reads: a worker copies these and no others out of each request.
+    public static let headersRead = ["authorization", "content-type", "idempotency-key"]
     public var body: [UInt8]
 
     public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {

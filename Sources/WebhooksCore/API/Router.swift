@@ -28,14 +28,18 @@ public enum Router {
 
     /// A literal segment beats a parameter: `/webhooks/events` is not webhook `events`.
     public static func match(method: String, path: String) -> Match {
-        let segments = path.split(separator: "/").map(String.init)
-        let matching = routes.compactMap { route in route.parameters(for: segments).map { (route, $0) } }
-        guard let specificity = matching.map(\.0.literalCount).max() else { return .notFound }
-        let candidates = matching.filter { $0.0.literalCount == specificity }
-        guard let (route, parameters) = candidates.first(where: { $0.0.method == method }) else {
-            return .methodNotAllowed(allowed: candidates.map(\.0.method).sorted())
+        let segments = path.split(separator: "/")
+        var candidates: [Route] = []  // the fitting routes of the highest specificity
+        for route in routes where route.fits(segments) {
+            if let first = candidates.first, first.literalCount > route.literalCount { continue }
+            if let first = candidates.first, first.literalCount < route.literalCount { candidates.removeAll() }
+            candidates.append(route)
         }
-        return .found(route, parameters: parameters)
+        guard !candidates.isEmpty else { return .notFound }
+        guard let route = candidates.first(where: { $0.method == method }) else {
+            return .methodNotAllowed(allowed: candidates.map(\.method).sorted())
+        }
+        return .found(route, parameters: route.parameters(for: segments))
     }
 }
 
@@ -66,16 +70,17 @@ public struct Route: Sendable {
         self.literalCount = pattern.filter { !$0.hasPrefix(":") }.count
     }
 
-    /// The parameters when `segments` fit the pattern, else nil.
-    func parameters(for segments: [String]) -> [String: String]? {
-        guard segments.count == pattern.count else { return nil }
+    func fits(_ segments: [Substring]) -> Bool {
+        segments.count == pattern.count && !zip(pattern, segments).contains { part, segment in
+            !part.hasPrefix(":") && part != segment
+        }
+    }
+
+    /// The `:name` parameters of `segments`, which fit the pattern.
+    func parameters(for segments: [Substring]) -> [String: String] {
         var parameters: [String: String] = [:]
-        for (part, segment) in zip(pattern, segments) {
-            if part.hasPrefix(":") {
-                parameters[String(part.dropFirst())] = segment
-            } else if part != segment {
-                return nil
-            }
+        for (part, segment) in zip(pattern, segments) where part.hasPrefix(":") {
+            parameters[String(part.dropFirst())] = String(segment)
         }
         return parameters
     }
