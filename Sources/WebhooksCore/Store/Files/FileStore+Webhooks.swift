@@ -49,10 +49,10 @@ extension FileStore {
         return try webhooks(userId: userId).first { $0.id == id }
     }
 
-    /// Adds a webhook unless the user already has `limit`; returns false then. Two syncs, like any
-    /// atomic write: the folder is reserved under the user's lock (a `.tmp-new-` folder, counted
-    /// against the limit), built outside it, made durable by one `syncfs`, renamed into place and
-    /// made durable by a second. A failure (a full disk) leaves no half-made webhook, only a temp
+    /// Adds a webhook unless the user already has `limit`; returns false then. Two commits, like
+    /// any atomic write: the folder is reserved under the user's lock (a `.tmp-new-` folder,
+    /// counted against the limit), built outside it, made durable (its file, then the folder),
+    /// renamed into place and made durable again. A failure (a full disk) leaves no half-made webhook, only a temp
     /// folder removed here or by start-up recovery.
     public func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool {
         let parent = layout.webhooks(webhook.userId)
@@ -70,8 +70,10 @@ extension FileStore {
         var renamed = false
         do {
             try FileSystem.createFolder(StoreLayout.deliveries(in: building))
-            try FileSystem.writeNew(try encode(webhook), to: StoreLayout.webhookFile(in: building))
-            try FileSystem.syncFilesystem(of: parent)
+            // The file first: on a journaling file system its sync commits the folders made
+            // above as well, and the folder's own sync then finds nothing left to write.
+            try FileSystem.writeNew(try encode(webhook), to: StoreLayout.webhookFile(in: building), sync: true)
+            try FileSystem.syncFolder(building)
             try FileSystem.check(rename(building, folder), "rename", building)
             renamed = true
             try FileSystem.syncFolder(parent)

@@ -79,13 +79,15 @@ public enum FileSystem {
         }
     }
 
-    /// A new file with `bytes`, not yet durable: the caller syncs. Removed again if the write fails.
-    static func writeNew(_ bytes: [UInt8], to path: String) throws {
+    /// A new file with `bytes`, its content durable when `sync` (its name is the caller's to sync),
+    /// else not yet durable at all. Removed again if the write fails.
+    static func writeNew(_ bytes: [UInt8], to path: String, sync: Bool = false) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         try check(fd, "create", path)
         defer { close(fd) }
         do {
             try writeAll(fd, bytes, path)
+            if sync { try check(fsync(fd), "fsync", path) }
         } catch {
             unlink(path)
             throw error
