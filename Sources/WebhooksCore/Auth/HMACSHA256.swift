@@ -7,7 +7,11 @@ final class HMACSHA256: @unchecked Sendable {  // `keyed` is only read (copied) 
     private let keyed: OpaquePointer
 
     init(key: [UInt8]) {
-        CryptoLibrary.prepare()
+        // Without its error strings: they are for messages this service never prints, and not
+        // loading them keeps ~0.5 MB of libcrypto out of every worker. (OpenSSL runs its
+        // initialization once; the delivery helper, which never gets here, keeps them for
+        // libcurl's TLS errors.)
+        OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS), nil)
         // Neither can fail with the default provider present; if it were missing, nothing works.
         guard let mac = EVP_MAC_fetch(nil, "HMAC", nil), let context = EVP_MAC_CTX_new(mac) else {
             fatalError("OpenSSL has no HMAC")
@@ -36,14 +40,4 @@ final class HMACSHA256: @unchecked Sendable {  // `keyed` is only read (copied) 
         else { fatalError("HMAC-SHA256 failed") }
         return out
     }
-}
-
-/// OpenSSL, initialized before a process's first use of it without its error strings: they are
-/// for messages this service never prints, and not loading them keeps ~0.5 MB of libcrypto out of
-/// every process. The delivery helper's libcurl initializes OpenSSL at the helper's start, before
-/// this runs there, and so keeps them for its TLS errors.
-enum CryptoLibrary {
-    private static let initialized: Void = { _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS), nil) }()
-
-    static func prepare() { initialized }
 }
