@@ -15,9 +15,9 @@ let package = Package(
         .systemLibrary(
             name: "CFastCGI", path: "Sources/CShims/CFastCGI",
             providers: [.apt(["libfcgi-dev"])]),
-        .systemLibrary(
-            name: "COpenSSL", path: "Sources/CShims/COpenSSL",
-            providers: [.apt(["libssl-dev"])]),
+        // OpenSSL's libcrypto, loaded by the processes that check or make keys (dlopen): the
+        // keyed HMAC-SHA256 in C, and constant-time comparison.
+        .target(name: "CCrypto", path: "Sources/CShims/CCrypto"),
         // libcurl, loaded by the delivery helper only (dlopen): a C target of typed wrappers.
         .target(name: "CCurl", path: "Sources/CShims/CCurl"),
         // libpq, loaded by processes whose store is PostgreSQL only (dlopen): typed wrappers.
@@ -35,7 +35,7 @@ let package = Package(
         // Response value.
         .target(
             name: "WebhooksCore",
-            dependencies: ["COpenSSL", "CStore", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CCrypto", "CStore", .product(name: "Logging", package: "swift-log")]),
 
         // Processes: the libfcgi worker loop and the master that spawns and supervises the workers
         // and the delivery helper.

@@ -20,13 +20,19 @@ final class AuthTests: XCTestCase {
     }
 
     /// RFC 4231's test cases 2 and 6 (a key longer than the block): the prepared context gives
-    /// HMAC-SHA256 itself, again and again (each digest starts from the keyed state).
-    func testHMACSHA256MatchesRFC4231() {
+    /// HMAC-SHA256 itself, again and again (each digest starts from the keyed state); SHA-256 of
+    /// "abc" (FIPS 180-2); the constant-time comparison.
+    func testCryptoMatchesKnownAnswers() {
         let jefe = HMACSHA256(key: Array("Jefe".utf8))
         for _ in 0..<2 {
             XCTAssertEqual(jefe.digest(Array("what do ya want for nothing?".utf8)).hexString,
                            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         }
+        XCTAssertEqual(Crypto.sha256(Array("abc".utf8)).hexString,
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertTrue(Crypto.equal([1, 2, 3], [1, 2, 3]))
+        XCTAssertFalse(Crypto.equal([1, 2, 3], [1, 2, 4]))
+        XCTAssertFalse(Crypto.equal([1, 2, 3], [1, 2]))
         let long = HMACSHA256(key: [UInt8](repeating: 0xaa, count: 131))
         XCTAssertEqual(long.digest(Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)).hexString,
                        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")

@@ -1,4 +1,3 @@
-import COpenSSL
 import FoundationEssentials
 import Glibc
 
@@ -87,7 +86,7 @@ public struct KeyVerifier: Sendable {
         let compared = try record ?? store.keyDecoy()
         let expected = compared.flatMap { [UInt8](hex: $0.digest) } ?? Self.unknownKeyDigest
         let presented = digest(of: key)
-        let matches = expected.count == presented.count && CRYPTO_memcmp(expected, presented, presented.count) == 0
+        let matches = Crypto.equal(expected, presented)
         guard matches, let record, record.revokedAt == nil else { return nil }
         switch record.kind {
         case .user: return .user(id: record.subject)

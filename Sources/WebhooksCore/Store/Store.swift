@@ -1,4 +1,3 @@
-import COpenSSL
 import FoundationEssentials
 
 /// Everything the service keeps: keys, servers, webhooks, deliveries and their outbox, idempotent
@@ -96,10 +95,7 @@ public struct StoredAnswer: Codable, Equatable, Sendable {
 
     /// What an answer is filed under: a hash, so neither a key nor its length shows in a name.
     public static func name(scope: String, key: String) -> String {
-        let bytes = Array((scope + "\n" + key).utf8)
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        SHA256(bytes, bytes.count, &digest)
-        return digest.hexString
+        Crypto.sha256(Array((scope + "\n" + key).utf8)).hexString
     }
 
     public init(status: Int, body: JSONValue, createdAt: String) {

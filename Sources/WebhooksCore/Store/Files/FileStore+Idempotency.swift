@@ -1,4 +1,3 @@
-import COpenSSL
 import FoundationEssentials
 import Glibc
 

@@ -1,0 +1,28 @@
+// OpenSSL's libcrypto for HMAC-SHA256, loaded with dlopen by the processes that check or make
+// keys (the workers, `keys create`, a database's secret fingerprint): linked, libcrypto would be
+// loaded and relocated at every process start (~1 ms, ~1.5 MB resident) by the master, the
+// delivery helper and every command too. Only OpenSSL's headers are used at build time (Debian:
+// libssl-dev).
+#ifndef STELLAR_CRYPTO_H
+#define STELLAR_CRYPTO_H
+
+#include <stddef.h>
+
+// Loads libcrypto.so.3 and its functions once, initialized without its error strings (messages
+// this service never prints); 0 on success, else -1 with the reason in `error`.
+int stellar_crypto_load(char *error, unsigned long errorSize);
+
+// HMAC-SHA256 keyed once: each digest works on a copy of the keyed context, so it costs a copy,
+// not a provider lookup and a key schedule. NULL when OpenSSL refuses (or is not loaded).
+void *stellar_hmac_sha256_new(const unsigned char *key, size_t keyLength);
+void stellar_hmac_sha256_free(void *keyed);
+// Writes the 32-byte digest of `message` to `out`; 0 on success, -1 on failure.
+int stellar_hmac_sha256(const void *keyed, const unsigned char *message, size_t length, unsigned char *out);
+
+// Writes the 32-byte SHA-256 of `bytes` to `out`; 0 on success, -1 on failure.
+int stellar_sha256(const unsigned char *bytes, size_t length, unsigned char *out);
+
+// Constant-time comparison (CRYPTO_memcmp): 0 when equal.
+int stellar_crypto_memcmp(const void *a, const void *b, size_t length);
+
+#endif
