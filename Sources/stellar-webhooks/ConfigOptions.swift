@@ -11,7 +11,7 @@ struct ConfigOptions: ParsableArguments {
     var path: String?
 
     func loadAll() -> (Config, [ConfigProblem]) {
-        Config.load(path: path, environment: ProcessInfo.processInfo.environment)
+        Self.loadAll(path: path)
     }
 
     /// The configuration, or a clean exit naming every bad key.
@@ -19,8 +19,13 @@ struct ConfigOptions: ParsableArguments {
         try Self.load(path: path)
     }
 
+    /// The same two for a path ArgumentParser did not parse (main.swift's worker).
+    static func loadAll(path: String?) -> (Config, [ConfigProblem]) {
+        Config.load(path: path, environment: ProcessInfo.processInfo.environment)
+    }
+
     static func load(path: String?) throws -> Config {
-        let (config, problems) = Config.load(path: path, environment: ProcessInfo.processInfo.environment)
+        let (config, problems) = loadAll(path: path)
         guard problems.isEmpty else {
             for problem in problems { printError("configuration: \(problem)") }
             throw ExitCode(1)

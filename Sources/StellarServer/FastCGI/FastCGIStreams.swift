@@ -60,10 +60,10 @@ enum FastCGIRequestReader {
     /// The params `head` reads: these, and the headers the API reads (`Request.headersRead`) as
     /// nginx passes them (`HTTP_IDEMPOTENCY_KEY`). nginx sends two dozen params in all; the rest
     /// are skipped by comparing bytes, without being copied.
-    static let usedParams: [[UInt8]] = (
+    static let usedParams: [(name: String, bytes: [UInt8])] = (
         ["CONTENT_TYPE", "CONTENT_LENGTH", "DOCUMENT_URI", "REQUEST_URI", "REQUEST_METHOD", "QUERY_STRING"]
             + Request.headersRead.map { "HTTP_" + $0.uppercased().replacing("-", with: "_") }
-    ).map { Array($0.utf8) }
+    ).map { ($0, Array($0.utf8)) }
 
     static func parameters(_ envp: FCGX_ParamArray?) -> [String: String] {
         var result: [String: String] = [:]
@@ -72,8 +72,9 @@ enum FastCGIRequestReader {
             cursor += 1
             guard let equals = strchr(entry, Int32(UInt8(ascii: "="))) else { continue }
             let length = equals - entry
-            guard let name = usedParams.first(where: { $0.count == length && memcmp($0, entry, length) == 0 }) else { continue }
-            result[String(decoding: name, as: UTF8.self)] = String(cString: equals + 1)
+            guard let used = usedParams.first(where: { $0.bytes.count == length && memcmp($0.bytes, entry, length) == 0 })
+            else { continue }
+            result[used.name] = String(cString: equals + 1)
         }
         return result
     }

@@ -52,8 +52,8 @@ extension FileStore {
     /// Adds a webhook unless the user already has `limit`; returns false then. Two commits, like
     /// any atomic write: the folder is reserved under the user's lock (a `.tmp-new-` folder,
     /// counted against the limit), built outside it, made durable (its file, then the folder),
-    /// renamed into place and made durable again. A failure (a full disk) leaves no half-made webhook, only a temp
-    /// folder removed here or by start-up recovery.
+    /// renamed into place and made durable again. A failure (a full disk) leaves no half-made
+    /// webhook, only a temp folder removed here or by start-up recovery.
     public func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool {
         let parent = layout.webhooks(webhook.userId)
         let building = "\(parent)/\(Self.newWebhookPrefix)\(webhook.id)"

@@ -31,17 +31,7 @@ public enum FileSystem {
         let folder = Path.parent(of: path)
         let name = Path.name(of: path)
         let temp = "\(folder)/\(tempPrefix)\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        try check(fd, "create", temp)
-        do {
-            try writeAll(fd, bytes, temp)
-            try check(fsync(fd), "fsync", temp)
-            close(fd)
-        } catch {
-            close(fd)
-            unlink(temp)
-            throw error
-        }
+        try writeNew(bytes, to: temp, sync: true)
         do {
             try check(rename(temp, path), "rename", temp)
         } catch {
