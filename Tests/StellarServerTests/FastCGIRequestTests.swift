@@ -5,7 +5,7 @@ import XCTest
 /// What a worker makes of the params on its socket, before any handler: anything may send them.
 final class FastCGIRequestTests: XCTestCase {
     func head(_ params: [String: String]) -> FastCGIRequestReader.Outcome {
-        FastCGIRequestReader.head(params, maxBodyBytes: 100)
+        FastCGIRequestReader.head(.init(params), maxBodyBytes: 100)
     }
 
     func testABadContentLengthIsA400NeverACrash() {

@@ -48,6 +48,10 @@ final class AuthTests: XCTestCase {
 
         XCTAssertEqual(try harness.verifier.principal(forAuthorization: "Bearer \(text)"), .user(id: "alice"))
         XCTAssertEqual(try harness.verifier.principal(forAuthorization: "bearer \(text)"), .user(id: "alice"))
+        XCTAssertEqual(try harness.verifier.principal(forAuthorization: "BeArEr  \(text)\t "), .user(id: "alice"))
+        XCTAssertNil(try harness.verifier.principal(forAuthorization: "Bearer\(text)"))
+        XCTAssertNil(try harness.verifier.principal(forAuthorization: "Bearer \(text)x"))
+        XCTAssertNil(try harness.verifier.principal(forAuthorization: "Bearer "))
         XCTAssertNil(try harness.verifier.principal(forAuthorization: text))
         XCTAssertNil(try harness.verifier.principal(forAuthorization: "Basic \(text)"))
         let forged = APIKey(parsing: "swh_\(key.id)_" + String(repeating: "A", count: 43))!

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import WebhooksCore
 
-/// The text helpers that stand in for Foundation's: timestamps, query strings, trimming, paths.
+/// The text helpers that stand in for Foundation's: timestamps, query strings, hex, trimming, paths.
 final class TextTests: XCTestCase {
     func testTimestampsRoundTripWithMilliseconds() {
         for seconds in [0, 1_768_478_400.123, 951_782_400.999, 4_102_444_799.5] {
@@ -26,6 +26,17 @@ final class TextTests: XCTestCase {
         XCTAssertEqual(Request.parseQuery("a=1&b=two+words&c=%C3%A9t%C3%A9&a=2"), ["a": "1", "b": "two words", "c": "été"])
         XCTAssertEqual(Request.parseQuery("x=100%&y=%zz&z=%+1&w=%ff"), ["x": "100%", "y": "%zz", "z": "% 1", "w": "%ff"])
         XCTAssertEqual(Request.parseQuery("flag&=v"), ["flag": "", "": "v"])
+    }
+
+    func testHexRoundTripsAndRejectsAnythingElse() {
+        let bytes: [UInt8] = [0, 1, 0x7f, 0x80, 0xab, 0xff]
+        XCTAssertEqual(bytes.hexString, "00017f80abff")
+        XCTAssertEqual([UInt8](hex: "00017f80abff"), bytes)
+        XCTAssertEqual([UInt8](hex: "00017F80ABFF"), bytes)
+        XCTAssertEqual([UInt8](hex: ""), [])
+        for bad in ["0", "abc", "0g", "+f", " f", "ff\n"] {
+            XCTAssertNil([UInt8](hex: bad), bad)
+        }
     }
 
     func testTrimmingAndPaths() {

@@ -29,17 +29,18 @@ public enum Router {
     /// A literal segment beats a parameter: `/webhooks/events` is not webhook `events`.
     public static func match(method: String, path: String) -> Match {
         let segments = path.split(separator: "/")
-        var candidates: [Route] = []  // the fitting routes of the highest specificity
+        var specificity = -1  // of the most specific routes that fit
+        var found: Route?
         for route in routes where route.fits(segments) {
-            if let first = candidates.first, first.literalCount > route.literalCount { continue }
-            if let first = candidates.first, first.literalCount < route.literalCount { candidates.removeAll() }
-            candidates.append(route)
+            if route.literalCount > specificity { (specificity, found) = (route.literalCount, nil) }
+            if route.literalCount == specificity, found == nil, route.method == method { found = route }
         }
-        guard !candidates.isEmpty else { return .notFound }
-        guard let route = candidates.first(where: { $0.method == method }) else {
-            return .methodNotAllowed(allowed: candidates.map(\.method).sorted())
+        guard specificity >= 0 else { return .notFound }
+        guard let found else {
+            let fitting = routes.filter { $0.literalCount == specificity && $0.fits(segments) }
+            return .methodNotAllowed(allowed: fitting.map(\.method).sorted())
         }
-        return .found(route, parameters: route.parameters(for: segments))
+        return .found(found, parameters: found.parameters(for: segments))
     }
 }
 
@@ -56,9 +57,14 @@ public struct Route: Sendable {
     public let keyKind: KeyKind
     public let takesBody: Bool
     let handler: @Sendable (RouteCall) throws -> Response
-    private let pattern: [Substring]
+    private let pattern: [Segment]
     /// How specific the pattern is: a literal segment beats a parameter.
     let literalCount: Int
+
+    private enum Segment {
+        case literal(Substring)
+        case parameter(name: String)
+    }
 
     init(_ method: String, _ path: String, _ keyKind: KeyKind, body: Bool = false, _ handler: @escaping @Sendable (RouteCall) throws -> Response) {
         self.method = method
@@ -66,21 +72,21 @@ public struct Route: Sendable {
         self.keyKind = keyKind
         self.takesBody = body
         self.handler = handler
-        self.pattern = path.split(separator: "/")
-        self.literalCount = pattern.filter { !$0.hasPrefix(":") }.count
+        self.pattern = path.split(separator: "/").map { $0.hasPrefix(":") ? .parameter(name: String($0.dropFirst())) : .literal($0) }
+        self.literalCount = pattern.filter { if case .literal = $0 { true } else { false } }.count
     }
 
     func fits(_ segments: [Substring]) -> Bool {
         segments.count == pattern.count && !zip(pattern, segments).contains { part, segment in
-            !part.hasPrefix(":") && part != segment
+            if case .literal(let literal) = part { literal != segment } else { false }
         }
     }
 
     /// The `:name` parameters of `segments`, which fit the pattern.
     func parameters(for segments: [Substring]) -> [String: String] {
         var parameters: [String: String] = [:]
-        for (part, segment) in zip(pattern, segments) where part.hasPrefix(":") {
-            parameters[String(part.dropFirst())] = String(segment)
+        for (part, segment) in zip(pattern, segments) {
+            if case .parameter(let name) = part { parameters[name] = String(segment) }
         }
         return parameters
     }

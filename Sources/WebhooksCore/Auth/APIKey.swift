@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// API keys (docs/architecture.md: "A request"): `swh_<key id>_<secret>`. The prefix lets secret
 /// scanners spot leaked keys; the key id (16 hex) names the stored record, so lookup is O(1); the
@@ -23,11 +24,30 @@ public struct APIKey: Equatable, Sendable {
 
     /// Splits a presented key; nil when it is not of our form.
     public init?(parsing text: String) {
-        let bytes = Array(text.utf8)
-        let idEnd = Self.prefix.utf8.count + 16
-        guard bytes.count == idEnd + 1 + 43, text.hasPrefix(Self.prefix), bytes[idEnd] == UInt8(ascii: "_")
+        self.init(bytes: Array(text.utf8)[...])
+    }
+
+    /// The key in an `Authorization` value: `Bearer`, in any case (RFC 7235), then the key, with
+    /// any spaces around it; nil for another scheme or a malformed key.
+    init?(authorization value: String) {
+        let bytes = Array(value.utf8)
+        let scheme = "bearer ".utf8
+        let lowercased: (UInt8) -> UInt8 = { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 + 32 : $0 }
+        guard bytes.count > scheme.count, zip(bytes, scheme).allSatisfy({ lowercased($0) == $1 }) else { return nil }
+        let isSpace: (UInt8) -> Bool = { $0 == 32 || (9...13).contains($0) }
+        var key = bytes[scheme.count...]
+        while let first = key.first, isSpace(first) { key.removeFirst() }
+        while let last = key.last, isSpace(last) { key.removeLast() }
+        self.init(bytes: key)
+    }
+
+    private init?(bytes: ArraySlice<UInt8>) {
+        let idStart = bytes.startIndex + Self.prefix.utf8.count
+        let idEnd = idStart + 16
+        guard bytes.count == Self.prefix.utf8.count + 16 + 1 + 43, bytes.starts(with: Self.prefix.utf8),
+            bytes[idEnd] == UInt8(ascii: "_")
         else { return nil }
-        let id = bytes[Self.prefix.utf8.count..<idEnd]
+        let id = bytes[idStart..<idEnd]
         let secret = bytes[(idEnd + 1)...]
         guard id.allSatisfy(Self.isLowerHex), secret.allSatisfy(Self.isBase64URL) else { return nil }
         self.init(id: String(decoding: id, as: UTF8.self), secret: String(decoding: secret, as: UTF8.self))
@@ -64,6 +84,7 @@ public enum Principal: Equatable, Sendable {
 public struct KeyVerifier: Sendable {
     private let mac: HMACSHA256
     private let store: Store
+    private let verified = VerifiedSecrets()
 
     public init(secret: [UInt8], store: Store) {
         self.mac = HMACSHA256(key: secret)
@@ -76,17 +97,19 @@ public struct KeyVerifier: Sendable {
 
     /// The principal for an `Authorization` header value, or nil for a missing, malformed, unknown
     /// or revoked key. An unknown key id costs the same file read, decode, HMAC and compare as a
-    /// known one (the store's decoy record stands in), so timing reveals no key ids.
+    /// known one with a wrong secret (the store's decoy record stands in), so timing reveals no
+    /// key ids; only a secret already verified here skips the HMAC.
     public func principal(forAuthorization header: String?) throws -> Principal? {
-        // The scheme name is case-insensitive (RFC 7235).
-        guard let header, header.prefix(7).lowercased() == "bearer ",
-            let key = APIKey(parsing: String(header.dropFirst(7)).trimmed)
-        else { return nil }
+        guard let header, let key = APIKey(authorization: header) else { return nil }
         let record = try store.key(id: key.id)
         let compared = try record ?? store.keyDecoy()
-        let expected = compared.flatMap { [UInt8](hex: $0.digest) } ?? Self.unknownKeyDigest
-        let presented = digest(of: key)
-        let matches = Crypto.equal(expected, presented)
+        let secret = Array(key.secret.utf8)
+        var matches = compared.map { verified.contains(keyId: key.id, secret: secret, digest: $0.digest) } ?? false
+        if !matches {
+            let expected = compared.flatMap { [UInt8](hex: $0.digest) } ?? Self.unknownKeyDigest
+            matches = Crypto.equal(expected, mac.digest(secret))
+            if matches, let record { verified.insert(keyId: key.id, secret: secret, digest: record.digest) }
+        }
         guard matches, let record, record.revokedAt == nil else { return nil }
         switch record.kind {
         case .user: return .user(id: record.subject)
@@ -104,5 +127,30 @@ public struct KeyVerifier: Sendable {
                 id: key.id, kind: kind, subject: subject, label: label,
                 digest: digest(of: key).hexString, createdAt: now, revokedAt: nil))
         return key
+    }
+}
+
+/// The secrets a process has already verified, each with the stored digest it matched, by key id:
+/// the same secret presented again for the same record needs no HMAC (a worker sees one client's
+/// key on request after request). Only secrets that matched are kept, never a guess, and they
+/// are compared in constant time. Revocation still applies: the record is read on every request.
+final class VerifiedSecrets: Sendable {
+    /// Past this many keys the table starts over, so a worker stays small.
+    static let maxKeys = 1024
+
+    private let table = Mutex<[String: (digest: String, secret: [UInt8])]>([:])
+
+    func contains(keyId: String, secret: [UInt8], digest: String) -> Bool {
+        table.withLock { table in
+            guard let entry = table[keyId], entry.digest == digest else { return false }
+            return Crypto.equal(entry.secret, secret)
+        }
+    }
+
+    func insert(keyId: String, secret: [UInt8], digest: String) {
+        table.withLock { table in
+            if table.count >= Self.maxKeys { table.removeAll() }
+            table[keyId] = (digest, secret)
+        }
     }
 }

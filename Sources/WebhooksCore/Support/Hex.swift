@@ -7,17 +7,25 @@ extension Array where Element == UInt8 {
         map { $0.hexPadded(2) }.joined()
     }
 
+    /// nil for an odd count or anything but hex digits (either case). Read on every request (the
+    /// stored key digest), so by nibble, with no text made on the way.
     init?(hex: String) {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
+        var digits = hex.utf8.makeIterator()
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else {
-                return nil
-            }
-            bytes.append(byte)
+        bytes.reserveCapacity(hex.utf8.count / 2)
+        while let high = digits.next() {
+            guard let low = digits.next(), let a = Self.nibble(high), let b = Self.nibble(low) else { return nil }
+            bytes.append(a << 4 | b)
         }
         self = bytes
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }
