@@ -7,8 +7,8 @@ extension Array where Element == UInt8 {
         map { $0.hexPadded(2) }.joined()
     }
 
-    /// nil for an odd count or anything but hex digits (either case). Read on every request (the
-    /// stored key digest), so by nibble, with no text made on the way.
+    /// nil for an odd count or anything but hex digits (either case). Runs for key checks (the
+    /// stored digest), so by nibble, with no text made on the way.
     init?(hex: String) {
         var digits = hex.utf8.makeIterator()
         var bytes: [UInt8] = []
