@@ -586,6 +586,54 @@ def test_crafted_fastcgi_records_kill_no_worker_but_libfcgis_known_abort(make_se
         assert kills, "no crafted record reached libfcgi's abort: the huge-length cases are not arriving"
 
 
+def test_a_worker_that_lost_the_race_for_a_connection_does_not_cut_off_the_next(make_service):
+    """A connection wakes every idle worker and one takes it. The others must go back to waiting
+    with the read watchdog off: one left blocked in accept() with it running would take a
+    connection seconds later and cut it off mid-read when the watchdog's 5 s ran out."""
+    svc = make_service(workers=2)
+    _, key = svc.new_user()
+    wait_until(lambda: len(svc.worker_pids()) == 2, 20, what="workers")
+    auth = {"Authorization": f"Bearer {key}"}
+    time.sleep(5.5)  # both workers idle, waiting for a connection
+    # A client that stops mid-record wakes both; one worker takes it and stays in its read (until
+    # the watchdog cuts it off), so the next connection can only go to the other one.
+    with F.connect(svc.socket) as silent:
+        silent.sendall((F.begin_request() + F.record(F.PARAMS, 1, b"\x0e\x03REQUEST_METHODGET"))[:20])
+        time.sleep(4.5)
+        # A request whose reading straddles the 5 s since the silent client woke both workers.
+        whole = F.request_bytes(F.params("GET", "/webhooks", headers=auth))
+        begin = len(F.begin_request())
+        with F.connect(svc.socket, 10) as sock:
+            sock.sendall(whole[:begin])
+            time.sleep(1.0)
+            try:
+                sock.sendall(whole[begin:])
+                data, how = F.read_all(sock, 10, until_end_request=1)
+            except OSError as exc:  # the worker closed it
+                data, how = b"", repr(exc)
+    answer = F.Response(data, 1)
+    assert answer.complete and answer.status == 200, \
+        f"a request read 4.5 to 5.5 s after a connection woke both workers was cut off ({how}): {answer}"
+
+
+def test_a_request_the_watchdog_cut_off_is_answered_408_and_not_acted_on(make_service):
+    """libfcgi takes a read the watchdog interrupted for the end of the params. A client that
+    sends every param of a DELETE but stalls before ending the stream must get a 408, and the
+    webhook must still be there."""
+    svc = make_service(workers=1)
+    _, key = svc.new_user()
+    hook = svc.create_webhook(key)
+    params = F.params("DELETE", f"/webhooks/{hook['id']}", headers={"Authorization": f"Bearer {key}"})
+    with F.connect(svc.socket, 15) as sock:
+        sock.sendall(F.begin_request() + F.stream(F.PARAMS, 1, F.encode_params(params), terminate=False))
+        data, how = F.read_all(sock, 15, until_end_request=1)
+    answer = F.Response(data, 1)
+    assert answer.complete and answer.status == 408, (how, answer)
+    assert answer.json() == {"error": "Request timeout"}, answer
+    status, _, body = svc.request("GET", f"/webhooks/{hook['id']}", key=key)
+    assert status == 200, f"a DELETE whose params never ended was carried out: {status} {body}"
+
+
 def test_silent_clients_on_the_socket_do_not_hold_the_workers(make_service):
     """A local client that stops mid-record without closing must not keep a worker forever:
     with one such client per worker, requests through nginx still get answered (the helper's

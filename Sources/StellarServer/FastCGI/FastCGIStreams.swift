@@ -9,9 +9,14 @@ enum FastCGIRequestReader {
         case tooLarge
         /// A bad request before any handler: the reason, for a 400.
         case unreadable(String)
+        /// The read watchdog cut the reading short.
+        case timedOut
     }
 
     static func read(_ fcgi: FCGX_Request, maxBodyBytes: Int) -> Outcome {
+        // libfcgi takes a read that failed (the watchdog's interrupt, a reset) for the end of the
+        // params and keeps the error: what it read may be any part of them, so none is used.
+        if let failure = failure(of: fcgi.in) { return failure }
         let outcome = head(Params(fcgi.envp), maxBodyBytes: maxBodyBytes)
         guard case .request(var request) = outcome else { return outcome }
         let length = request.body.count
@@ -19,9 +24,17 @@ enum FastCGIRequestReader {
             let got = request.body.withUnsafeMutableBytes { buffer in
                 FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(length), fcgi.in)
             }
-            if got != length { return .unreadable("Incomplete request body") }
+            if got != length { return failure(of: fcgi.in) ?? .unreadable("Incomplete request body") }
         }
         return .request(request)
+    }
+
+    private static func failure(of stream: UnsafeMutablePointer<FCGX_Stream>?) -> Outcome? {
+        switch FCGX_GetError(stream) {
+        case 0: nil
+        case EINTR: .timedOut
+        default: .unreadable("Incomplete request")
+        }
     }
 
     /// The request the params describe, with a zeroed body of the announced length to read into.

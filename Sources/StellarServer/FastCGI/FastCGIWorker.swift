@@ -32,6 +32,11 @@ public struct FastCGIWorker {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
         FCGX_InitRequest(request, 0, FCGI_FAIL_ACCEPT_ON_INTR)
+        // A connection wakes every idle worker and one accepts it; the others get EAGAIN and wait
+        // again, rather than block in accept() with the watchdog running, which would cut off
+        // the connection they took seconds later (the listening socket is shared: this sets it
+        // for every worker, and accepted connections stay blocking).
+        _ = fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK)
 
         var served = 0
         while served < maxRequests && !WorkerSignals.stopRequested {
@@ -43,7 +48,9 @@ public struct FastCGIWorker {
             let accepted = FCGX_Accept_r(request)
             if accepted < 0 {
                 ReadWatchdog.stop()
-                if accepted == -EINTR && !WorkerSignals.stopRequested { continue }  // the watchdog, or a loser of the race for the connection
+                // Another worker took the connection, or the watchdog cut off one that libfcgi
+                // then dropped.
+                if (accepted == -EAGAIN || accepted == -EINTR) && !WorkerSignals.stopRequested { continue }
                 if !WorkerSignals.stopRequested {
                     logger.error("FCGX_Accept_r failed", metadata: ["code": "\(accepted)"])
                 }
@@ -69,6 +76,8 @@ public struct FastCGIWorker {
         switch read {
         case .tooLarge:
             return .error(413, "Request body too large")
+        case .timedOut:
+            return .error(408, "Request timeout")
         case .unreadable(let reason):
             return .error(400, reason)
         case .request(let value):
@@ -77,8 +86,9 @@ public struct FastCGIWorker {
     }
 }
 
-/// Interrupts, every `interval` seconds while it runs, whatever read the worker is blocked in:
-/// libfcgi then drops that connection. Its reads have no timeout of their own.
+/// Interrupts, every `interval` seconds while it runs, whatever read the worker is blocked in
+/// (libfcgi's reads have no timeout of their own): libfcgi drops the connection, or, mid-params,
+/// returns what it read with the error kept, which the reader answers 408.
 enum ReadWatchdog {
     static let interval: Int32 = 5
 

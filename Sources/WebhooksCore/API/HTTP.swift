@@ -93,6 +93,7 @@ public struct Response: Sendable, Equatable {
         case 403: return "Forbidden"
         case 404: return "Not Found"
         case 405: return "Method Not Allowed"
+        case 408: return "Request Timeout"
         case 413: return "Payload Too Large"
         case 415: return "Unsupported Media Type"
         case 429: return "Too Many Requests"
