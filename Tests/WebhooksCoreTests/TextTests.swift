@@ -28,6 +28,17 @@ final class TextTests: XCTestCase {
         XCTAssertEqual(Request.parseQuery("flag&=v"), ["flag": "", "": "v"])
     }
 
+    func testNewIdsAreDistinctLowercaseVersion4UUIDs() {
+        let ids = (0..<1000).map { _ in Identifier.newUUID() }
+        XCTAssertEqual(Set(ids).count, ids.count)
+        for id in ids {
+            XCTAssertTrue(Identifier.isUUID(id), id)
+            let digits = Array(id.utf8)
+            XCTAssertEqual(digits[14], UInt8(ascii: "4"), id)  // the version
+            XCTAssertTrue("89ab".utf8.contains(digits[19]), id)  // the variant
+        }
+    }
+
     func testHexRoundTripsAndRejectsAnythingElse() {
         let bytes: [UInt8] = [0, 1, 0x7f, 0x80, 0xab, 0xff]
         XCTAssertEqual(bytes.hexString, "00017f80abff")
