@@ -14,7 +14,7 @@ struct Deliver: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let logger = bootstrapLogging(config, label: "deliver")
-        let store = try ConfigOptions.openStore(config, prepared: false)  // serve has prepared it
+        let store = try ConfigOptions.openStore(config, caching: true, prepared: false)  // serve has prepared it
         try DeliveryHelper(config: config, store: store, logger: logger).run()
     }
 }

@@ -27,6 +27,13 @@ struct Serve: ParsableCommand {
             if !removed.isEmpty {
                 logger.notice("removed stray temp files", metadata: ["count": "\(removed.count)"])
             }
+            let webhooks = try files.recoverWebhooks()
+            if webhooks.moved > 0 {
+                logger.notice("moved webhooks into webhooks.jsonl", metadata: ["count": "\(webhooks.moved)"])
+            }
+            if webhooks.removed > 0 {
+                logger.notice("removed folders of deleted webhooks", metadata: ["count": "\(webhooks.removed)"])
+            }
         }
 
         let listenFD: Int32

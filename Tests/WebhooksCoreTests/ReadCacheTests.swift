@@ -37,7 +37,7 @@ final class ReadCacheTests: StoreTestCase {
         XCTAssertEqual(try cached.webhooks(userId: "u1").count, 1)
         // A file changed behind the store's back (no generation bump) is not noticed: the cache
         // answered. (Admins edit data_dir with the service stopped.)
-        try FileSystem.removeTree(store.layout.webhook("u1", hook.id))
+        try FileSystem.remove(store.layout.webhookLog("u1"))
         XCTAssertEqual(try cached.webhooks(userId: "u1").count, 1)
         XCTAssertEqual(try store.webhooks(userId: "u1").count, 0)
     }

@@ -20,14 +20,24 @@ final class StoreFailureTests: StoreTestCase {
         XCTAssertTrue(try store.createWebhook(webhook(user: "u2"), limit: 2), "the limit is per user")
     }
 
-    func testAFailedCreateLeavesNoWebhookFolder() throws {
-        let doomed = webhook()
-        // A file where the webhooks folder belongs makes every write under it fail.
-        try FileSystem.makeFolder(store.layout.user("u1"))
-        try FileSystem.writeAtomically([], to: store.layout.webhooks("u1"))
-        XCTAssertThrowsError(try store.createWebhook(doomed, limit: 100))
-        try FileSystem.remove(store.layout.webhooks("u1"))
-        XCTAssertEqual(try FileSystem.list(store.layout.user("u1")).sorted(), ["lock"])
+    func testAFailedCreateLeavesTheLogAsItWas() throws {
+        XCTAssertTrue(try store.createWebhook(webhook(), limit: 100))
+        let log = store.layout.webhookLog("u1")
+        let before = try FileSystem.read(log)!
+        // The file size limit lets the append write a few bytes, then fails it (EFBIG): what a
+        // disk filling up mid-write does.
+        signal(SIGXFSZ, SIG_IGN)
+        var saved = rlimit()
+        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        var tight = saved
+        tight.rlim_cur = rlim_t(before.count + 10)
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &tight)
+        XCTAssertThrowsError(try store.createWebhook(webhook(), limit: 100))
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        XCTAssertEqual(try FileSystem.read(log), before)
+        XCTAssertEqual(try store.webhooks(userId: "u1").count, 1)
+        XCTAssertTrue(try store.createWebhook(webhook(), limit: 100))
+        XCTAssertEqual(try store.webhooks(userId: "u1").count, 2)
     }
 
     func testAFailedQueueRemovesWhatItWrote() throws {

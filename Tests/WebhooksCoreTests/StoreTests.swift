@@ -32,9 +32,11 @@ final class StoreTests: StoreTestCase {
 
     func testFoldersArePrivate() throws {
         let webhook = try makeWebhook()
+        _ = try makeDeliveries(1, for: webhook)
         XCTAssertEqual(mode("\(folder!)/users/u1"), 0o700)
+        XCTAssertEqual(mode(store.layout.webhookLog("u1")), 0o600)
         XCTAssertEqual(mode(store.layout.webhook("u1", webhook.id)), 0o700)
-        XCTAssertEqual(mode(store.layout.webhookFile("u1", webhook.id)), 0o600)
+        XCTAssertEqual(mode(store.layout.deliveries("u1", webhook.id)), 0o700)
     }
 
     func testWebhooksAreListedNewestFirstAndOnlyForTheirUser() throws {
@@ -91,7 +93,7 @@ final class StoreTests: StoreTestCase {
 
     func testRecoveryRemovesTempFilesAndNothingElse() throws {
         let webhook = try makeWebhook()
-        let stray = "\(store.layout.webhook("u1", webhook.id))/.tmp-webhook.json.123.456"
+        let stray = "\(store.layout.user("u1"))/.tmp-webhooks.jsonl.123.456"
         let strayFolder = "\(store.layout.webhooks("u1"))/.tmp-deleted-x"
         try FileSystem.writeAtomically(Array("half".utf8), to: stray)
         try FileSystem.makeFolder(strayFolder)
@@ -102,18 +104,62 @@ final class StoreTests: StoreTestCase {
         XCTAssertNotNil(try store.webhook(userId: "u1", id: webhook.id))
     }
 
-    func testACreateKilledMidwayHoldsItsPlaceUntilRecoveryAndIsNeverListed() throws {
+    func testATornLogLineIsNeverReadAndIsCutOffByTheNextWrite() throws {
         let first = try makeWebhook()
-        // What a create killed after its reservation leaves: a `.tmp-new-` folder, half built.
-        let stray = "\(store.layout.webhooks("u1"))/.tmp-new-\(Identifier.newUUID())"
-        try FileSystem.makeFolder(stray)
-        let second = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: first.createdAt)
-        XCTAssertFalse(try store.createWebhook(second, limit: 2))
+        let log = store.layout.webhookLog("u1")
+        let whole = try FileSystem.size(log)!
+        let handle = FileHandle(forWritingAtPath: log)!
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"live":2,"webhook":{"id":"#.utf8))  // a writer killed mid-append
+        handle.closeFile()
         XCTAssertEqual(try store.webhooks(userId: "u1").map(\.id), [first.id])
-        XCTAssertEqual(try store.removeStrayTempFiles(), [stray])
+        let second = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: first.createdAt)
         XCTAssertTrue(try store.createWebhook(second, limit: 2))
-        XCTAssertFalse(try store.createWebhook(Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: first.createdAt), limit: 2))
+        XCTAssertEqual(try FileSystem.size(log), whole + (try RecordCoding.encodeLine(WebhookLog.Line(live: 2, webhook: second))).count)
         XCTAssertEqual(Set(try store.webhooks(userId: "u1").map(\.id)), [first.id, second.id])
+        XCTAssertFalse(try store.createWebhook(Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: first.createdAt), limit: 2))
+    }
+
+    func testTheLimitCountsWhatUpdatesAndDeletesLeave() throws {
+        let kept = try makeWebhook(), doomed = try makeWebhook()
+        _ = try store.updateWebhook(userId: "u1", id: kept.id) { $0.events = ["server.stopped"] }
+        XCTAssertTrue(try store.deleteWebhook(userId: "u1", id: doomed.id))
+        let next = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: kept.createdAt)
+        XCTAssertTrue(try store.createWebhook(next, limit: 2))
+        XCTAssertFalse(try store.createWebhook(Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: kept.createdAt), limit: 2))
+        XCTAssertEqual(try store.webhook(userId: "u1", id: kept.id)?.events, ["server.stopped"])
+        XCTAssertNil(try store.webhook(userId: "u1", id: doomed.id))
+    }
+
+    func testALogOfMostlyOldChangesIsRewritten() throws {
+        let webhook = try makeWebhook()
+        for round in 0..<100 {
+            _ = try store.updateWebhook(userId: "u1", id: webhook.id) { $0.events = ["e\(round)"] }
+        }
+        let (webhooks, lines) = try store.webhookLog("u1").read()
+        XCTAssertEqual(webhooks.map(\.events), [["e99"]])
+        XCTAssertLessThanOrEqual(lines, 2 + 64, "rewritten once mostly dead")
+        XCTAssertEqual(try FileSystem.list(store.layout.user("u1")).filter { $0.hasPrefix(".tmp-") }, [])
+    }
+
+    func testRecoveryMovesWebhookFilesIntoTheLogAndRemovesFoldersOfDeletedWebhooks() throws {
+        let logged = try makeWebhook(createdAt: "2026-01-15T12:00:02.000Z")
+        // Kept the way earlier versions kept them: a folder with a webhook.json, and deliveries.
+        let legacy = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: "2026-01-15T12:00:01.000Z")
+        try FileSystem.makeFolder(store.layout.webhook("u1", legacy.id))
+        try FileSystem.writeAtomically(try RecordCoding.encode(legacy), to: store.layout.legacyWebhookFile("u1", legacy.id))
+        try store.deliveryIndex("u1", legacy.id).append([Identifier.newUUID(), Identifier.newUUID()])
+        // A delete killed after its removal line: the folder is left.
+        let orphan = "\(store.layout.webhooks("u1"))/\(Identifier.newUUID())"
+        try FileSystem.makeFolder("\(orphan)/deliveries")
+        let recovered = try store.recoverWebhooks()
+        XCTAssertEqual(recovered.moved, 1)
+        XCTAssertEqual(recovered.removed, 1)
+        XCTAssertEqual(try store.webhooks(userId: "u1").map(\.id), [logged.id, legacy.id])
+        XCTAssertEqual(try store.deliveryCount(userId: "u1", webhookId: legacy.id), 2)
+        XCTAssertNil(try FileSystem.size(store.layout.legacyWebhookFile("u1", legacy.id)))
+        XCTAssertNil(try FileSystem.size(orphan))
+        XCTAssertEqual(try store.recoverWebhooks().moved, 0, "a second start finds nothing to do")
     }
 
     func testConcurrentUpdatesUnderTheUserLockLoseNothing() throws {

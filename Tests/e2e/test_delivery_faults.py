@@ -71,6 +71,7 @@ def test_an_unreadable_outbox_entry_is_set_aside_and_the_rest_is_delivered(make_
     # A well-formed entry whose delivery file does not decode.
     bad_delivery = str(uuid.uuid4())
     deliveries = setup.svc.data_dir / "users" / setup.owner / "webhooks" / hook["id"] / "deliveries"
+    deliveries.mkdir(mode=0o700, parents=True, exist_ok=True)  # the store makes it at the first delivery
     (deliveries / f"{bad_delivery}.json").write_bytes(b'{"id": 42}')
     second_bad = f"{1:020d}-{bad_delivery}.json"
     (outbox / second_bad).write_text(json.dumps(

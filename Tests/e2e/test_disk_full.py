@@ -1,7 +1,7 @@
 """A full disk, for real: data_dir on a small tmpfs that the test fills to the last page.
 
-- The API answers 503 `Storage unavailable` with Retry-After, leaves no partial record (no orphan
-  webhook folder, no delivery or outbox entry for an unanswered event), logs the cause, and works
+- The API answers 503 `Storage unavailable` with Retry-After, leaves no partial record (no torn
+  line in a user's webhook log, no delivery or outbox entry for an unanswered event), logs the cause, and works
   again by itself once space is back.
 - The delivery helper never sends again a message Discord has answered but that it could not
   record: it holds the outcome, pauses new sends (one critical log line), retries the write and
@@ -11,6 +11,7 @@ Mounting needs root: skipped otherwise.
 """
 
 import errno
+import json
 import os
 import subprocess
 import time
@@ -82,7 +83,14 @@ def small_disk_service(make_service):
 def records_under(folder):
     """Every record file (lock files are not records)."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                  if p.is_file() and p.suffix in (".json", ".idx", ".key"))
+                  if p.is_file() and p.suffix in (".json", ".jsonl", ".idx", ".key"))
+
+
+def whole_lines(path):
+    """A log's lines, each checked to be whole JSON."""
+    data = path.read_bytes()
+    assert data.endswith(b"\n"), "no torn line"
+    return [json.loads(line) for line in data.splitlines()]
 
 
 def test_a_full_disk_answers_503_leaves_nothing_half_written_and_recovers(small_disk_service,
@@ -92,21 +100,35 @@ def test_a_full_disk_answers_503_leaves_nothing_half_written_and_recovers(small_
     skey = svc.service_key("panel-disk")
     server = svc.new_server(user)
     hook = svc.create_webhook(key, events=["server.started"], url=discord.url(new_discord_id()))
-    webhooks = svc.data_dir / "users" / user / "webhooks"
-    before = records_under(svc.data_dir)
+    log = svc.data_dir / "users" / user / "webhooks.jsonl"
 
     disk.fill()
 
-    status, headers, body = svc.request("POST", "/webhooks", key=key,
-                                        body={"url": discord.url(new_discord_id()), "events": ["server.started"]})
+    # A create appends a line to the user's log, which fits in the space left in the log's last
+    # page until that is used up: each 201 is kept, and the first create that does not fit gets
+    # a 503 and leaves the log as it was.
+    acknowledged = [hook["id"]]
+    for _ in range(40):
+        before_create = log.read_bytes()
+        status, headers, body = svc.request("POST", "/webhooks", key=key,
+                                            body={"url": discord.url(new_discord_id()),
+                                                  "events": ["backup.created"]})
+        if status != 201:
+            break
+        acknowledged.append(body["id"])
     assert_error(status, body, 503, "Storage unavailable")
     assert headers["Retry-After"].isdigit(), headers
-    assert sorted(os.listdir(webhooks)) == [hook["id"]], "no orphan webhook folder"
+    assert log.read_bytes() == before_create, "the refused create left no line"
+    assert [line["live"] for line in whole_lines(log)] == list(range(1, len(acknowledged) + 1))
+    status, _, listed = svc.request("GET", "/webhooks", key=key)
+    assert status == 200 and sorted(w["id"] for w in listed) == sorted(acknowledged), listed
+    before = records_under(svc.data_dir)
 
     status, headers, body = svc.request("PATCH", f"/webhooks/{hook['id']}", key=key,
-                                        body={"events": ["server.stopped"]})
+                                        body={"events": ["server.stopped", "server.started", "backup.created"]})
     assert_error(status, body, 503, "Storage unavailable")
     assert svc.webhook(key, hook["id"])["events"] == ["server.started"]
+    assert log.read_bytes() == before_create
 
     status, headers, body = svc.post_event(skey, "server.started", server,
                                            headers={"Idempotency-Key": "disk-full-1"})

@@ -2,6 +2,7 @@
 "Processes", "Configuration")."""
 
 import fcntl
+import json
 import os
 import re
 import signal
@@ -159,7 +160,8 @@ def test_sigterm_lets_the_request_in_hand_finish(make_service):
     status, _, body = answers[0]
     assert status == 201, body
     assert svc.serve.wait(20) == 0
-    assert (svc.data_dir / "users" / user / "webhooks" / body["id"] / "webhook.json").is_file()
+    logged = (svc.data_dir / "users" / user / "webhooks.jsonl").read_text().splitlines()
+    assert json.loads(logged[-1])["webhook"]["id"] == body["id"], "the last line is the create in hand"
 
 
 def test_workers_leave_when_the_master_is_killed(make_service):

@@ -15,6 +15,20 @@ public enum RecordCoding {
         return bytes
     }
 
+    static let lineEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// A record as one line of a log: compact JSON (which escapes any newline in a string) and a
+    /// final newline.
+    static func encodeLine<T: Encodable>(_ record: T) throws -> [UInt8] {
+        var bytes = Array(try lineEncoder.encode(record))
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
     public static func encodeText<T: Encodable>(_ record: T) throws -> String {
         String(decoding: try encode(record), as: UTF8.self)
     }

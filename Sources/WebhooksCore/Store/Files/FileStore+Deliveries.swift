@@ -41,9 +41,10 @@ extension FileStore {
             var queued: [Delivery] = []
             var entries: [(path: String, record: String)] = []
             var records: [(path: String, bytes: [UInt8])] = []
+            // Read under the lock (the cached list is checked against the user's generation).
+            let live = Set(try webhooks(userId: userId).map(\.id))
             for (number, delivery) in deliveries.enumerated() {
-                // Existence is enough here: the caller has just read the webhook itself.
-                guard try FileSystem.size(layout.webhookFile(userId, delivery.webhookId)) != nil else { continue }
+                guard live.contains(delivery.webhookId) else { continue }
                 let name = OutboxName.make(deliveryId: delivery.id, queuedAt: queuedAt, sequence: number)
                 let record = layout.delivery(userId, delivery.webhookId, delivery.id)
                 entries.append((layout.outboxEntry(name), record))
@@ -58,6 +59,10 @@ extension FileStore {
                 // An outbox entry is a second name of the delivery's first file (a hard link): one
                 // new inode per delivery, not two, and inodes are most of a fan-out's cost. Both
                 // names and the index records are made durable by the batch's second sync.
+                // A webhook's folder is made at its first delivery; the batch's syncs make it durable.
+                for webhookId in Set(queued.map(\.webhookId)) {
+                    try FileSystem.makeFolder(layout.deliveries(userId, webhookId), sync: false)
+                }
                 try FileSystem.writeBatch(records, in: root) {
                     for (entry, record) in entries {
                         try FileSystem.check(link(record, entry), "link", entry)

@@ -60,7 +60,7 @@ extension FileStore {
     @discardableResult
     public func record(_ delivery: Delivery, outboxName name: String) throws -> Bool {
         try withUserLock(delivery.userId) {
-            guard try FileSystem.size(layout.webhookFile(delivery.userId, delivery.webhookId)) != nil else {
+            guard try webhook(userId: delivery.userId, id: delivery.webhookId) != nil else {
                 try FileSystem.remove(layout.outboxEntry(name))
                 return false
             }

@@ -24,6 +24,43 @@ extension FileStore {
         return removed
     }
 
+    /// Brings every user's webhooks into shape at start: webhooks still kept as
+    /// `webhooks/{id}/webhook.json` (before `webhooks.jsonl`) move into the log, which is written
+    /// whole before any of those files goes, so a crash mid-way only repeats the move; and the
+    /// folder of a webhook the log no longer has (a delete killed after its removal line) goes.
+    /// Returns how many webhooks moved and how many folders were removed.
+    @discardableResult
+    public func recoverWebhooks() throws -> (moved: Int, removed: Int) {
+        var moved = 0, removed = 0
+        for userId in try FileSystem.list(layout.users) where Identifier.isExternalID(userId) {
+            try withUserLock(userId) {
+                let log = webhookLog(userId)
+                let logged = try log.read().webhooks
+                var webhooks = logged
+                let folders = try FileSystem.list(layout.webhooks(userId)).filter { Identifier.isUUID($0) }
+                var legacyFiles: [String] = []
+                for id in folders {
+                    let file = layout.legacyWebhookFile(userId, id)
+                    guard let webhook = try read(Webhook.self, at: file) else { continue }
+                    legacyFiles.append(file)
+                    if !webhooks.contains(where: { $0.id == webhook.id }) { webhooks.append(webhook) }
+                }
+                if !legacyFiles.isEmpty {
+                    defer { generations.bump(.user(userId)) }
+                    try log.rewrite(webhooks.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) })
+                    moved += webhooks.count - logged.count
+                    for file in legacyFiles { try FileSystem.remove(file) }
+                }
+                let live = Set(webhooks.map(\.id))
+                for id in folders where !live.contains(id) {
+                    try FileSystem.removeTree(layout.webhook(userId, id))
+                    removed += 1
+                }
+            }
+        }
+        return (moved, removed)
+    }
+
     private func isFolder(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR

@@ -35,91 +35,87 @@ extension FileStore {
     }
 
     private func webhooksOnDisk(userId: String) throws -> [Webhook] {
-        try FileSystem.list(layout.webhooks(userId))
-            .filter { Identifier.isUUID($0) }
-            .compactMap { try read(Webhook.self, at: layout.webhookFile(userId, $0)) }
-            .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        try webhookLog(userId).read().webhooks.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
     }
 
-    /// O(1) (a file, or the cached list). nil for a missing webhook and for another user's: both
-    /// look the same to callers.
+    func webhookLog(_ userId: String) -> WebhookLog {
+        WebhookLog(path: layout.webhookLog(userId))
+    }
+
+    /// The cached list, or O(the user's log). nil for a missing webhook and for another user's:
+    /// both look the same to callers.
     public func webhook(userId: String, id: String) throws -> Webhook? {
         guard Identifier.isUUID(id) else { return nil }
-        guard cache != nil else { return try read(Webhook.self, at: layout.webhookFile(userId, id)) }
         return try webhooks(userId: userId).first { $0.id == id }
     }
 
-    /// Adds a webhook unless the user already has `limit`; returns false then. Two commits, like
-    /// any atomic write: the folder is reserved under the user's lock (a `.tmp-new-` folder,
-    /// counted against the limit), built outside it, made durable (its file, then the folder),
-    /// renamed into place and made durable again. A failure (a full disk) leaves no half-made
-    /// webhook, only a temp folder removed here or by start-up recovery.
+    /// Adds a webhook unless the user already has `limit`; returns false then. One line appended
+    /// to the user's log under the user's lock (the count is in the last line), made durable by an
+    /// `fdatasync` after the lock is released, so the creates of several workers share a flush.
+    /// If that flush fails (a failing disk), a removal line follows: not acknowledged, not kept.
     public func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool {
-        let parent = layout.webhooks(webhook.userId)
-        let building = "\(parent)/\(Self.newWebhookPrefix)\(webhook.id)"
-        try FileSystem.makeFolder(parent)
-        let reserved = try withUserLock(webhook.userId) {
-            guard try webhookCount(in: parent, reaching: limit) < limit else { return false }
-            try FileSystem.createFolder(building)
-            return true
+        let log = webhookLog(webhook.userId)
+        let appended: WebhookLog.Appender? = try withUserLock(webhook.userId) {
+            let appender = try log.openForAppending()
+            guard appender.live < limit else { return nil }
+            try appender.append(.init(live: appender.live + 1, webhook: webhook))
+            generations.bump(.user(webhook.userId))
+            return appender
         }
-        guard reserved else { return false }
-        // On the way out, whatever happened: a reader may have seen a step of it.
-        defer { generations.bump(.user(webhook.userId)) }
-        let folder = layout.webhook(webhook.userId, webhook.id)
-        var renamed = false
+        guard let appended else { return false }
         do {
-            try FileSystem.createFolder(StoreLayout.deliveries(in: building))
-            // The file first: on a journaling file system its sync commits the folders made
-            // above as well, and the folder's own sync then finds nothing left to write.
-            try FileSystem.writeNew(try encode(webhook), to: StoreLayout.webhookFile(in: building), sync: true)
-            try FileSystem.syncFolder(building)
-            try FileSystem.check(rename(building, folder), "rename", building)
-            renamed = true
-            try FileSystem.syncFolder(parent)
+            try appended.sync()
         } catch {
-            try? FileSystem.removeTree(renamed ? folder : building)  // not acknowledged: not kept
+            _ = try? deleteWebhook(userId: webhook.userId, id: webhook.id)
             throw error
         }
         return true
-    }
-
-    private static let newWebhookPrefix = "\(FileSystem.tempPrefix)new-"
-
-    /// The user's webhooks plus creates in progress, counted exactly only when it may matter:
-    /// a folder's link count bounds its subfolders from above (where the file system keeps one),
-    /// so under the limit by that bound needs no listing.
-    private func webhookCount(in parent: String, reaching limit: Int) throws -> Int {
-        if let bound = FileSystem.subfolderBound(parent), bound < limit { return bound }
-        return try FileSystem.list(parent).lazy
-            .filter { Identifier.isUUID($0) || $0.hasPrefix(Self.newWebhookPrefix) }
-            .count
     }
 
     /// Read-modify-write under the user's lock, so concurrent updates never lose one another.
     /// Returns the updated webhook, or nil when there is none.
     public func updateWebhook(userId: String, id: String, _ change: (inout Webhook) throws -> Void) throws -> Webhook? {
         try withUserLock(userId) {
-            guard var webhook = try webhook(userId: userId, id: id) else { return nil }
+            let log = webhookLog(userId)
+            let (webhooks, lines) = try log.read()
+            guard var webhook = webhooks.first(where: { $0.id == id }) else { return nil }
             try change(&webhook)
             defer { generations.bump(.user(userId)) }
-            try write(webhook, to: layout.webhookFile(userId, id))
+            try appendDurably(.init(live: webhooks.count, webhook: webhook), to: log)
+            try compactIfMostlyDead(log, lines: lines + 1, webhooks: webhooks.map { $0.id == id ? webhook : $0 })
             return webhook
         }
     }
 
-    /// Deletes a webhook with its deliveries; false when there is none. The folder is first renamed
-    /// to a temp name (one atomic step, made durable), so a crash mid-way leaves only a stray temp
-    /// folder that start-up recovery removes.
+    /// Deletes a webhook with its deliveries; false when there is none. The removal line is made
+    /// durable first, then the webhook's folder goes: a crash in between leaves a folder of no
+    /// webhook, which start-up recovery removes.
     public func deleteWebhook(userId: String, id: String) throws -> Bool {
         try withUserLock(userId) {
-            guard try webhook(userId: userId, id: id) != nil else { return false }
+            let log = webhookLog(userId)
+            let (webhooks, lines) = try log.read()
+            guard webhooks.contains(where: { $0.id == id }) else { return false }
             defer { generations.bump(.user(userId)) }
-            let doomed = "\(layout.webhooks(userId))/\(FileSystem.tempPrefix)deleted-\(id)"
-            try FileSystem.check(rename(layout.webhook(userId, id), doomed), "rename", doomed)
-            try FileSystem.syncFolder(layout.webhooks(userId))
-            try FileSystem.removeTree(doomed)
+            let rest = webhooks.filter { $0.id != id }
+            try appendDurably(.init(live: rest.count, removed: id), to: log)
+            try FileSystem.removeTree(layout.webhook(userId, id))
+            try compactIfMostlyDead(log, lines: lines + 1, webhooks: rest)
             return true
         }
     }
+
+    private func appendDurably(_ line: WebhookLog.Line, to log: WebhookLog) throws {
+        let appender = try log.openForAppending()
+        try appender.append(line)
+        try appender.sync()
+    }
+
+    /// Rewrites a log whose lines are mostly changes already superseded, so reading one costs
+    /// O(the user's webhooks), not O(every change ever made). Under the user's lock.
+    private func compactIfMostlyDead(_ log: WebhookLog, lines: Int, webhooks: [Webhook]) throws {
+        guard lines > 2 * webhooks.count + Self.deadLinesKept else { return }
+        try log.rewrite(webhooks)
+    }
+
+    private static let deadLinesKept = 64
 }

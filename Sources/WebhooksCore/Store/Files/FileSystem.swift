@@ -132,18 +132,19 @@ public enum FileSystem {
         }
     }
 
-    /// Creates `path` and any missing parents, 0700, syncing each new entry into its parent.
-    public static func makeFolder(_ path: String) throws {
+    /// Creates `path` and any missing parents, 0700, syncing each new entry into its parent unless
+    /// the caller makes them durable another way (`sync: false`, a batch's syncfs).
+    public static func makeFolder(_ path: String, sync: Bool = true) throws {
         if mkdir(path, 0o700) == 0 {
-            try syncFolder(Path.parent(of: path))
+            if sync { try syncFolder(Path.parent(of: path)) }
             return
         }
         switch errno {
         case EEXIST:
             return
         case ENOENT:
-            try makeFolder(Path.parent(of: path))
-            try makeFolder(path)
+            try makeFolder(Path.parent(of: path), sync: sync)
+            try makeFolder(path, sync: sync)
         default:
             throw Failure(operation: "mkdir", path: path, code: errno)
         }

@@ -9,7 +9,8 @@
 ///     servers/{serverId}.json                      servers known from the panel
 ///     users/{userId}/lock                          flock for every write to that user's data
 ///     users/{userId}/send.lock                     held while that user's manual send is in flight
-///     users/{userId}/webhooks/{id}/webhook.json
+///     users/{userId}/webhooks.jsonl                the user's webhooks: one line per change (WebhookLog)
+///     users/{userId}/webhooks/{id}/                made at the webhook's first delivery
 ///     users/{userId}/webhooks/{id}/deliveries.idx  delivery ids, oldest first, fixed-width records
 ///     users/{userId}/webhooks/{id}/deliveries/{deliveryId}.json
 ///     outbox/{queued at, ns}-{deliveryId}.json     pending deliveries, for the delivery helper: each
@@ -49,14 +50,13 @@ public struct StoreLayout: Sendable {
     func user(_ userId: String) -> String { "\(users)/\(userId)" }
     func userLock(_ userId: String) -> String { "\(user(userId))/lock" }
     func userSendLock(_ userId: String) -> String { "\(user(userId))/send.lock" }
+    func webhookLog(_ userId: String) -> String { "\(user(userId))/webhooks.jsonl" }
     func webhooks(_ userId: String) -> String { "\(user(userId))/webhooks" }
     func webhook(_ userId: String, _ webhookId: String) -> String { "\(webhooks(userId))/\(webhookId)" }
-    func webhookFile(_ userId: String, _ webhookId: String) -> String { Self.webhookFile(in: webhook(userId, webhookId)) }
+    /// Where a webhook was kept before `webhooks.jsonl`; start-up recovery moves it into the log.
+    func legacyWebhookFile(_ userId: String, _ webhookId: String) -> String { "\(webhook(userId, webhookId))/webhook.json" }
     func deliveryIndex(_ userId: String, _ webhookId: String) -> String { "\(webhook(userId, webhookId))/deliveries.idx" }
-    func deliveries(_ userId: String, _ webhookId: String) -> String { Self.deliveries(in: webhook(userId, webhookId)) }
-    /// A webhook folder's parts, also for one being built under a temp name.
-    static func webhookFile(in webhookFolder: String) -> String { "\(webhookFolder)/webhook.json" }
-    static func deliveries(in webhookFolder: String) -> String { "\(webhookFolder)/deliveries" }
+    func deliveries(_ userId: String, _ webhookId: String) -> String { "\(webhook(userId, webhookId))/deliveries" }
     func delivery(_ userId: String, _ webhookId: String, _ deliveryId: String) -> String {
         "\(deliveries(userId, webhookId))/\(deliveryId).json"
     }
