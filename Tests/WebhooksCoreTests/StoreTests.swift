@@ -131,6 +131,17 @@ final class StoreTests: StoreTestCase {
         XCTAssertNil(try store.webhook(userId: "u1", id: doomed.id))
     }
 
+    func testTheCountIsReadFromTheLastLineHoweverItIsWritten() throws {
+        let webhook = try makeWebhook()
+        let written = try RecordCoding.encodeLine(WebhookLog.Line(live: 1234, webhook: webhook)).dropLast()
+        XCTAssertEqual(try WebhookLog.Appender.live(of: Array(written)), 1234)
+        XCTAssertEqual(try WebhookLog.Appender.live(of: Array(#"{"live":0,"removed":"x"}"#.utf8)), 0)
+        // Keys in another order (edited by hand): decoded whole.
+        XCTAssertEqual(try WebhookLog.Appender.live(of: Array(#"{"removed":"x","live":7}"#.utf8)), 7)
+        XCTAssertEqual(try WebhookLog.Appender.live(of: Array(#"{"live":12 ,"removed":"x"}"#.utf8)), 12)
+        XCTAssertThrowsError(try WebhookLog.Appender.live(of: Array(#"{"live":"#.utf8)))
+    }
+
     func testALogOfMostlyOldChangesIsRewritten() throws {
         let webhook = try makeWebhook()
         for round in 0..<100 {

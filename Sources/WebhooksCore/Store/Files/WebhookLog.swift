@@ -78,7 +78,21 @@ struct WebhookLog {
                 try FileSystem.check(ftruncate(fd, whole), "truncate", path)
                 size = whole
             }
-            if let last { live = try RecordCoding.decode(Line.self, from: last).live }
+            if let last { live = try Self.live(of: last) }
+        }
+
+        /// A line's `live`: it comes first in every line written (keys are sorted), so it is read
+        /// straight from the line's start; any other line is decoded whole.
+        static func live(of line: [UInt8]) throws -> Int {
+            let prefix = Array(#"{"live":"#.utf8)
+            if line.starts(with: prefix) {
+                let digits = line[prefix.count...].prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+                if (1...9).contains(digits.count), line.count > prefix.count + digits.count,
+                    line[prefix.count + digits.count] == UInt8(ascii: ",") {
+                    return digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+                }
+            }
+            return try RecordCoding.decode(Line.self, from: line).live
         }
 
         deinit {
