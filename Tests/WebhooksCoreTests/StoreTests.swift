@@ -163,7 +163,13 @@ final class StoreTests: StoreTestCase {
         // A delete killed after its removal line: the folder is left.
         let orphan = "\(store.layout.webhooks("u1"))/\(Identifier.newUUID())"
         try FileSystem.makeFolder("\(orphan)/deliveries")
+        // A create killed mid-append.
+        let handle = FileHandle(forWritingAtPath: store.layout.webhookLog("u1"))!
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"live":2,"webh"#.utf8))
+        handle.closeFile()
         let recovered = try store.recoverWebhooks()
+        XCTAssertEqual(try FileSystem.read(store.layout.webhookLog("u1"))?.last, UInt8(ascii: "\n"), "the torn line is cut off")
         XCTAssertEqual(recovered.moved, 1)
         XCTAssertEqual(recovered.removed, 1)
         XCTAssertEqual(try store.webhooks(userId: "u1").map(\.id), [logged.id, legacy.id])

@@ -9,8 +9,9 @@ SIGKILLed at random instants (seeded). Afterwards, with the service up again and
 - every delivery acknowledged by a 202 from POST /events reaches the fake Discord at least once;
   every test send answered 200 reached it and is recorded as delivered;
 - a 2xx PUT/DELETE /servers is what `servers list` shows;
-- every file in data_dir parses (*.json is JSON, deliveries.idx whole 37-byte `uuid\\n`
-  records), nothing is in outbox-rejected, and no `.tmp-*` older than the last start remains.
+- every file in data_dir parses (*.json is JSON, each webhooks.jsonl whole lines of JSON whose
+  `live` counts agree with a replay, deliveries.idx whole 37-byte `uuid\\n` records), nothing
+  is in outbox-rejected, and no `.tmp-*` or torn log line older than the last start remains.
 
 Requests that got no answer, or a 5xx (nginx's 502 while the master is down), may have happened
 or not. A 4xx is a refusal: it must not have happened, and it must be explained (a 404 after a
@@ -300,7 +301,8 @@ def possible_final(history):
 
 
 def check_data_dir(data_dir, last_start):
-    """Every *.json parses, every deliveries.idx is whole uuid records, outbox-rejected is empty,
+    """Every *.json parses, every webhooks.jsonl is whole lines whose counts agree with a replay,
+    every deliveries.idx is whole uuid records, outbox-rejected is empty,
     and no .tmp-* older than the last start remains. -> (problems, counts)."""
     problems, counts = [], Counter()
     for path in Path(data_dir).rglob("*"):
@@ -324,6 +326,30 @@ def check_data_dir(data_dir, last_start):
                 continue
             except ValueError as exc:
                 problems.append(f"not JSON: {path}: {exc}: {path.read_bytes()[:200]!r}")
+        elif path.name == "webhooks.jsonl":
+            counts["webhook logs"] += 1
+            data = path.read_bytes()
+            if data and not data.endswith(b"\n"):
+                # A writer killed mid-append since the last start leaves a torn line that no
+                # reader takes and the next writer (or start) cuts off.
+                if info.st_mtime < last_start:
+                    problems.append(f"{path}: a torn last line left after start: {data[-200:]!r}")
+                counts["torn lines"] += 1
+                data = data[:data.rfind(b"\n") + 1]
+            live = set()
+            for number, line in enumerate(data.splitlines()):
+                try:
+                    change = json.loads(line)
+                except ValueError as exc:
+                    problems.append(f"{path}: line {number} is not JSON: {exc}: {line[:200]!r}")
+                    break
+                if "webhook" in change:
+                    live.add(change["webhook"]["id"])
+                else:
+                    live.discard(change["removed"])
+                if change["live"] != len(live):
+                    problems.append(f"{path}: line {number} says live {change['live']}, replay has {len(live)}")
+                    break
         elif path.name == "deliveries.idx":
             counts["idx"] += 1
             data = path.read_bytes()

@@ -24,7 +24,8 @@ extension FileStore {
         return removed
     }
 
-    /// Brings every user's webhooks into shape at start: webhooks still kept as
+    /// Brings every user's webhooks into shape at start: a torn last line of a log is cut off
+    /// (it was never acknowledged); webhooks still kept as
     /// `webhooks/{id}/webhook.json` (before `webhooks.jsonl`) move into the log, which is written
     /// whole before any of those files goes, so a crash mid-way only repeats the move; and the
     /// folder of a webhook the log no longer has (a delete killed after its removal line) goes.
@@ -35,6 +36,7 @@ extension FileStore {
         for userId in try FileSystem.list(layout.users) where Identifier.isExternalID(userId) {
             try withUserLock(userId) {
                 let log = webhookLog(userId)
+                try log.cutTornLine()
                 let logged = try log.read().webhooks
                 var webhooks = logged
                 let folders = try FileSystem.list(layout.webhooks(userId)).filter { Identifier.isUUID($0) }

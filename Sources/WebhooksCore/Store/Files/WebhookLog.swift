@@ -41,7 +41,15 @@ struct WebhookLog {
     /// Opens the log for one change; call under the user's lock and keep the lock until the line
     /// is appended.
     func openForAppending() throws -> Appender {
-        try Appender(path: path)
+        guard let appender = try Appender(path: path, creating: true) else {
+            throw FileSystem.Failure(operation: "open", path: path, code: ENOENT)
+        }
+        return appender
+    }
+
+    /// Cuts off a torn last line, if there is a log (start-up recovery). Under the user's lock.
+    func cutTornLine() throws {
+        _ = try Appender(path: path, creating: false)
     }
 
     /// Replaces the whole log with one line per webhook (atomically, durably): drops what changes
@@ -64,10 +72,12 @@ struct WebhookLog {
         private var size: off_t = 0
         private var created = false
 
-        fileprivate init(path: String) throws {
+        /// nil when there is no log and `creating` is false.
+        fileprivate init?(path: String, creating: Bool) throws {
             self.path = path
             var fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)
             if fd < 0 && errno == ENOENT {
+                guard creating else { return nil }
                 fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
                 created = true
             }
