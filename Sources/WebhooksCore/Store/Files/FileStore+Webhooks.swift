@@ -2,7 +2,7 @@ import FoundationEssentials
 import Glibc
 
 extension FileStore {
-    /// The user's webhooks, newest first: O(that user's webhooks), or a cached copy while the
+    /// The user's webhooks, newest first: O(the lines of the user's log), or a cached copy while the
     /// user's generation has not moved.
     public func webhooks(userId: String) throws -> [Webhook] {
         guard let cache else { return try webhooksOnDisk(userId: userId) }
