@@ -56,13 +56,13 @@ extension FileStore {
             var appended: [(index: DeliveryIndex, count: Int)] = []
             var linked: [String] = []
             do {
-                // An outbox entry is a second name of the delivery's first file (a hard link): one
-                // new inode per delivery, not two, and inodes are most of a fan-out's cost. Both
-                // names and the index records are made durable by the batch's second sync.
                 // A webhook's folder is made at its first delivery; the batch's syncs make it durable.
                 for webhookId in Set(queued.map(\.webhookId)) {
                     try FileSystem.makeFolder(layout.deliveries(userId, webhookId), sync: false)
                 }
+                // An outbox entry is a second name of the delivery's first file (a hard link): one
+                // new inode per delivery, not two, and inodes are most of a fan-out's cost. Both
+                // names and the index records are made durable by the batch's second sync.
                 try FileSystem.writeBatch(records, in: root) {
                     for (entry, record) in entries {
                         try FileSystem.check(link(record, entry), "link", entry)

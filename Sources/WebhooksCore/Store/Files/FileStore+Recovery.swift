@@ -41,11 +41,12 @@ extension FileStore {
                 var webhooks = logged
                 let folders = try FileSystem.list(layout.webhooks(userId)).filter { Identifier.isUUID($0) }
                 var legacyFiles: [String] = []
+                var known = Set(logged.map(\.id))
                 for id in folders {
                     let file = layout.legacyWebhookFile(userId, id)
                     guard let webhook = try read(Webhook.self, at: file) else { continue }
                     legacyFiles.append(file)
-                    if !webhooks.contains(where: { $0.id == webhook.id }) { webhooks.append(webhook) }
+                    if known.insert(webhook.id).inserted { webhooks.append(webhook) }
                 }
                 if !legacyFiles.isEmpty {
                     defer { generations.bump(.user(userId)) }
@@ -53,8 +54,7 @@ extension FileStore {
                     moved += webhooks.count - logged.count
                     for file in legacyFiles { try FileSystem.remove(file) }
                 }
-                let live = Set(webhooks.map(\.id))
-                for id in folders where !live.contains(id) {
+                for id in folders where !known.contains(id) {
                     try FileSystem.removeTree(layout.webhook(userId, id))
                     removed += 1
                 }
