@@ -233,6 +233,16 @@ def run_binary(args, env=None, timeout=60, attempts=3):
             time.sleep(2)
 
 
+def service_default_workers():
+    """How many workers `serve` starts when none are configured, as `check-config` reports it
+    (the benchmarks run the service as shipped)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as empty:
+        out = run_binary(["check-config", "--config", empty.name], env=clean_env()).stdout
+    found = re.match(r"configuration OK: (\d+) workers", out)
+    assert found, f"check-config said: {out!r}"
+    return int(found.group(1))
+
+
 def _stop(proc, sig, timeout):
     if proc is None or proc.poll() is not None:
         return

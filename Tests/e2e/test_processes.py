@@ -213,7 +213,13 @@ def named_keys(output):
 def test_check_config_ok(tmp_path):
     rc, out = check_config(write_conf(tmp_path))
     assert rc == 0, out
-    assert "configuration OK" in out
+    assert out.strip() == (f"configuration OK: 2 workers, flat files in {tmp_path}/data, "
+                           f"listening on {tmp_path}/fcgi.sock"), out
+    # What serve would start, the environment included; a database URL is never printed.
+    rc, out = check_config(write_conf(tmp_path), env={"workers": "5",
+                                                      "database_url": "postgresql://u:hunter2@db/w"})
+    assert rc == 0 and "configuration OK: 5 workers, PostgreSQL (database_url)," in out, out
+    assert "hunter2" not in out
 
 
 BAD = {
