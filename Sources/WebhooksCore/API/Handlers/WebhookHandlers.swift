@@ -47,7 +47,7 @@ struct WebhookHandlers {
         guard try store.createWebhook(webhook, limit: limit) else {
             return .error(400, "Webhook limit reached", extras: ["limit": .int(limit)])
         }
-        return .json(201, .object(try Rendering.webhook(webhook, store: store)))
+        return .json(201, .object(try Rendering.webhook(webhook, deliveryCount: 0, store: store)))  // none yet
     }
 
     func update(_ id: String, _ body: JSONValue) throws -> Response {

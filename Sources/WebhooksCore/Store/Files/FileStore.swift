@@ -35,9 +35,17 @@ public final class FileStore: Store, @unchecked Sendable {
     }
 
     /// Runs `body` holding the user's lock: every change to a user's webhooks and deliveries.
+    /// The user's folder is made by the first one (not checked each time: a `mkdir` per write).
     func withUserLock<T>(_ userId: String, _ body: () throws -> T) throws -> T {
-        try FileSystem.makeFolder(layout.user(userId))
-        return try FileLock.withLock(layout.userLock(userId), body)
+        let lock: FileLock
+        do {
+            lock = try FileLock(layout.userLock(userId))
+        } catch let failure as FileSystem.Failure where failure.code == ENOENT {
+            try FileSystem.makeFolder(layout.user(userId))
+            lock = try FileLock(layout.userLock(userId))
+        }
+        defer { lock.unlock() }
+        return try body()
     }
 
     // MARK: Records as JSON files
