@@ -34,7 +34,7 @@ struct ConfigOptions: ParsableArguments {
     }
 
     /// The store `database_url` names (flat files in data_dir when empty), made ready for use by
-    /// any process. `caching`: a worker's read caches (flat files only; a database is shared).
+    /// any process. `caching`: the read caches of workers and the helper (flat files only; a database is shared).
     /// `prepared`: false for the processes `serve` starts after preparing it itself; they must
     /// start even while a database is down, and answer 503 until it is back.
     static func openStore(_ config: Config, caching: Bool = false, prepared: Bool = true) throws -> Store {

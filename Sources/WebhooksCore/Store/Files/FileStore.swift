@@ -11,7 +11,8 @@ public final class FileStore: Store, @unchecked Sendable {
 
     /// Bumped by every write, read by caches.
     let generations: Generations
-    /// Only workers keep one: they answer the same reads again and again.
+    /// Kept by the workers, which answer the same reads again and again, and by the delivery
+    /// helper, which looks up a delivery's webhook (a read of the user's log) for every send.
     let cache: ReadCache?
 
     public var root: String { layout.root }
