@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from conftest import BIN, REPO_ROOT, Service, _stop, alive, argv, descendants, free_port, tail  # noqa: E402
+from conftest import (  # noqa: E402
+    BIN, REPO_ROOT, Service, _stop, alive, argv, descendants, free_port, tail)
 
 HERE = Path(__file__).resolve().parent
 AS_ROOT = os.geteuid() == 0
@@ -201,7 +202,8 @@ class ApacheFcgid(Apache):
 
     def stop(self):
         """Stops Apache, which stops serve; then ends any of serve's processes left behind."""
-        started = descendants(self.front.pid) if self.front is not None and alive(self.front.pid) else []
+        running = self.front is not None and alive(self.front.pid)
+        started = descendants(self.front.pid) if running else []
         super().stop()
         for pid in started:
             if alive(pid) and BIN.name in " ".join(argv(pid)):
