@@ -10,7 +10,7 @@ import time
 import pytest
 
 from front_ends import AS_ROOT, SERVER_USER, ApacheFcgid
-from conftest import argv, fake_discord_config
+from conftest import argv, fake_discord_config, wait_until
 from delivery_setup import new_discord_id
 from fake_discord import FakeDiscord
 
@@ -42,8 +42,8 @@ def owner_name(pid):
     return pwd.getpwuid(uid).pw_name
 
 
-def test_apache_starts_the_service_on_the_first_request(front):
-    _, key = front.new_user()
+def test_apache_starts_serve_on_the_first_request_and_keeps_one_master(front):
+    owner, key = front.new_user()
     assert front.masters() == [], "serve runs before any request asked for it"
 
     status, headers, _ = front.request("GET", "/webhooks")
@@ -62,13 +62,14 @@ def test_apache_starts_the_service_on_the_first_request(front):
     front.discord.set_fault(discord_id, ("slow", HELD_SEND_SECONDS))
     finished = {}
 
-    def test_send():
+    def send_a_test_message():
         status, _, body = front.request("POST", f"/webhooks/{webhook['id']}/test", key=key)
         finished["send"] = (time.monotonic(), status, body)
 
-    sender = threading.Thread(target=test_send)
+    sender = threading.Thread(target=send_a_test_message)
     sender.start()
-    time.sleep(1)
+    # The send's delivery on disk: a worker has the request in hand.
+    wait_until(lambda: front.stored_deliveries(owner, webhook["id"]), 10, what="the test send")
     status, _, listed = front.request("GET", "/webhooks", key=key)
     finished["list"] = time.monotonic()
     sender.join(30)
