@@ -10,7 +10,7 @@ import time
 import pytest
 
 from front_ends import AS_ROOT, SERVER_USER, ApacheFcgid
-from conftest import argv, fake_discord_config, wait_until
+from conftest import _proc_stat, argv, fake_discord_config, wait_until
 from delivery_setup import new_discord_id
 from fake_discord import FakeDiscord
 
@@ -19,21 +19,20 @@ HELD_SEND_SECONDS = 3
 
 
 @pytest.fixture
-def front():
+def fake_discord():
+    with FakeDiscord() as fake:
+        yield fake
+
+
+@pytest.fixture
+def front(fake_discord):
     ApacheFcgid.require_installed()
-    with FakeDiscord() as discord:
-        service = ApacheFcgid(config=fake_discord_config(discord))
-        service.discord = discord
-        try:
-            yield service.start()
-        finally:
-            print(service.logs())  # pytest shows it only when the test failed
-            service.cleanup()
-
-
-def parent(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[1])
+    service = ApacheFcgid(config=fake_discord_config(fake_discord))
+    try:
+        yield service.start()
+    finally:
+        print(service.logs())  # pytest shows it only when the test failed
+        service.cleanup()
 
 
 def owner_name(pid):
@@ -42,14 +41,14 @@ def owner_name(pid):
     return pwd.getpwuid(uid).pw_name
 
 
-def test_apache_starts_serve_on_the_first_request_and_keeps_one_master(front):
+def test_apache_starts_serve_on_the_first_request_and_keeps_one_master(front, fake_discord):
     owner, key = front.new_user()
     assert front.masters() == [], "serve runs before any request asked for it"
 
     status, headers, _ = front.request("GET", "/webhooks")
     assert status == 401 and headers["WWW-Authenticate"] == "Bearer"
     [master] = front.masters()
-    assert "apache2" in argv(parent(master))[0]
+    assert "apache2" in argv(int(_proc_stat(master)[1]))[0]  # [1]: the parent
     if AS_ROOT:
         assert owner_name(master) == SERVER_USER
     log = (front.run_dir / front.log_name).read_text()
@@ -58,8 +57,8 @@ def test_apache_starts_serve_on_the_first_request_and_keeps_one_master(front):
     # A test send Discord holds keeps a request in hand; a request meanwhile waits for the one
     # master rather than starting a second.
     discord_id = new_discord_id()
-    webhook = front.create_webhook(key, url=front.discord.url(discord_id))
-    front.discord.set_fault(discord_id, ("slow", HELD_SEND_SECONDS))
+    webhook = front.create_webhook(key, url=fake_discord.url(discord_id))
+    fake_discord.set_fault(discord_id, ("slow", HELD_SEND_SECONDS))
     finished = {}
 
     def send_a_test_message():
