@@ -101,9 +101,15 @@ e2e: build
 
 # The front ends besides nginx that the configurations in apache/ and lighttpd/ are for.
 FRONTEND_PACKAGES := apache2 libapache2-mod-fcgid lighttpd
-.PHONY: test-system test-frontends
+.PHONY: test-system test-frontends test-metrics-lint
 ## test-system: the slow or root-only checks `make test` leaves out (.ci/run runs them after it)
-test-system: test-frontends
+test-system: test-frontends test-metrics-lint
+
+## test-metrics-lint: Prometheus' own linter (promtool, from Debian's prometheus package, large
+## for `make deps`) on the metrics of a service with some traffic
+test-metrics-lint: deps build
+	@$(call apt_install,prometheus)
+	$(PYTHON) -m pytest -q Tests/e2e/test_monitoring.py -k promtool
 
 ## test-frontends: the shipped Apache (mod_proxy_fcgi, mod_fcgid) and lighttpd configurations,
 ## end to end through the real servers from Debian's packages (Tests/frontends)

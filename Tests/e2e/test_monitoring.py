@@ -5,10 +5,13 @@ known load; a killed worker takes nothing away; pending deliveries follow a stop
 
 import json
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import time
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import fake_discord_config, unique_id, wait_until
@@ -260,3 +263,21 @@ def test_status_of_a_store_nobody_started_is_not_running(tmp_path):
     bad = tmp_path / "bad.conf"
     bad.write_text("workers = many\n")
     assert run_binary(["status", "--config", str(bad)], env=clean_env()).returncode == 4
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool (Debian's prometheus package; make test-system installs it) is not installed")
+def test_metrics_pass_promtools_lint(make_service, discord):
+    """Prometheus' own linter on what a service with some traffic exposes: naming conventions,
+    units, `_total` on counters, help text."""
+    setup = Setup(make_service, discord)
+    hook, _ = setup.hook()
+    setup.emit("server.started")
+    setup.finished(hook, 1, status="delivered")
+    status, _, text = setup.svc.request("GET", "/metrics")
+    assert status == 200
+    checked = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and not checked.stdout.strip() and not checked.stderr.strip(), \
+        (checked.returncode, checked.stdout, checked.stderr)

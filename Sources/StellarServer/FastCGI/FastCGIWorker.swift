@@ -60,7 +60,7 @@ public struct FastCGIWorker {
                 break
             }
             let started = Self.monotonicSeconds()
-            slot?.busy(since: Date())
+            slot?.busy()
             let read = FastCGIRequestReader.read(request.pointee, maxBodyBytes: app.config.maxBodyBytes)
             ReadWatchdog.stop()
             let (response, route) = respond(to: read)

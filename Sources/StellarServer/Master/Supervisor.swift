@@ -225,7 +225,6 @@ public final class Supervisor {
         spawnHelper()
         for pid in old { kill(pid, SIGTERM) }
         board.reloaded(workers: config.workers)
-        for _ in 0..<config.workers { board.workerRestarted(.reload) }
         logger.info("reloaded", metadata: ["workers": "\(config.workers)", "replaced": "\(old.count)"])
     }
 

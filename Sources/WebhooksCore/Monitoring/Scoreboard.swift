@@ -63,7 +63,7 @@ public final class Scoreboard: @unchecked Sendable {
     static let textWords = 32  // 256 bytes: the socket and the store, as `status` prints them
 
     enum Header: Int {
-        case magic = 0, masterPid, startedAtMs, configuredWorkers, reloads, listenInherited, helperRestarts
+        case magic = 0, masterPid, startedAtMs, configuredWorkers, listenInherited, helperRestarts
     }
 
     enum Helper: Int {
@@ -74,7 +74,7 @@ public final class Scoreboard: @unchecked Sendable {
     static let socketText = headerWords
     static let storeText = socketText + textWords
     static let slots = storeText + textWords
-    static let slotWords = 4  // pid, state, requests served, busy since (ms)
+    static let slotWords = 3  // pid, state, requests served
     static let helper = slots + workerSlots * slotWords
     static let requests = helper + 8
     static var requestCodes: Int { statusCodes.count + 1 }
@@ -173,9 +173,10 @@ public final class Scoreboard: @unchecked Sendable {
 
     public func workerRestarted(_ cause: RestartCause) { add(Self.restarts + cause.rawValue) }
     public func helperRestarted() { add(Header.helperRestarts.rawValue) }
+    /// A reload started a new generation of `workers` workers.
     public func reloaded(workers: Int) {
-        add(Header.reloads.rawValue)
         set(Header.configuredWorkers.rawValue, UInt64(workers))
+        add(Self.restarts + RestartCause.reload.rawValue, UInt64(workers))
     }
 
     /// Frees the slot of a child that has ended, whatever state it died in.
@@ -261,8 +262,7 @@ public struct WorkerSlot: Sendable {
     let board: Scoreboard
     let slot: Int
 
-    public func busy(since date: Date) {
-        board.set(board.slotWord(slot, 3), Scoreboard.milliseconds(date))
+    public func busy() {
         board.set(board.slotWord(slot, 1), Scoreboard.WorkerState.busy.rawValue)
     }
 

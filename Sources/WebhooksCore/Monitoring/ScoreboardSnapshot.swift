@@ -12,7 +12,6 @@ public struct ScoreboardSnapshot: Sendable {
     public var masterPid: Int32
     public var startedAt: Date
     public var configuredWorkers: Int
-    public var reloads: UInt64
     /// The listening socket (a path or HOST:PORT), and whether it was handed over (systemd,
     /// spawn-fcgi, mod_fcgid) rather than made by the master.
     public var socket: String
@@ -71,7 +70,6 @@ extension Scoreboard {
             masterPid: Int32(truncatingIfNeeded: load(Header.masterPid.rawValue)),
             startedAt: date(Header.startedAtMs.rawValue) ?? Date(timeIntervalSince1970: 0),
             configuredWorkers: Int(load(Header.configuredWorkers.rawValue)),
-            reloads: load(Header.reloads.rawValue),
             socket: text(at: Self.socketText),
             socketInherited: load(Header.listenInherited.rawValue) == 1,
             store: text(at: Self.storeText),
