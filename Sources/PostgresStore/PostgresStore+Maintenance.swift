@@ -72,4 +72,12 @@ extension PostgresStore {
         }
         return .admitted(SendLease { slotLock.unlock(); unlockUser() })
     }
+
+    /// "on 10.0.0.4:5432, database webhooks" (or "on a local socket"), as the server reports it.
+    public func serverDescription() throws -> String {
+        let row = try db.execute("SELECT current_database(), host(inet_server_addr()), inet_server_port()").first
+        let database = row?[0] ?? "?"
+        guard let host = row?[1] ?? nil, let port = row?[2] ?? nil else { return "on a local socket, database \(database)" }
+        return "on \(host):\(port), database \(database)"
+    }
 }

@@ -12,6 +12,14 @@ extension PostgresStore {
             """, [leaseHolder]).values.compactMap { $0[0] }
     }
 
+    /// Every host's pending deliveries: the outbox is shared.
+    public func pendingSummary() throws -> PendingSummary {
+        let row = try db.execute("""
+            SELECT count(*), min(o.name COLLATE "C") FROM outbox o JOIN deliveries d ON d.id = o.delivery_id WHERE d.pending
+            """).first
+        return PendingSummary(count: row?[0].flatMap { Int($0) } ?? 0, oldestQueuedAt: row?[1].flatMap(OutboxName.queuedAt))
+    }
+
     /// The pending delivery an entry points to (no claim). An entry whose delivery has finished is
     /// removed.
     public func pendingDelivery(outboxName name: String) throws -> Delivery? {

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import Logging
 import WebhooksCore
 
 /// Starting sends and recording what came back: the outcome policy applied
@@ -48,9 +49,10 @@ extension DeliveryHelper {
         }
         let body = DiscordMessage.body(for: delivery.payload, footer: config.discordFooter).serialized()
         try transport.start(key: name, url: target.sendURL, body: body)
-        gate.started(job.rateLimitKey, now: Date())  // reading the store took time: the real start
+        let started = Date()  // reading the store took time: the real start
+        gate.started(job.rateLimitKey, now: started)
         queue.remove(name)
-        inFlight[name] = InFlight(job: job, delivery: delivery)
+        inFlight[name] = InFlight(job: job, delivery: delivery, startedAt: started)
         logger.debug("sending", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
     }
 
@@ -60,6 +62,7 @@ extension DeliveryHelper {
         let failed = policy.record(.failed(error: error), of: .refused(error), on: delivery, now: now)
         try store.record(failed, outboxName: name)
         queue.remove(name)
+        board?.deliveryFinished(.failed, at: now)
         logger.info("delivery failed", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "error": "\(error)"])
     }
 
@@ -68,20 +71,25 @@ extension DeliveryHelper {
         guard let sent = inFlight.removeValue(forKey: name) else { return }
         let outcome = policy.outcome(of: result, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual, jitter: Double.random(in: -1...1))
         let delivery = policy.record(outcome, of: result, on: sent.delivery, now: now)
+        board?.sent(seconds: now.timeIntervalSince(sent.startedAt))
 
         var bucketWait: TimeInterval?
         if case .answered(_, let headers, _) = result { bucketWait = DeliveryPolicy.bucketWait(headers: headers) }
         switch outcome {
         case .rateLimited(let wait, .webhook):
             bucketWait = max(bucketWait ?? 0, wait)
+            board?.rateLimited(.webhook)
             logger.notice("rate limited by Discord", metadata: ["webhook": "\(delivery.webhookId)", "wait": "\(wait)s"])
         case .rateLimited(let wait, .global):
-            gate.pauseAll(until: now.addingTimeInterval(wait))
+            gate.pauseAll(until: now.addingTimeInterval(wait), because: .discordGlobal)
+            board?.rateLimited(.global)
             logger.warning("global rate limit from Discord: pausing every send", metadata: ["wait": "\(wait)s"])
         case .rateLimited(let wait, .cloudflareBan):
-            gate.pauseAll(until: now.addingTimeInterval(wait))
+            gate.pauseAll(until: now.addingTimeInterval(wait), because: .cloudflareBan)
+            board?.rateLimited(.cloudflareBan)
             logger.critical("Discord's Cloudflare temporarily banned this address (429 without rate-limit headers): pausing every send for an hour")
         case .webhookGone(let reason):
+            board?.webhookDisabled()
             catching("disabling a webhook") { try disable(delivery, reason: reason, now: now) }
         default:
             break
@@ -101,10 +109,15 @@ extension DeliveryHelper {
             storageFailed("recording delivery \(delivery.id)", error, now: now)
         }
         if delivery.status != .pending {
-            logger.info("delivery \(delivery.status.rawValue)", metadata: [
+            board?.deliveryFinished(delivery.status == .delivered ? .delivered : .failed, at: now)
+            var fields: Logger.Metadata = [
                 "delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)",
                 "status": "\(delivery.statusCode.map(String.init) ?? "none")", "attempts": "\(delivery.attempts)",
-            ])
+            ]
+            if delivery.status == .failed { fields["error"] = "\(delivery.error ?? "unknown")" }
+            logger.info("delivery \(delivery.status.rawValue)", metadata: fields)
+        } else if let error = delivery.error {
+            logger.info("delivery will be tried again", metadata: ["delivery": "\(delivery.id)", "error": "\(error)", "next": "\(delivery.nextAttemptAt ?? "-")"])
         }
     }
 

@@ -22,6 +22,8 @@ public final class DeliveryHelper {
     let logger: Logger
     let policy: DeliveryPolicy
     let transport: CurlTransport
+    /// The host's scoreboard: the helper's state and its sends, for metrics and `status`.
+    let board: Scoreboard?
 
     // The helper's state, one owner per concern.
     /// Who may send now.
@@ -39,9 +41,10 @@ public final class DeliveryHelper {
     /// When to read the outbox and prune.
     var chores: Chores
 
-    public init(config: Config, store: Store, logger: Logger) throws {
+    public init(config: Config, store: Store, scoreboard: Scoreboard?, logger: Logger) throws {
         self.config = config
         self.store = store
+        self.board = scoreboard
         self.logger = logger
         self.policy = DeliveryPolicy(retrySchedule: config.retrySchedule)
         self.gate = SendGate(concurrency: config.deliveryConcurrency, ratePerSecond: config.globalRateLimit)
@@ -60,6 +63,7 @@ public final class DeliveryHelper {
         let stopSignals = try StopSignals()
         let socket = try HelperSocket(path: local.helperSocket)
         defer { socket.shutdown() }  // runs before the unlock above
+        board?.helperStarted(pid: getpid())
         logger.info("delivery helper started", metadata: ["pid": "\(getpid())", "concurrency": "\(config.deliveryConcurrency)", "rate": "\(config.globalRateLimit)/s"])
 
         var stopping = false
@@ -71,6 +75,7 @@ public final class DeliveryHelper {
                 maintain(now: now)
                 startDueSends(now: now)
             }
+            publishState(now: now)
             let queued = store.queuedSignal().map { [$0] } ?? []  // another host's fan-outs
             let ready = transport.wait(extraFDs: [stopSignals.fd] + socket.watched + queued, timeout: stopping ? 0.2 : timeout(now: now))
             if store.takeQueuedSignal() { chores.scanRequested = true }
@@ -97,6 +102,13 @@ public final class DeliveryHelper {
     }
 
     // MARK: Helpers
+
+    /// The helper's state on the scoreboard: paused (and why, until when) or not, sends in flight.
+    func publishState(now: Date) {
+        guard let board else { return }
+        let pause = outage.isActive ? (reason: Scoreboard.Pause.fullDisk, until: nil) : gate.pause(now: now)
+        board.helperState(pause: pause.reason, until: pause.until, inFlight: inFlight.count)
+    }
 
     func target(_ webhook: Webhook) -> DiscordWebhookURL? {
         DiscordWebhookURL(webhook.url, allowedHosts: config.discordHosts, allowInsecure: config.allowInsecureTargets)

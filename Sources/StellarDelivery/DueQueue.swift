@@ -81,6 +81,7 @@ struct DueQueue {
 struct InFlight {
     var job: Job
     var delivery: Delivery
+    var startedAt: Date
 }
 
 /// Workers waiting on the helper socket for a manual send to finish, by delivery id.

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import WebhooksCore
 
 /// Who may send now (docs/architecture.md: "A delivery"): at most `concurrency` requests in flight,
 /// one per Discord webhook, none to a webhook whose bucket is empty, none at all during a global
@@ -18,6 +19,8 @@ struct SendGate: Sendable {
     private var inFlight: Set<String> = []
     private var blockedUntil: [String: Date] = [:]
     private var pausedUntil: Date?
+    /// Why every send is paused (Discord's global limit, Cloudflare's ban), while it is.
+    private var pauseReason = Scoreboard.Pause.none
     /// When the sends of the last second started, oldest first.
     private var recentStarts: [Date] = []
 
@@ -57,12 +60,18 @@ struct SendGate: Sendable {
     }
 
     /// Stops every send until `until` (a global 429, Cloudflare's ban).
-    mutating func pauseAll(until: Date) {
+    mutating func pauseAll(until: Date, because reason: Scoreboard.Pause) {
+        if until >= (pausedUntil ?? .distantPast) { pauseReason = reason }
         pausedUntil = max(pausedUntil ?? until, until)
     }
 
     func isPaused(now: Date) -> Bool {
         (pausedUntil ?? .distantPast) > now
+    }
+
+    /// The pause in force at `now`, and its end; `.none` without one.
+    func pause(now: Date) -> (reason: Scoreboard.Pause, until: Date?) {
+        isPaused(now: now) ? (pauseReason, pausedUntil) : (.none, nil)
     }
 
     /// The earliest time something now blocked may be able to go: the end of the pause, of a

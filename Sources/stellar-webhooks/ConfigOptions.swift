@@ -51,6 +51,13 @@ struct ConfigOptions: ParsableArguments {
         return store
     }
 
+    /// The store as `status` names it: "flat files in DIR", or "PostgreSQL on HOST:PORT, database
+    /// NAME" as the server reports them. Never the URI, which may hold a password.
+    static func describe(_ store: Store, _ config: Config) -> String {
+        guard let shared = store as? PostgresStore else { return "flat files in \(config.dataDir)" }
+        return "PostgreSQL " + ((try? shared.serverDescription()) ?? "(database_url)")
+    }
+
     /// The HMAC secret keys are checked with: `secret_file`, made on first use; with a database,
     /// also the one the database's keys were made under, or an error that says what to copy.
     static func openSecret(_ config: Config, store: Store) throws -> [UInt8] {

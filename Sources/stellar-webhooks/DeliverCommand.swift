@@ -15,6 +15,7 @@ struct Deliver: ParsableCommand {
         let config = try options.load()
         let logger = bootstrapLogging(config, label: "deliver")
         let store = try ConfigOptions.openStore(config, caching: true, prepared: false)  // serve has prepared it
-        try DeliveryHelper(config: config, store: store, logger: logger).run()
+        let board = try? Scoreboard.open(at: StoreLayout(root: config.dataDir).scoreboard, writable: true)
+        try DeliveryHelper(config: config, store: store, scoreboard: board ?? nil, logger: logger).run()
     }
 }

@@ -9,10 +9,12 @@ struct Serve: ParsableCommand {
         commandName: "serve",
         abstract: "Run the service: the master, its FastCGI workers and the delivery helper.",
         discussion: """
-            Listens on the unix socket `socket` (created with socket_mode and socket_group), or on \
-            fd 0 when that is already a listening socket (spawn-fcgi, systemd StandardInput=socket). \
-            Signals: SIGTERM or SIGINT stop gracefully (requests in hand finish); SIGHUP reloads the \
-            configuration by replacing the workers and the delivery helper gracefully.
+            Listens on the socket systemd passes (socket activation: LISTEN_PID, LISTEN_FDS, fd 3), \
+            else on fd 0 when that is already a listening socket (spawn-fcgi, mod_fcgid, systemd \
+            StandardInput=socket), else on `socket`, created with socket_mode and socket_group. \
+            Under systemd (Type=notify) it reports READY=1, RELOADING=1, STOPPING=1 and a STATUS= \
+            line. Signals: SIGTERM or SIGINT stop gracefully (requests in hand finish); SIGHUP \
+            reloads the configuration by replacing the workers and the delivery helper gracefully.
             """)
 
     @OptionGroup var options: ConfigOptions
@@ -36,20 +38,26 @@ struct Serve: ParsableCommand {
             }
         }
 
+        let notifier = SystemdNotifier.fromEnvironment()
+        let inherited = ListenSocket.inherited()
         let listenFD: Int32
-        if ListenSocket.inheritedOnStandardInput {
-            listenFD = 0
-            logger.info("listening on the socket inherited as fd 0")
+        if let inherited {
+            listenFD = inherited.fd
+            logger.info("listening on the socket inherited from \(inherited.from)", metadata: ["socket": "\(ListenSocket.name(of: listenFD))"])
         } else {
             listenFD = try ListenSocket.open(config.listenAddress, mode: config.socketMode, group: config.socketGroup)
             logger.info("listening", metadata: ["socket": "\(config.socket)"])
         }
+        let board = try Scoreboard.create(
+            at: StoreLayout(root: config.dataDir).scoreboard, masterPid: getpid(), startedAt: Date(), workers: config.workers,
+            socket: inherited == nil ? config.socket : ListenSocket.name(of: listenFD), inherited: inherited != nil,
+            store: ConfigOptions.describe(store, config))
 
         let configArguments = options.path.map { ["--config", $0] } ?? []
         let settings = Supervisor.Settings(
             workerArguments: ["worker"] + configArguments, helperArguments: ["deliver"] + configArguments,
-            reloadConfig: options.loadAll)
-        Supervisor(config: config, listenFD: listenFD, settings: settings, logger: logger).run()
-        if listenFD != 0, case .unix(let path) = config.listenAddress { unlink(path) }
+            reloadConfig: options.loadAll, pending: { try? store.pendingSummary() })
+        Supervisor(config: config, listenFD: listenFD, settings: settings, scoreboard: board, notifier: notifier, logger: logger).run()
+        if inherited == nil, case .unix(let path) = config.listenAddress { unlink(path) }
     }
 }

@@ -12,6 +12,6 @@ struct StellarWebhooks: ParsableCommand {
             while `serve` is running.
             """,
         version: Product.version,
-        subcommands: [Serve.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Migrate.self, Import.self, Worker.self, Deliver.self]
+        subcommands: [Serve.self, Status.self, Metrics.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Migrate.self, Import.self, Worker.self, Deliver.self]
     )
 }

@@ -23,7 +23,11 @@ struct Worker: ParsableCommand {
         let store = try ConfigOptions.openStore(config, caching: true, prepared: false)
         // `serve` has checked it against the database's fingerprint.
         let secret = try ServerSecret.loadOrCreate(at: config.secretPath)
-        let app = App(config: config, store: store, secret: secret, dispatch: HelperLink(dataDir: config.dataDir), logger: logger)
+        // The master made it before starting any worker; without it (a worker started by hand)
+        // requests are served all the same, uncounted.
+        let board = try? Scoreboard.open(at: StoreLayout(root: config.dataDir).scoreboard, writable: true)
+        let app = App(config: config, store: store, secret: secret, dispatch: HelperLink(dataDir: config.dataDir),
+                      scoreboard: board ?? nil, logger: logger)
         FastCGIWorker(app: app, maxRequests: config.maxRequests, logger: logger).run()
     }
 }

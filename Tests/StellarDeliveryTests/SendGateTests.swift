@@ -30,7 +30,7 @@ final class SendGateTests: XCTestCase {
         XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(1.02)))  // three in the window
         XCTAssertEqual(gate.nextChange(now: start.addingTimeInterval(1.02))?.timeIntervalSince(start) ?? 0, 1.03, accuracy: 1e-6)  // a leaves the window
         XCTAssertTrue(gate.mayStart("d", now: start.addingTimeInterval(1.05)))
-        gate.pauseAll(until: start.addingTimeInterval(60))
+        gate.pauseAll(until: start.addingTimeInterval(60), because: .discordGlobal)
         XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(30)))
         XCTAssertTrue(gate.mayStart("d", now: start.addingTimeInterval(61)))
     }

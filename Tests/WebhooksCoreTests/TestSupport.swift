@@ -67,7 +67,7 @@ final class AppHarness {
         if json != nil && allHeaders["content-type"] == nil { allHeaders["content-type"] = "application/json" }
         return app.handle(
             Request(method: method, path: path, query: query, headers: allHeaders, body: Array((json ?? "").utf8)),
-            now: now)
+            now: now).response
     }
 }
 

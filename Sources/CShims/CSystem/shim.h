@@ -88,3 +88,60 @@ static inline int stellar_tcp_listen(const char *host, const char *port, int bac
     freeaddrinfo(found);
     return fd;
 }
+
+#include <stddef.h>
+
+// One datagram to the unix socket at `path` ("@name" for the abstract namespace, as systemd's
+// $NOTIFY_SOCKET may be): sd_notify(3)'s protocol without libsystemd. 0, or -1 with errno.
+static inline int stellar_notify(const char *path, const char *message, size_t length) {
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    size_t path_length = strlen(path);
+    if (path_length == 0 || path_length >= sizeof address.sun_path) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(address.sun_path, path, path_length);
+    if (path[0] == '@') address.sun_path[0] = '\0';
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_length);
+    ssize_t sent = sendto(fd, message, length, MSG_NOSIGNAL, (struct sockaddr *)&address, size);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return sent < 0 ? -1 : 0;
+}
+
+// What a listening socket is bound to, as text: its path, or IPv4 address and port. 0, or -1.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+
+static inline int stellar_socket_name(int fd, char *text, size_t size) {
+    struct sockaddr_storage address;
+    socklen_t length = sizeof address;
+    if (getsockname(fd, (struct sockaddr *)&address, &length) < 0) return -1;
+    if (address.ss_family == AF_UNIX) {
+        struct sockaddr_un *unix_address = (struct sockaddr_un *)&address;
+        snprintf(text, size, "%s", unix_address->sun_path[0] ? unix_address->sun_path : "(unnamed unix socket)");
+        return 0;
+    }
+    char host[INET6_ADDRSTRLEN] = "";
+    int port = 0;
+    if (address.ss_family == AF_INET) {
+        struct sockaddr_in *ipv4 = (struct sockaddr_in *)&address;
+        inet_ntop(AF_INET, &ipv4->sin_addr, host, sizeof host);
+        port = ntohs(ipv4->sin_port);
+        snprintf(text, size, "%s:%d", host, port);
+    } else if (address.ss_family == AF_INET6) {
+        struct sockaddr_in6 *ipv6 = (struct sockaddr_in6 *)&address;
+        inet_ntop(AF_INET6, &ipv6->sin6_addr, host, sizeof host);
+        port = ntohs(ipv6->sin6_port);
+        snprintf(text, size, "[%s]:%d", host, port);
+    } else {
+        return -1;
+    }
+    return 0;
+}

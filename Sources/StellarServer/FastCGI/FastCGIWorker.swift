@@ -38,6 +38,9 @@ public struct FastCGIWorker {
         // for every worker, and accepted connections stay blocking).
         _ = fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK)
 
+        // Idle or busy on the host's scoreboard, and every answer counted there.
+        let board = app.scoreboard
+        let slot = board?.claimWorkerSlot(pid: getpid())
         var served = 0
         while served < maxRequests && !WorkerSignals.stopRequested {
             // Wait for a connection first: that wait may be endless, the reading that follows
@@ -56,10 +59,15 @@ public struct FastCGIWorker {
                 }
                 break
             }
+            let started = Self.monotonicSeconds()
+            slot?.busy(since: Date())
             let read = FastCGIRequestReader.read(request.pointee, maxBodyBytes: app.config.maxBodyBytes)
             ReadWatchdog.stop()
-            FastCGIResponseWriter.write(respond(to: read), to: request.pointee.out)
+            let (response, route) = respond(to: read)
+            FastCGIResponseWriter.write(response, to: request.pointee.out)
             FCGX_Finish_r(request)
+            board?.requestAnswered(route: route, status: response.status, seconds: Self.monotonicSeconds() - started)
+            slot?.idle()
             served += 1
         }
         FCGX_Free(request, 1)
@@ -72,17 +80,24 @@ public struct FastCGIWorker {
         return poll(&listener, 1, -1) > 0
     }
 
-    private func respond(to read: FastCGIRequestReader.Outcome) -> Response {
+    /// The answer, and the route it came from (nil: none, or the request was not read whole).
+    private func respond(to read: FastCGIRequestReader.Outcome) -> (Response, Int?) {
         switch read {
         case .tooLarge:
-            return .error(413, "Request body too large")
+            return (.error(413, "Request body too large"), nil)
         case .timedOut:
-            return .error(408, "Request timeout")
+            return (.error(408, "Request timeout"), nil)
         case .unreadable(let reason):
-            return .error(400, reason)
+            return (.error(400, reason), nil)
         case .request(let value):
             return app.handle(value, now: Date())
         }
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }
 

@@ -3,18 +3,48 @@ import FoundationEssentials
 import Glibc
 import WebhooksCore
 
-/// The FastCGI listening socket: inherited as fd 0 (spawn-fcgi, systemd `StandardInput=socket`),
-/// a unix socket the master creates with the configured mode and group, or a TCP listener.
+/// The FastCGI listening socket: handed over by systemd's socket activation (`LISTEN_FDS`, fd 3)
+/// or as fd 0 (spawn-fcgi, mod_fcgid, systemd `StandardInput=socket`), else a unix socket the
+/// master creates with the configured mode and group, or a TCP listener. A socket handed over
+/// belongs to whoever made it: it is never unlinked, chmodded or bound again.
 public enum ListenSocket {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// True when fd 0 is already a listening socket handed to us.
-    public static var inheritedOnStandardInput: Bool {
+    /// A listening socket handed over, and by whom.
+    public struct Inherited {
+        public var fd: Int32
+        /// "systemd" or "fd 0".
+        public var from: String
+    }
+
+    /// systemd's first socket (sd_listen_fds(3): `LISTEN_PID` is this process, `LISTEN_FDS` ≥ 1,
+    /// the sockets from fd 3 on), else fd 0 when it is a listening socket. systemd's variables are
+    /// taken out of the environment and its sockets marked close-on-exec: a worker gets the socket
+    /// as its fd 0, and the delivery helper none.
+    public static func inherited() -> Inherited? {
+        let pid = getenv("LISTEN_PID").flatMap { Int32(String(cString: $0)) }
+        let count = getenv("LISTEN_FDS").flatMap { Int32(String(cString: $0)) } ?? 0
+        for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] { unsetenv(name) }
+        if pid == getpid(), count >= 1 {
+            for fd in 3..<(3 + count) { _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC) }
+            if isListening(3) { return Inherited(fd: 3, from: "systemd") }
+        }
+        return isListening(0) ? Inherited(fd: 0, from: "fd 0") : nil
+    }
+
+    private static func isListening(_ fd: Int32) -> Bool {
         var accepting: Int32 = 0
         var size = socklen_t(MemoryLayout<Int32>.size)
-        return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &size) == 0 && accepting == 1
+        return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &size) == 0 && accepting == 1
+    }
+
+    /// What `fd` listens on: a path, or HOST:PORT.
+    public static func name(of fd: Int32) -> String {
+        var text = [CChar](repeating: 0, count: 256)
+        guard stellar_socket_name(fd, &text, text.count) == 0 else { return "fd \(fd)" }
+        return String(cString: text)
     }
 
     /// Creates, binds and listens on the configured address; returns its fd (close-on-exec).

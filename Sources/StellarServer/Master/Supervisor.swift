@@ -6,6 +6,8 @@ import WebhooksCore
 /// The master's process manager (docs/architecture.md: "Processes"): keeps `workers` worker
 /// processes and one delivery helper running, replaces any that die (with backoff if they die
 /// young), recycles a generation on SIGHUP and stops everything gracefully on SIGTERM/SIGINT.
+/// It counts restarts on the scoreboard and tells systemd, when it runs under it, when the service
+/// is ready, reloading or stopping, and how it is doing (`STATUS=`).
 ///
 /// Signals are blocked and taken synchronously with sigtimedwait, so the loop below is the only
 /// place anything happens: no handlers, no shared state.
@@ -16,14 +18,21 @@ public final class Supervisor {
         /// The same for the delivery helper, e.g. `["deliver", "--config", path]`.
         public var helperArguments: [String]
         public var reloadConfig: () -> (Config, [ConfigProblem])
+        /// The store's pending deliveries, for systemd's status line.
+        public var pending: () -> PendingSummary?
         public var stopTimeout: TimeInterval = 30
 
-        public init(workerArguments: [String], helperArguments: [String], reloadConfig: @escaping () -> (Config, [ConfigProblem])) {
+        public init(workerArguments: [String], helperArguments: [String], reloadConfig: @escaping () -> (Config, [ConfigProblem]),
+                    pending: @escaping () -> PendingSummary?) {
             self.workerArguments = workerArguments
             self.helperArguments = helperArguments
             self.reloadConfig = reloadConfig
+            self.pending = pending
         }
     }
+
+    /// How often systemd's status line is brought up to date.
+    static let statusInterval: TimeInterval = 5
 
     private enum Role: String {
         case worker, helper = "delivery helper"
@@ -37,6 +46,8 @@ public final class Supervisor {
 
     private let settings: Settings
     private let listenFD: Int32
+    private let board: Scoreboard
+    private let notifier: SystemdNotifier
     private let logger: Logger
     private var config: Config
     private var generation = 0
@@ -47,11 +58,16 @@ public final class Supervisor {
     /// When to start the delivery helper again, if it is not running.
     private var helperRestart: Date?
     private var helperBackoff = RestartBackoff()
+    /// Whether systemd has been told the current generation is ready (READY=1).
+    private var announcedReady = false
+    private var nextStatus = Date.distantPast
 
-    public init(config: Config, listenFD: Int32, settings: Settings, logger: Logger) {
+    public init(config: Config, listenFD: Int32, settings: Settings, scoreboard: Scoreboard, notifier: SystemdNotifier, logger: Logger) {
         self.config = config
         self.listenFD = listenFD
         self.settings = settings
+        self.board = scoreboard
+        self.notifier = notifier
         self.logger = logger
     }
 
@@ -67,20 +83,51 @@ public final class Supervisor {
         spawnHelper()
 
         while true {
-            var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+            // Short while waiting to announce readiness, which workers reach in milliseconds.
+            var timeout = timespec(tv_sec: 0, tv_nsec: announcedReady ? 200_000_000 : 20_000_000)
             let signal = sigtimedwait(&signals, nil, &timeout)
-            reapChildren()
-            switch signal {
-            case SIGTERM, SIGINT:
+            if signal == SIGTERM || signal == SIGINT {
+                // Before reaping: children that took the same Ctrl-C and left are stopping, not
+                // recycled or dead.
                 stop(reason: signal == SIGTERM ? "SIGTERM" : "SIGINT")
                 return
-            case SIGHUP:
-                reload()
-            default:
-                break
             }
+            reapChildren()
+            if signal == SIGHUP { reload() }
             refillSlots()
+            tellSystemd()
         }
+    }
+
+    /// READY=1 once every worker of the current generation has taken its place on the scoreboard
+    /// (it waits for connections) and the helper runs; then a STATUS= line every few seconds.
+    private func tellSystemd() {
+        guard notifier.isActive else { return }
+        let now = Date()
+        if !announcedReady {
+            let snapshot = board.snapshot()
+            let current = Set(children.filter { $0.value.generation == generation && $0.value.role == .worker }.keys)
+            let waiting = snapshot.workers.filter { current.contains($0.pid) }.count
+            let helperRuns = snapshot.helperPid.map { children[$0]?.generation == generation } ?? false
+            guard waiting >= config.workers, helperRuns else { return }
+            announcedReady = true
+            notifier.send(["READY=1", "STATUS=" + statusLine(snapshot, now: now)])
+            nextStatus = now.addingTimeInterval(Self.statusInterval)
+        } else if now >= nextStatus {
+            notifier.send(["STATUS=" + statusLine(board.snapshot(), now: now)])
+            nextStatus = now.addingTimeInterval(Self.statusInterval)
+        }
+    }
+
+    /// "8 workers (1 busy, 7 idle); 3 deliveries pending; last delivered 12 s ago", for `systemctl status`.
+    private func statusLine(_ snapshot: ScoreboardSnapshot, now: Date) -> String {
+        var parts = ["\(config.workers) workers (\(snapshot.busyWorkers) busy, \(snapshot.idleWorkers) idle)"]
+        if let pending = settings.pending() { parts.append("\(pending.count) deliveries pending") }
+        if snapshot.pause != .none, (snapshot.pausedUntil ?? .distantFuture) > now {
+            parts.append("sends paused (\(snapshot.pause.label))")
+        }
+        parts.append("last delivered " + (snapshot.lastDelivered.map { "\(Int(now.timeIntervalSince($0))) s ago" } ?? "never since start"))
+        return parts.joined(separator: "; ")
     }
 
     private func spawnWorker() {
@@ -114,6 +161,7 @@ public final class Supervisor {
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
             guard let child = children.removeValue(forKey: pid) else { continue }
+            board.childEnded(pid: pid)
             guard child.generation == generation else {
                 logger.debug("old \(child.role.rawValue) finished", metadata: ["pid": "\(pid)"])
                 continue
@@ -121,16 +169,19 @@ public final class Supervisor {
             let why = ChildProcess.describe(status: status)
             if child.role == .helper {
                 let delay = helperBackoff.delay(afterLivingFor: Date().timeIntervalSince(child.startedAt))
-                logger.error("delivery helper died, restarting it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
+                logger.error("delivery helper ended, restarting it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
                 helperRestart = Date().addingTimeInterval(delay)
+                board.helperRestarted()
             } else if ChildProcess.exitedCleanly(status: status) {
                 // Recycled after max_requests: a normal replacement.
                 logger.info("worker recycled", metadata: ["pid": "\(pid)"])
                 scheduleRestart(after: 0)
+                board.workerRestarted(.maxRequests)
             } else {
                 let delay = backoff.delay(afterLivingFor: Date().timeIntervalSince(child.startedAt))
                 logger.error("worker died, replacing it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
                 scheduleRestart(after: delay)
+                board.workerRestarted(.crashed)
             }
         }
     }
@@ -157,6 +208,9 @@ public final class Supervisor {
             logger.error("reload refused, keeping the running configuration", metadata: ["problems": "\(problems.map(\.description).joined(separator: "; "))"])
             return
         }
+        // READY=1 follows once the new generation waits for connections (tellSystemd).
+        notifier.send(["RELOADING=1"])
+        announcedReady = false
         if newConfig.socket != config.socket {
             logger.warning("socket changes take effect on restart, not reload")
         }
@@ -169,12 +223,15 @@ public final class Supervisor {
         for _ in 0..<config.workers { spawnWorker() }
         spawnHelper()
         for pid in old { kill(pid, SIGTERM) }
+        board.reloaded(workers: config.workers)
+        for _ in 0..<config.workers { board.workerRestarted(.reload) }
         logger.info("reloaded", metadata: ["workers": "\(config.workers)", "replaced": "\(old.count)"])
     }
 
     /// Asks every child to finish the request in hand and exit; kills what is left after
     /// `stopTimeout`.
     private func stop(reason: String) {
+        notifier.send(["STOPPING=1"])
         logger.info("stopping", metadata: ["signal": "\(reason)", "children": "\(children.count)"])
         generation += 1  // nothing reaped from now on is replaced
         for pid in children.keys { kill(pid, SIGTERM) }
@@ -184,6 +241,7 @@ public final class Supervisor {
             let pid = waitpid(-1, &status, WNOHANG)
             if pid > 0 {
                 children.removeValue(forKey: pid)
+                board.childEnded(pid: pid)
             } else {
                 usleep(20_000)
             }

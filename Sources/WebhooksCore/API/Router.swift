@@ -1,8 +1,9 @@
 /// Where a request goes: every route of the API, each declared once with its method, path, the
 /// kind of key that may call it, whether it takes a JSON body, and its handler. A path that
 /// matches with the wrong method is a 405 listing the allowed ones; anything else is a 404.
+/// A route's place in the table is its number in the metrics (`Scoreboard`).
 public enum Router {
-    static let routes: [Route] = [
+    public static let routes: [Route] = [
         Route("GET", "/webhooks/events", .user) { _ in WebhookHandlers.listEvents() },
         Route("GET", "/webhooks", .user) { try $0.webhooks.list() },
         Route("POST", "/webhooks", .user, body: true) { try $0.webhooks.create($0.body) },
@@ -18,10 +19,12 @@ public enum Router {
         Route("POST", "/events", .service, body: true) {
             try $0.service.postEvent($0.body, idempotencyKey: $0.request.headers["idempotency-key"], service: $0.caller)
         },
+        Route("GET", "/metrics", .none) { try MonitoringHandlers.metrics($0.context) },
     ]
 
     public enum Match {
-        case found(Route, parameters: [String: String])
+        /// `index`: the route's place in `routes`.
+        case found(Route, index: Int, parameters: [String: String])
         case methodNotAllowed(allowed: [String])
         case notFound
     }
@@ -30,23 +33,24 @@ public enum Router {
     public static func match(method: String, path: String) -> Match {
         let segments = path.split(separator: "/")
         var specificity = -1  // of the most specific routes that fit
-        var found: Route?
-        for route in routes where route.fits(segments) {
+        var found: (route: Route, index: Int)?
+        for (index, route) in routes.enumerated() where route.fits(segments) {
             if route.literalCount > specificity { (specificity, found) = (route.literalCount, nil) }
-            if route.literalCount == specificity, found == nil, route.method == method { found = route }
+            if route.literalCount == specificity, found == nil, route.method == method { found = (route, index) }
         }
         guard specificity >= 0 else { return .notFound }
-        guard let found else {
+        guard let (found, index) = found else {
             let fitting = routes.filter { $0.literalCount == specificity && $0.fits(segments) }
             return .methodNotAllowed(allowed: fitting.map(\.method).sorted())
         }
-        return .found(found, parameters: found.parameters(for: segments))
+        return .found(found, index: index, parameters: found.parameters(for: segments))
     }
 }
 
-/// The kind of API key a route is for.
+/// The kind of API key a route is for; `none` for a route that takes no key (`GET /metrics`,
+/// which the shipped web-server snippets let only loopback reach).
 public enum KeyKind: Sendable {
-    case user, service
+    case user, service, none
 }
 
 /// One route: method, path pattern (`:name` segments are parameters), who may call it, whether

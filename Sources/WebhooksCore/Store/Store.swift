@@ -70,6 +70,8 @@ public protocol Store: AnyObject, Sendable {
     func rejectOutboxEntry(_ name: String) throws
     /// Throws while nothing can be written (a full disk, a database down).
     func checkWritable() throws
+    /// How many deliveries are pending and when the oldest was queued (monitoring).
+    func pendingSummary() throws -> PendingSummary
     /// Records an attempt; a finished delivery leaves the outbox. False when its webhook is gone.
     @discardableResult
     func record(_ delivery: Delivery, outboxName name: String) throws -> Bool

@@ -46,14 +46,20 @@ struct ServiceHandlers {
             }
             let emitted = try EventEmitter(store: store).emit(event, server: server, data: data, now: context.now)
             if emitted.deliveries > 0 { context.dispatch.wake() }
+            context.scoreboard?.eventReceived(event)
             return StoredAnswer(
                 status: 202,
                 body: .object(["id": .string(emitted.eventId), "event": .string(event), "deliveries": .int(emitted.deliveries)]),
                 createdAt: context.timestamp)
         }
+        var replayed = idempotencyKey != nil
         let answer = try idempotencyKey.map {
-            try store.idempotent(scope: service, key: $0, now: context.now, produce: emit)
+            try store.idempotent(scope: service, key: $0, now: context.now) {
+                replayed = false
+                return try emit()
+            }
         } ?? emit()
-        return .json(answer.status, answer.body)
+        // Stripe's header: a client can tell the first answer from its replay.
+        return .json(answer.status, answer.body, headers: replayed ? [("Idempotent-Replayed", "true")] : [])
     }
 }

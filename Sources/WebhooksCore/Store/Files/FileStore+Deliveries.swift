@@ -96,6 +96,12 @@ public enum OutboxName {
         return "\(nanoseconds.zeroPadded(timeDigits))-\(deliveryId)\(suffix)"
     }
 
+    /// When the entry was queued; nil for a name not of this form.
+    public static func queuedAt(of name: String) -> Date? {
+        guard deliveryId(of: name) != nil, let nanoseconds = Int64(name.prefix(timeDigits)) else { return nil }
+        return Date(timeIntervalSince1970: Double(nanoseconds) / 1_000_000_000)
+    }
+
     /// The delivery a name points to; nil for a name not of this form.
     public static func deliveryId(of name: String) -> String? {
         let parts = name.split(separator: "-", maxSplits: 1)

@@ -8,6 +8,12 @@ extension FileStore {
         try FileSystem.list(layout.outbox).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
     }
 
+    /// Every entry counts, the oldest's queue time is in its name: one listing, no file read.
+    public func pendingSummary() throws -> PendingSummary {
+        let names = try FileSystem.list(layout.outbox).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+        return PendingSummary(count: names.count, oldestQueuedAt: names.min().flatMap(OutboxName.queuedAt))
+    }
+
     /// The pending delivery an outbox entry points to, read under its user's lock so a queue in
     /// progress is seen whole. An entry whose delivery is gone (its webhook was deleted) or
     /// already finished is removed, and nil returned.

@@ -21,6 +21,8 @@
 ///     send-slots/{n}                               one flock per manual send in flight
 ///     deliver.lock, deliver.sock                   the delivery helper's lock and socket
 ///     generations                                  change counters, mapped by every process
+///     scoreboard                                   the host's counters and states (Scoreboard), made
+///                                                  by the master at each start; with any store
 ///
 /// Names starting with `.tmp-` are writes in progress; start-up recovery removes them.
 public struct StoreLayout: Sendable {
@@ -34,6 +36,7 @@ public struct StoreLayout: Sendable {
     var folders: [String] { [root, keys, servers, users, outbox, idempotency, idempotencyLocks, sendSlots] }
 
     var generations: String { "\(root)/generations" }
+    public var scoreboard: String { "\(root)/scoreboard" }
     public var helperLock: String { "\(root)/deliver.lock" }
     public var helperSocket: String { "\(root)/deliver.sock" }
 
