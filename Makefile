@@ -27,9 +27,10 @@ apt_install = missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $
 # and it writes under .build) only when a source is newer than the binary.
 RELEASE_BIN := .build/release/stellar-webhooks
 RELEASE_SOURCES := Package.swift $(wildcard Package.resolved) $(shell find Sources -type f)
-# The test tools from PyPI: the OpenAPI document's validator and the API fuzzer (4.x: its
-# configuration format), and how much `make fuzz` and `make test` fuzz.
-PIP_PACKAGES := pytest 'schemathesis>=4.32,<5' 'openapi-spec-validator>=0.7'
+# The test tools from PyPI: the OpenAPI document's validator, the API fuzzer (4.x: its
+# configuration format) and Prometheus' own parser of the metrics; and how much `make fuzz` and
+# `make test` fuzz.
+PIP_PACKAGES := pytest 'schemathesis>=4.32,<5' 'openapi-spec-validator>=0.7' prometheus_client
 FUZZ_REQUESTS ?= 100000
 FUZZ_QUICK_SECONDS ?= 60
 
@@ -51,7 +52,7 @@ run-deps:
 # What the tests and benchmarks need: all the system packages, then the Python tools.
 deps:
 	@$(call apt_install,$(APT_PACKAGES))
-	@$(PYTHON) -c 'import pytest, schemathesis, openapi_spec_validator' 2>/dev/null || { \
+	@$(PYTHON) -c 'import pytest, schemathesis, openapi_spec_validator, prometheus_client' 2>/dev/null || { \
 		$(PYTHON) -m pip --version >/dev/null 2>&1 || { $(call apt_install,python3-pip); }; \
 		$(PYTHON) -m pip install -q $(PIP_PACKAGES) 2>/dev/null || \
 		$(PYTHON) -m pip install -q --break-system-packages $(PIP_PACKAGES); }

@@ -36,10 +36,13 @@ struct ConfigOptions: ParsableArguments {
     /// The store `database_url` names (flat files in data_dir when empty), made ready for use by
     /// any process. `caching`: the read caches of workers and the helper (flat files only; a database is shared).
     /// `prepared`: false for the processes `serve` starts after preparing it itself; they must
-    /// start even while a database is down, and answer 503 until it is back.
-    static func openStore(_ config: Config, caching: Bool = false, prepared: Bool = true) throws -> Store {
+    /// start even while a database is down, and answer 503 until it is back. `creating`: only
+    /// `serve` makes a new flat-file store; any other command run against the wrong data_dir says
+    /// so instead of making an empty store beside the service's.
+    static func openStore(_ config: Config, caching: Bool = false, prepared: Bool = true, creating: Bool = false) throws -> Store {
         let store: Store
         if config.databaseURL.isEmpty {
+            if !creating { try requireStore(in: config.dataDir) }
             store = try FileStore(root: config.dataDir, clock: systemClock, caching: caching)
         } else {
             try FileSystem.makeFolder(config.dataDir)
@@ -49,6 +52,27 @@ struct ConfigOptions: ParsableArguments {
         }
         if prepared { try store.prepare() }
         return store
+    }
+
+    /// Exits, saying why and what to do, when `dataDir` does not exist or cannot be used. Run as
+    /// root on a data_dir another user owns (the service's), becomes that user first, so what the
+    /// command writes stays the service's to read.
+    static func requireStore(in dataDir: String) throws {
+        var info = stat()
+        guard stat(dataDir, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            printError("no store in \(dataDir) (data_dir): `stellar-webhooks serve` makes it on its first start. If the service keeps its data elsewhere, name the configuration it runs with: --config FILE or STELLAR_WEBHOOKS_CONFIG (`make run` prints its own).")
+            throw ExitCode(1)
+        }
+        if geteuid() == 0 && info.st_uid != 0 {
+            guard setgroups(0, nil) == 0, setgid(info.st_gid) == 0, setuid(info.st_uid) == 0 else {
+                printError("cannot act as the owner of \(dataDir) (uid \(info.st_uid)): \(String(cString: strerror(errno)))")
+                throw ExitCode(1)
+            }
+        }
+        guard access(dataDir, R_OK | W_OK | X_OK) == 0 else {
+            printError("cannot use the store in \(dataDir) (data_dir): permission denied; run this as root or as the user the service runs as (e.g. sudo -u stellar-webhooks)")
+            throw ExitCode(1)
+        }
     }
 
     /// The store as `status` names it: "flat files in DIR", or "PostgreSQL on HOST:PORT, database

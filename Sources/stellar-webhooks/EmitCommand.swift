@@ -12,20 +12,26 @@ struct Emit: ParsableCommand {
 
     @OptionGroup var options: ConfigOptions
     @Argument(help: ArgumentHelp("Event name, e.g. server.started or SERVER_STARTED.", valueName: "event")) var event: String
-    @Option(help: ArgumentHelp(valueName: "server-id")) var server: String
+    @Option(help: ArgumentHelp("The server the event is about, as the panel names it (`servers list`).", valueName: "server-id"))
+    var server: String
     @Option(help: ArgumentHelp("Event data as a JSON object, e.g. '{\"backupId\":\"b1\"}'.", valueName: "json")) var data: String?
 
-    func run() throws {
-        guard let canonical = EventCatalogue.canonical(event) else {
+    // Checked here rather than in run(), so a mistake is shown with emit's own usage.
+    func validate() throws {
+        guard EventCatalogue.canonical(event) != nil else {
             throw ValidationError("Unknown event \(event). Known: \(EventCatalogue.all.joined(separator: ", "))")
         }
-        var fields: [String: JSONValue] = [:]
         if let data {
-            guard case .object(let members)? = JSONValue.parse(Array(data.utf8)) else {
-                throw ValidationError("--data must be a JSON object.")
+            guard case .object? = JSONValue.parse(Array(data.utf8)) else {
+                throw ValidationError("--data must be a JSON object, e.g. '{\"backupId\":\"b1\"}'.")
             }
-            fields = members
         }
+    }
+
+    func run() throws {
+        let canonical = EventCatalogue.canonical(event) ?? event
+        var fields: [String: JSONValue] = [:]
+        if let data, case .object(let members)? = JSONValue.parse(Array(data.utf8)) { fields = members }
         let config = try options.load()
         let store = try ConfigOptions.openStore(config)
         guard Identifier.isExternalID(server), let found = try store.server(id: server) else {

@@ -22,7 +22,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let logger = bootstrapLogging(config, label: "master")
-        let store = try ConfigOptions.openStore(config)
+        let store = try ConfigOptions.openStore(config, creating: true)
         _ = try ConfigOptions.openSecret(config, store: store)
         if let files = store as? FileStore {
             let removed = try files.removeStrayTempFiles()

@@ -13,7 +13,8 @@ struct Servers: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "put", abstract: "Create or update a server.")
 
         @OptionGroup var options: ConfigOptions
-        @Argument(help: ArgumentHelp(valueName: "server-id")) var serverId: String
+        @Argument(help: ArgumentHelp("The panel's id for the server: 1-128 of A-Z a-z 0-9 . _ -.", valueName: "server-id"))
+        var serverId: String
         @Option(help: "Display name, shown in Discord messages.") var name: String
         @Option(help: ArgumentHelp("The user who owns it and receives its events.", valueName: "user-id")) var owner: String
         @Option(help: "Status shown in messages, e.g. RUNNING.") var status: String?
@@ -48,7 +49,7 @@ struct Servers: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a server and the webhooks scoped to it.")
 
         @OptionGroup var options: ConfigOptions
-        @Argument(help: ArgumentHelp(valueName: "server-id")) var serverId: String
+        @Argument(help: ArgumentHelp("The server to remove, as in `servers list`.", valueName: "server-id")) var serverId: String
 
         func run() throws {
             let store = try ConfigOptions.openStore(try options.load())

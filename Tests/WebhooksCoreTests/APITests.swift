@@ -101,6 +101,15 @@ final class AppTests: XCTestCase {
         XCTAssertEqual(response.json, .object(["error": .string("Invalid events"), "invalidEvents": .array([.string("NOT_AN_EVENT"), .string("oops")])]))
     }
 
+    func testABadURLAndUnknownEventsAreReportedInOneAnswer() {
+        let response = create(#"{"url":"http://discord.com/api/webhooks/1/t","events":["nope.x"]}"#)
+        XCTAssertEqual(response.status, 400)
+        XCTAssertEqual(response.json?["error"], .string("Validation failed"))
+        XCTAssertEqual(response.json?["invalidEvents"], .array([.string("nope.x")]))
+        guard case .array(let details)? = response.json?["details"] else { return XCTFail("no details") }
+        XCTAssertEqual(details.compactMap { $0["path"] }, [.array([.string("url")]), .array([.string("events")])])
+    }
+
     func testBodyErrors() {
         XCTAssertEqual(create("{not json").json, .object(["error": .string("Invalid JSON body")]))
         XCTAssertEqual(create("[1,2]").status, 400)

@@ -154,6 +154,10 @@ class Contract:
                 fail(f"header {name}: {errors[0].message}")
 
         content = response.get("content")
+        if content and method != "HEAD" and "text/plain" in content:
+            if not (headers.get("Content-Type") or "").startswith("text/plain"):
+                fail(f"Content-Type must be text/plain, got {headers.get('Content-Type')!r}")
+            return
         if content and method != "HEAD":
             media = content.get("application/json")
             if media is None:

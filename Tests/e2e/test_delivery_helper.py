@@ -51,7 +51,7 @@ def test_helper_killed_mid_send_sends_again_after_restart(make_service, discord)
     assert any(r.status == 200 for r in got)
     assert all(r.body == got[0].body for r in got), "every copy is the same message"
     assert svc.serve.poll() is None
-    assert "delivery helper died" in svc.serve_log.read_text()
+    assert "delivery helper died, restarting it" in svc.serve_log.read_text()
 
 
 def test_a_test_send_waits_through_a_helper_restart(make_service, discord):

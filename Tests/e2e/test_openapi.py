@@ -27,6 +27,8 @@ ROUTES = {
     ("DELETE", "/servers/{id}"): "serviceKey",
     ("POST", "/events"): "serviceKey",
 }
+# Routes that take no key (the shipped snippets admit loopback only).
+OPEN_ROUTES = {("GET", "/metrics")}
 BODY_ROUTES = {("POST", "/webhooks"), ("PATCH", "/webhooks/{id}"), ("PUT", "/servers/{id}"),
                ("POST", "/events")}
 SEND_ROUTES = {("POST", "/webhooks/{id}/deliveries/{deliveryId}/retry"),
@@ -49,7 +51,9 @@ def test_document_is_valid_openapi_3_1():
 
 def test_every_route_is_documented_with_its_key_kind_and_errors():
     found = {(m, p): op for m, p, op in operations()}
-    assert set(found) == set(ROUTES)
+    assert set(found) == set(ROUTES) | OPEN_ROUTES
+    for route in OPEN_ROUTES:
+        assert found[route]["security"] == [], route
     ids = [op["operationId"] for op in found.values()]
     assert len(set(ids)) == len(ids)
     for route, scheme in ROUTES.items():
@@ -156,7 +160,33 @@ def test_checker_accepts_documented_answers():
     check("POST", "/webhooks", 400, '{"error":"Webhook limit reached","limit":100}')
 
 
+def test_the_document_has_the_binarys_version(svc):
+    assert contract().document["info"]["version"] == svc.cli("--version").stdout.strip()
+
+
 # -- the live service through nginx (each answer is also checked by conftest) --------------------
+
+def test_paths_near_ours_and_unknown_ones_answer_the_apis_json_404(svc):
+    """The shipped snippet sends every path that starts with one of the API's names to the
+    service; the development configuration sends every other path there too."""
+    _, key = svc.new_user()
+    for path in ("/webhooksfoo", "/eventsX", "/serversabc", "/api/webhooksfoo", "/", "/health", "/index.html"):
+        for with_key in (key, None):
+            status, headers, body = svc.request("GET", path, key=with_key)
+            assert status == 404 and body == {"error": "Not found"}, (path, status, body)
+            assert headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+def test_a_replayed_idempotent_answer_says_so(svc):
+    owner, _ = svc.new_user()
+    server = svc.new_server(owner)
+    skey = svc.service_key("panel-replay")
+    first = svc.post_event(skey, "server.started", server, headers={"Idempotency-Key": "replay-1"})
+    again = svc.post_event(skey, "server.started", server, headers={"Idempotency-Key": "replay-1"})
+    assert first[0] == again[0] == 202 and first[2] == again[2]
+    assert first[1].get("Idempotent-Replayed") is None
+    assert again[1].get("Idempotent-Replayed") == "true"
+
 
 def test_undocumented_paths_and_methods_answer_json_errors(svc):
     _, key = svc.new_user()

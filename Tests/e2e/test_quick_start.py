@@ -113,35 +113,39 @@ def shared_host_user():
         subprocess.run([_tool("userdel"), name], capture_output=True)
 
 
-@pytest.fixture
-def checkout(shared_host_user):
-    """A copy of the repository's tracked files, with the release binary in place, owned by the
-    throwaway user: -> the copy's folder."""
-    name, uid, gid = shared_host_user
+def copy_checkout(repo):
+    """Copies the repository's tracked files to `repo`, with the release binary in place."""
     if not BIN.exists():
         pytest.fail(f"binary not found: {BIN} (set STELLAR_WEBHOOKS_BIN)")
+    # safe.directory: the checkout may belong to someone else than root.
+    listed = subprocess.run([_tool("git"), "-c", "safe.directory=*", "-C", str(REPO_ROOT),
+                             "ls-files", "-z"], capture_output=True)
+    if listed.returncode != 0:
+        pytest.skip(f"needs a git checkout to copy its tracked files: "
+                    f"{listed.stderr.decode(errors='replace').strip()}")
+    files = listed.stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src = REPO_ROOT / rel
+        if src.is_file():  # tracked files another engineer is deleting right now are skipped
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, repo / rel)  # keeps mode (scripts) and mtime
+    # The release build `make run` expects is the debug binary the tests use: a release
+    # build takes minutes. Copied after the sources and with a fresh mtime, so it is newer
+    # than every one of them and `make release` has nothing to do (no `swift build`).
+    release = repo / ".build" / "release" / "stellar-webhooks"
+    release.parent.mkdir(parents=True)
+    shutil.copyfile(BIN, release)
+    os.chmod(release, 0o755)
+
+
+@pytest.fixture
+def checkout(shared_host_user):
+    """A copy of the repository's tracked files owned by the throwaway user: -> its folder."""
+    _, uid, gid = shared_host_user
     top = Path(tempfile.mkdtemp(prefix="swh-quick-start-"))
     repo = top / "repo"
     try:
-        # safe.directory: the checkout may belong to someone else than root.
-        listed = subprocess.run([_tool("git"), "-c", "safe.directory=*", "-C", str(REPO_ROOT),
-                                 "ls-files", "-z"], capture_output=True)
-        if listed.returncode != 0:
-            pytest.skip(f"needs a git checkout to copy its tracked files: "
-                        f"{listed.stderr.decode(errors='replace').strip()}")
-        files = listed.stdout.decode().split("\0")
-        for rel in filter(None, files):
-            src = REPO_ROOT / rel
-            if src.is_file():  # tracked files another engineer is deleting right now are skipped
-                (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, repo / rel)  # keeps mode (scripts) and mtime
-        # The release build `make run` expects is the debug binary the tests use: a release
-        # build takes minutes. Copied after the sources and with a fresh mtime, so it is newer
-        # than every one of them and `make release` has nothing to do (no `swift build`).
-        release = repo / ".build" / "release" / "stellar-webhooks"
-        release.parent.mkdir(parents=True)
-        shutil.copyfile(BIN, release)
-        os.chmod(release, 0o755)
+        copy_checkout(repo)
         for path in [top, *top.rglob("*")]:
             os.chown(path, uid, gid, follow_symlinks=False)
         yield repo
@@ -150,16 +154,30 @@ def checkout(shared_host_user):
         shutil.rmtree(top, ignore_errors=True)
 
 
-def start_make_run(user, repo, port):
-    """`make run` in `repo` as `user`, with a shared host user's environment, in its own process
-    group (as in a terminal) -> (Popen, path of its combined output)."""
-    name, _, _ = user
-    out_path = repo.parent / "make-run.out"
-    env = {"PATH": USER_PATH, "HOME": str(repo.parent), "USER": name, "LOGNAME": name,
-           "SHELL": "/bin/sh", "LANG": "C.UTF-8", "PORT": str(port)}
+@pytest.fixture
+def root_checkout():
+    """A copy owned by root inside a 0700 home, as root's clone under /root: -> its folder."""
+    home = Path(tempfile.mkdtemp(prefix="swh-root-home-"))  # mkdtemp makes it 0700
+    assert home.stat().st_mode & 0o777 == 0o700
+    repo = home / "repo"
+    try:
+        copy_checkout(repo)
+        yield repo
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def start_make_run(user, repo, port, out_name="make-run.out"):
+    """`make run` in `repo` as `user` (None: root), with a shared host user's environment (root's
+    own), in its own process group (as in a terminal) -> (Popen, path of its combined output)."""
+    name = user[0] if user else "root"
+    out_path = repo.parent / out_name
+    env = {"PATH": USER_PATH if user else ADMIN_PATH, "HOME": str(repo.parent), "USER": name,
+           "LOGNAME": name, "SHELL": "/bin/sh", "LANG": "C.UTF-8", "PORT": str(port)}
+    become = [_tool("setpriv"), "--reuid", name, "--regid", name, "--init-groups"] if user else []
     with open(out_path, "wb") as out:
         proc = subprocess.Popen(
-            [_tool("setpriv"), "--reuid", name, "--regid", name, "--init-groups", "make", "run"],
+            [*become, "make", "run"],
             cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
     return proc, out_path
@@ -246,3 +264,71 @@ def test_make_run_says_what_failed_when_nginx_cannot_start(shared_host_user, che
                 proc.kill()
                 proc.wait(10)
             kill_user_processes(uid)
+
+
+def printed_key(out):
+    keys = [line.strip() for line in out.splitlines() if KEY_RE.match(line.strip())]
+    assert len(keys) == 1, f"expected one demo key on a line of its own:\n{out}"
+    return keys[0]
+
+
+def run_until_ready(repo, port, out_name):
+    proc, out_path = start_make_run(None, repo, port, out_name)
+    wait_until(lambda: proc.poll() is not None or READY_TEXT in read(out_path), 60,
+               interval=0.1, what="make run to say it is running")
+    out = read(out_path)
+    assert proc.poll() is None, f"make run exited {proc.returncode}:\n{out}"
+    return proc, out
+
+
+def stop_make_run(proc):
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(30)
+
+
+def test_make_run_as_root_in_a_0700_home_serves_and_its_cli_lines_work_as_printed(root_checkout):
+    """nginx's workers run as nobody and cannot pass the 0700 home: the socket and what they
+    write live under /tmp, and no folder above the clone has its permissions changed."""
+    home = root_checkout.parent
+    port = free_port()
+    proc, out = run_until_ready(root_checkout, port, "first.out")
+    try:
+        first = printed_key(out)
+        assert get(port, "/webhooks/events", first)[0] == 200
+        assert home.stat().st_mode & 0o777 == 0o700, "make run changed a folder it did not make"
+        # Every path answers the API's JSON in the development configuration.
+        status, headers, body = get(port, "/health", first)
+        assert status == 404 and json.loads(body) == {"error": "Not found"}, (status, body)
+
+        # The CLI lines it prints act on this service's store, exactly as printed.
+        cli_lines = [line.strip() for line in out.splitlines() if "--config" in line]
+        assert cli_lines, out
+        for line in cli_lines:
+            result = subprocess.run(line, shell=True, capture_output=True, text=True, timeout=60,
+                                    env={"PATH": ADMIN_PATH})
+            assert result.returncode == 0, (line, result.stdout, result.stderr)
+            if " keys create --service " in line:
+                service_key = result.stdout.strip().splitlines()[-1]
+            if " status " in line:
+                assert "is running" in result.stdout, result.stdout
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("PUT", "/servers/printed", body=json.dumps({"name": "n", "ownerId": "demo"}),
+                     headers={"Authorization": f"Bearer {service_key}", "Content-Type": "application/json"})
+        assert conn.getresponse().status == 200, "the printed service key was refused: another store"
+        conn.close()
+    finally:
+        stop_make_run(proc)
+    config = (root_checkout / "run" / "stellar-webhooks.conf").read_text()
+    socket_path = Path(next(l.split("=", 1)[1].strip() for l in config.splitlines() if l.startswith("socket =")))
+    assert socket_path.parent.parent == Path("/tmp"), socket_path
+    assert not socket_path.parent.exists(), "make run left its socket folder behind"
+
+    # A second run prints a new key and revokes the first: one active demo key.
+    proc, out = run_until_ready(root_checkout, port, "second.out")
+    try:
+        second = printed_key(out)
+        assert second != first
+        assert get(port, "/webhooks/events", second)[0] == 200
+        assert get(port, "/webhooks/events", first)[0] == 401
+    finally:
+        stop_make_run(proc)

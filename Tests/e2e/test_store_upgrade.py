@@ -25,6 +25,7 @@ def legacy_webhook(user, created_at, events):
 
 def test_serve_moves_webhook_files_into_the_log_and_removes_folders_of_deleted_webhooks(make_service):
     svc = make_service(start=False, max_webhooks_per_user=3)
+    svc.data_dir.mkdir(mode=0o700)  # a store from before: its data_dir is there
     user, key = svc.new_user()
     webhooks = svc.data_dir / "users" / user / "webhooks"
     older = legacy_webhook(user, "2026-01-15T12:00:00.000Z", ["server.started"])

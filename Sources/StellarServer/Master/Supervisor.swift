@@ -169,7 +169,8 @@ public final class Supervisor {
             let why = ChildProcess.describe(status: status)
             if child.role == .helper {
                 let delay = helperBackoff.delay(afterLivingFor: Date().timeIntervalSince(child.startedAt))
-                logger.error("delivery helper ended, restarting it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
+                let what = ChildProcess.exitedCleanly(status: status) ? "delivery helper exited" : "delivery helper died"
+                logger.error("\(what), restarting it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
                 helperRestart = Date().addingTimeInterval(delay)
                 board.helperRestarted()
             } else if ChildProcess.exitedCleanly(status: status) {

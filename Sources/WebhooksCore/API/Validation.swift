@@ -63,9 +63,16 @@ public struct Validation {
         return nil
     }
 
+    public var isEmpty: Bool { issues.isEmpty }
+
     /// The 400 to answer, or nil when nothing failed.
     public var response: Response? {
-        issues.isEmpty ? nil : .error(400, "Validation failed", extras: ["details": .array(issues.map(\.json))])
+        issues.isEmpty ? nil : response(extras: [:])
+    }
+
+    /// The 400 with every issue, and `extras` beside them.
+    public func response(extras: [String: JSONValue]) -> Response {
+        .error(400, "Validation failed", extras: extras.merging(["details": .array(issues.map(\.json))]) { $1 })
     }
 }
 

@@ -94,18 +94,26 @@ public final class Scoreboard: @unchecked Sendable {
     let words: UnsafeMutablePointer<UInt64>
     private let size: Int
 
-    public var path: String
+    public let path: String
 
-    /// The master's: a new, zeroed scoreboard at `path`, in place of any earlier one (renamed over
-    /// it, so a reader never sees half of one).
+    /// The master's: a zeroed scoreboard at `path`. The last run's file is reused in place, so a
+    /// start on a full disk needs no new block; the first is made whole under a temp name and
+    /// renamed in, so no reader sees half of one.
     public static func create(at path: String, masterPid: Int32, startedAt: Date, workers: Int,
                               socket: String, inherited: Bool, store: String) throws -> Scoreboard {
-        let temp = "\(path).\(FileSystem.tempPrefix)\(masterPid)"
-        let fd = Glibc.open(temp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        try FileSystem.check(fd, "open", temp)
-        defer { close(fd) }
-        try FileSystem.check(ftruncate(fd, off_t(words * 8)), "truncate", temp)
-        let board = try Scoreboard(fd: fd, path: path, writable: true)
+        let board: Scoreboard
+        if let earlier = try open(at: path, writable: true) {
+            board = earlier
+            board.set(Header.magic.rawValue, 0)  // readers ignore it until it is whole again
+            UnsafeMutableRawPointer(board.words + 1).initializeMemory(as: UInt8.self, repeating: 0, count: board.size - 8)
+        } else {
+            let temp = "\(path).\(FileSystem.tempPrefix)\(masterPid)"
+            let fd = Glibc.open(temp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            try FileSystem.check(fd, "open", temp)
+            defer { close(fd) }
+            board = try Scoreboard(fd: fd, path: path, writable: true)
+            try FileSystem.check(rename(temp, path), "rename", temp)
+        }
         board.set(Header.startedAtMs.rawValue, Self.milliseconds(startedAt))
         board.set(Header.masterPid.rawValue, UInt64(masterPid))
         board.set(Header.configuredWorkers.rawValue, UInt64(workers))
@@ -113,8 +121,6 @@ public final class Scoreboard: @unchecked Sendable {
         board.write(text: socket, at: socketText)
         board.write(text: store, at: storeText)
         board.set(Header.magic.rawValue, magic)
-        try FileSystem.check(rename(temp, path), "rename", temp)
-        board.path = path
         return board
     }
 
@@ -135,11 +141,7 @@ public final class Scoreboard: @unchecked Sendable {
     private init(fd: Int32, path: String, writable: Bool) throws {
         size = Self.words * 8
         self.path = path
-        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
-        guard let mapping = mmap(nil, size, protection, MAP_SHARED, fd, 0), mapping != MAP_FAILED else {
-            throw FileSystem.Failure(operation: "mmap", path: path, code: errno)
-        }
-        words = mapping.bindMemory(to: UInt64.self, capacity: Self.words)
+        words = try FileSystem.mapShared(fd, size: size, writable: writable, path: path).bindMemory(to: UInt64.self, capacity: Self.words)
     }
 
     deinit { munmap(words, size) }

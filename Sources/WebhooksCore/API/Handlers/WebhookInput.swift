@@ -6,7 +6,9 @@ struct WebhookInput {
     var serverId: String??
     var enabled: Bool?
 
-    /// The input, or the 400 to answer: all validation problems at once, then invalid event names.
+    /// The input, or the 400 to answer with every problem at once: `Invalid events` when the
+    /// event names are all that is wrong, else `Validation failed`, whose details then name the
+    /// unknown events too (with `invalidEvents`, as `Invalid events` would).
     static func parse(_ body: JSONValue, creating: Bool, config: Config) -> Checked<WebhookInput> {
         var input = WebhookInput()
         var validation = Validation()
@@ -53,15 +55,21 @@ struct WebhookInput {
             input.enabled = enabled
         }
 
-        if let failure = validation.response { return .rejected(failure) }
+        var invalidEvents: [String] = []
         if let names {
             switch EventSelection(names) {
-            case .valid(let events):
-                input.events = events
-            case .invalid(let invalid):
-                return .rejected(.error(400, "Invalid events", extras: ["invalidEvents": .array(invalid.map { .string($0) })]))
+            case .valid(let events): input.events = events
+            case .invalid(let invalid): invalidEvents = invalid
             }
         }
+        let unknown: [String: JSONValue] = invalidEvents.isEmpty ? [:] : ["invalidEvents": .array(invalidEvents.map { .string($0) })]
+        if !validation.isEmpty {
+            if !invalidEvents.isEmpty {
+                validation.fail("events", code: "invalid_enum_value", "Unknown events: \(invalidEvents.joined(separator: ", "))")
+            }
+            return .rejected(validation.response(extras: unknown))
+        }
+        if !invalidEvents.isEmpty { return .rejected(.error(400, "Invalid events", extras: unknown)) }
         return .valid(input)
     }
 }

@@ -22,6 +22,25 @@ public enum FileSystem {
         if result < 0 { throw Failure(operation: operation, path: path, code: errno) }
     }
 
+    /// Maps `size` bytes of the open file `fd` shared between processes (the change counters, the
+    /// scoreboard), growing it first with its blocks allocated: a mapped page of a sparse file
+    /// that is first written while the disk is full would kill the process with SIGBUS.
+    static func mapShared(_ fd: Int32, size: Int, writable: Bool, path: String) throws -> UnsafeMutableRawPointer {
+        if writable {
+            var info = stat()
+            try check(fstat(fd, &info), "stat", path)
+            if Int(info.st_size) < size {
+                let result = posix_fallocate(fd, 0, off_t(size))
+                if result != 0 { throw Failure(operation: "fallocate", path: path, code: result) }
+            }
+        }
+        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
+        guard let mapping = mmap(nil, size, protection, MAP_SHARED, fd, 0), mapping != MAP_FAILED else {
+            throw Failure(operation: "mmap", path: path, code: errno)
+        }
+        return mapping
+    }
+
     /// Temp files and folders carry this prefix; start-up recovery removes them and nothing else.
     public static let tempPrefix = ".tmp-"
 

@@ -23,15 +23,7 @@ final class Generations: @unchecked Sendable {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         try FileSystem.check(fd, "open", path)
         defer { close(fd) }
-        var info = stat()
-        try FileSystem.check(fstat(fd, &info), "stat", path)
-        if Int(info.st_size) < size {
-            try FileSystem.check(ftruncate(fd, off_t(size)), "truncate", path)
-        }
-        guard let mapping = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapping != MAP_FAILED else {
-            throw FileSystem.Failure(operation: "mmap", path: path, code: errno)
-        }
-        counters = mapping.bindMemory(to: UInt64.self, capacity: Self.count)
+        counters = try FileSystem.mapShared(fd, size: size, writable: true, path: path).bindMemory(to: UInt64.self, capacity: Self.count)
     }
 
     func current(_ slot: Slot) -> UInt64 {
