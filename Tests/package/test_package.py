@@ -524,8 +524,13 @@ def check_units_verify():
         result.stdout + result.stderr
     enabled = Path("/etc/systemd/system/sockets.target.wants") / SOCKET_UNIT.name
     assert enabled.is_symlink(), "the socket is not enabled"
-    # The socket is where the configuration's default and the nginx snippet expect it.
+    # The socket is where the configuration's default and the nginx snippet expect it, in a
+    # folder that outlives the service: systemd removes a RuntimeDirectory= when the service stops.
     listen = one(read_unit(SOCKET_UNIT), "Socket", "ListenStream")
+    service = read_unit(SERVICE_UNIT)
+    runtime = " ".join(service["Service"].get("RuntimeDirectory", [])).split()
+    assert Path(listen).parent.name not in runtime \
+        or one(service, "Service", "RuntimeDirectoryPreserve") == "yes"
     checked = run(["runuser", "-u", USER, "--", str(BINARY), "check-config"]).stdout
     assert checked.rstrip().endswith(f"listening on {listen}"), checked
     assert f"server unix:{listen};" in Path("/etc/nginx/snippets/stellar-webhooks-http.conf").read_text()
