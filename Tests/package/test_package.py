@@ -483,7 +483,7 @@ def check_dlopen_dependencies(deb):
 def systemd_calls(workdir, script, *arguments):
     """Runs an installed maintainer script as dpkg would on a host where systemd runs: in a mount
     namespace with its own /run (holding /run/systemd/system), and systemctl, deb-systemd-invoke
-    and deb-systemd-helper stubs that record their arguments. -> the calls, one string each."""
+    and deb-systemd-helper stubs that record their arguments. -> the calls, as argument lists."""
     stubs, calls = workdir / "stubs", workdir / "calls"
     stubs.mkdir(exist_ok=True)
     calls.write_text("")
@@ -494,28 +494,34 @@ def systemd_calls(workdir, script, *arguments):
     run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
          'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && PATH="$0:$PATH" exec "$@"',
          str(stubs), script_path, *arguments])
-    return calls.read_text().splitlines()
+    return [line.split() for line in calls.read_text().splitlines()]
+
+
+def invoked(calls):
+    """{action: units} of the deb-systemd-invoke calls (start, restart, stop, ...)."""
+    actions = {}
+    for call in calls:
+        if call[0] == "deb-systemd-invoke":
+            actions.setdefault(call[1], set()).update(call[2:])
+    return actions
 
 
 def check_maintainer_scripts(workdir, version, older_version):
     socket_unit, service_unit = SOCKET_UNIT.name, SERVICE_UNIT.name
     # Install: the socket enabled and started; the service waits for the first request.
     calls = systemd_calls(workdir, "postinst", "configure")
-    assert f"deb-systemd-helper enable {socket_unit}" in calls, calls
-    assert f"deb-systemd-invoke start {socket_unit}" in calls, calls
-    assert not any(service_unit in call for call in calls if call.startswith("deb-systemd-invoke")), calls
+    assert ["deb-systemd-helper", "enable", socket_unit] in calls, calls
+    assert invoked(calls) == {"start": {socket_unit}}, calls
     # Upgrade: nothing stopped before; after, the service restarts and the socket stays open.
     calls = systemd_calls(workdir, "prerm", "upgrade", version)
-    assert not [call for call in calls if call.startswith("deb-systemd-invoke")], calls
+    assert invoked(calls) == {}, calls
     calls = systemd_calls(workdir, "postinst", "configure", older_version)
-    assert f"deb-systemd-invoke restart {service_unit}" in calls, calls
-    for call in calls:
-        if socket_unit in call and call.startswith("deb-systemd-invoke"):
-            assert call.split()[1] == "start", f"the upgrade touches the socket: {call}"
-    # Remove: both stopped, in one transaction.
+    actions = invoked(calls)
+    assert service_unit in actions.get("restart", set()), calls
+    assert set(actions) <= {"start", "restart"} and socket_unit not in actions["restart"], calls
+    # Remove: both stopped.
     calls = systemd_calls(workdir, "prerm", "remove")
-    stops = [set(call.split()[2:]) for call in calls if call.startswith("deb-systemd-invoke stop")]
-    assert {socket_unit, service_unit} in stops, calls
+    assert invoked(calls) == {"stop": {socket_unit, service_unit}}, calls
 
 
 def check_units_verify():
