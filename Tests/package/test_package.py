@@ -36,9 +36,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "Tests" / "e2e"))
-from conftest import free_port, wait_until  # noqa: E402  (the e2e harness's helpers)
-
 PACKAGE = "stellar-webhooks"
 USER = "stellar-webhooks"
 BINARY = Path("/usr/bin/stellar-webhooks")
@@ -82,6 +79,10 @@ if os.geteuid() != 0:
 if package_status() != "not-installed" or user_exists():
     pytest.skip("stellar-webhooks is installed on this machine (or its user exists): the test "
                 "installs and purges the package itself", allow_module_level=True)
+
+# The e2e harness's helpers (imported once the test is known to run: it needs the e2e tools).
+sys.path.insert(0, str(REPO / "Tests" / "e2e"))
+from conftest import free_port, wait_until  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
