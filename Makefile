@@ -153,6 +153,18 @@ e2e: build
 	$(PYTHON) -m pytest -q Tests/e2e
 	STELLAR_E2E_STORE=postgres $(PYTHON) -m pytest -q Tests/e2e --ignore=Tests/e2e/test_fcgi_fuzz.py
 
+# The front ends besides nginx that the configurations in apache/ and lighttpd/ are for.
+FRONTEND_PACKAGES := apache2 libapache2-mod-fcgid lighttpd
+.PHONY: test-system test-frontends
+## test-system: the slow or root-only checks `make test` leaves out (.ci/run runs them after it)
+test-system: test-frontends
+
+## test-frontends: the shipped Apache (mod_proxy_fcgi, mod_fcgid) and lighttpd configurations,
+## end to end through the real servers from Debian's packages (Tests/frontends)
+test-frontends: deps build
+	@$(call apt_install,$(FRONTEND_PACKAGES))
+	$(PYTHON) -m pytest -q Tests/frontends
+
 ## fuzz: API fuzzing with Schemathesis through real nginx against docs/openapi.yaml, until
 ## FUZZ_REQUESTS requests (default 100000); prints request counts and results (Tests/fuzz)
 fuzz: deps build

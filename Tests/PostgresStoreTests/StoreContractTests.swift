@@ -206,7 +206,11 @@ final class StoreContractTests: XCTestCase {
 
     func testImportCopiesAFlatFileStoreAndRefusesToOverwrite() throws {
         let folder = NSTemporaryDirectory() + "swh-import-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        defer {
+            // The flat-file store and the database's local data_dir beside it.
+            try? FileManager.default.removeItem(atPath: folder)
+            try? FileManager.default.removeItem(atPath: folder + "-pg")
+        }
         let files = try FileStore(root: folder, clock: { Date() })
         try files.prepare()
         let hook = webhook("alice")

@@ -36,4 +36,12 @@ final class FastCGIRequestTests: XCTestCase {
         guard case .request(let bare) = head([:]) else { return XCTFail("a request") }
         XCTAssertEqual(bare.path, "/")
     }
+
+    /// lighttpd sends no DOCUMENT_URI: its REQUEST_URI is decoded as nginx decodes DOCUMENT_URI.
+    func testAnEncodedRequestURIIsDecodedLikeNginxsDocumentURI() {
+        guard case .request(let request) = head(["REQUEST_URI": "/servers/mc%2E1+x?y=%41"]) else { return XCTFail("a request") }
+        XCTAssertEqual(request.path, "/servers/mc.1+x")
+        guard case .request(let stray) = head(["REQUEST_URI": "/servers/100%"]) else { return XCTFail("a request") }
+        XCTAssertEqual(stray.path, "/servers/100%", "a stray % is kept as it came")
+    }
 }

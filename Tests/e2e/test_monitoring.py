@@ -125,6 +125,9 @@ def test_a_failed_delivery_a_429_and_a_gone_webhook_are_counted(make_service, di
     assert after.value("stellar_webhooks_discord_rate_limited_total", scope="webhook") - \
         before.value("stellar_webhooks_discord_rate_limited_total", scope="webhook") == 1
     assert after.value("stellar_webhooks_last_failed_delivery_timestamp_seconds") > 0
+    # A failed delivery is logged with why it failed.
+    failed_lines = [line for line in setup.svc.serve_log.read_text().splitlines() if "delivery failed" in line]
+    assert any(failing["id"] in line and "error=Discord answered 400" in line for line in failed_lines), failed_lines
 
 
 def test_a_killed_worker_takes_nothing_away(make_service):

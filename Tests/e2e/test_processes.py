@@ -140,6 +140,20 @@ def test_sigterm_stops_master_and_workers(make_service):
     assert (status, answer) == (502, {"error": "Service unavailable"})
 
 
+def test_ctrl_c_stops_everything_without_logging_a_replacement(make_service):
+    """Ctrl-C reaches the whole process group at once: the children that leave on it are
+    stopping, not recycled or dead, and nothing is restarted."""
+    svc = make_service()
+    wait_for_workers(svc, 2)
+    wait_until(svc.helper_pids, 10, what="the delivery helper")
+    os.killpg(svc.master_pid, signal.SIGINT)
+    assert svc.serve.wait(20) == 0
+    log = svc.serve_log.read_text()
+    assert "stopping" in log and "signal=SIGINT" in log, log
+    for wrong in ("recycled", "died", "exited, restarting", "replacing"):
+        assert wrong not in log, f"{wrong!r} in the log of a Ctrl-C:\n{log}"
+
+
 @pytest.mark.files_only
 def test_sigterm_lets_the_request_in_hand_finish(make_service):
     svc = make_service(workers=1)

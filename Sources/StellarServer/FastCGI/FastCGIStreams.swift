@@ -53,8 +53,9 @@ enum FastCGIRequestReader {
         }
         if length > maxBodyBytes { return .tooLarge }
 
-        // DOCUMENT_URI is the path after nginx's rewrites (/api/webhooks → /webhooks).
-        let path = params[.documentURI] ?? String(params[.requestURI]?.prefix { $0 != "?" } ?? "/")
+        // DOCUMENT_URI is the path after nginx's rewrites (/api/webhooks → /webhooks), decoded;
+        // front ends that send none (lighttpd) pass REQUEST_URI as it came, encoded.
+        let path = params[.documentURI] ?? Request.decodePath(params[.requestURI]?.prefix { $0 != "?" } ?? "/")
         let query = params[.queryString] ?? ""
         return .request(Request(
             method: params[.requestMethod] ?? "GET", path: path,

@@ -29,10 +29,20 @@ public struct Request: Sendable, Equatable {
         return query
     }
 
-    /// `+` as space and `%XX` as a byte; text that is not valid that way (a stray `%`, bytes that
-    /// are not UTF-8) is kept as it came.
+    /// A request path as sent (`REQUEST_URI`, which front ends other than nginx pass undecoded):
+    /// `%XX` as a byte, `+` kept, as nginx decodes `DOCUMENT_URI`.
+    public static func decodePath(_ path: Substring) -> String {
+        percentDecoded(Array(path.utf8))
+    }
+
+    /// `+` as space and `%XX` as a byte.
     static func decodeQueryPart(_ part: Substring) -> String {
-        let spaced = Array(part.utf8).map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }
+        percentDecoded(Array(part.utf8).map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 })
+    }
+
+    /// `%XX` as a byte; text that is not valid that way (a stray `%`, bytes that are not UTF-8) is
+    /// kept as it came.
+    private static func percentDecoded(_ spaced: [UInt8]) -> String {
         var bytes: [UInt8] = []
         var index = 0
         while index < spaced.count {
