@@ -136,7 +136,7 @@ deb: $(INSTALL_FILES)
 ## test-package: as root, builds the package, lints it, installs, serves through nginx, upgrades,
 ## removes and purges it (Tests/package/test_package.py; skipped for other users)
 test-package: deps
-	@$(call apt_install,lintian dpkg-dev nginx systemd)
+	@$(call apt_install,lintian dpkg-dev nginx apache2 lighttpd systemd)
 	$(PYTHON) -m pytest -q Tests/package
 
 ## hot-functions: rewrite bench/hot-functions.txt from a profiled run (valgrind; a few minutes)

@@ -394,6 +394,9 @@ def check_files(deb):
                 "/usr/lib/sysusers.d/stellar-webhooks.conf",
                 "/etc/nginx/snippets/stellar-webhooks-http.conf",
                 "/etc/nginx/snippets/stellar-webhooks-locations.conf",
+                "/etc/apache2/conf-available/stellar-webhooks.conf",
+                "/etc/lighttpd/conf-available/20-stellar-webhooks.conf",
+                "/usr/share/doc/stellar-webhooks/examples/apache-fcgid.conf",
                 "/usr/share/man/man1/stellar-webhooks.1.gz",
                 "/usr/share/bash-completion/completions/stellar-webhooks",
                 "/usr/share/zsh/vendor-completions/_stellar-webhooks",
@@ -423,7 +426,26 @@ def check_files(deb):
     for path in ("/usr/share/zsh/vendor-completions/_stellar-webhooks",
                  "/usr/share/fish/vendor_completions.d/stellar-webhooks.fish"):
         assert "check-config" in Path(path).read_text()
+    # The mod_fcgid example starts the installed binary.
+    fcgid = Path("/usr/share/doc/stellar-webhooks/examples/apache-fcgid.conf").read_text()
+    assert f"FcgidWrapper \"{BINARY} serve\"" in fcgid and "/usr/local/" not in fcgid
     return listed
+
+
+def enable_web_server_snippets():
+    """Links that enable the Apache and lighttpd snippets, as a2enconf and lighty-enable-mod make
+    them (without those tools' other changes to the host). -> the links"""
+    links = []
+    for folder, name in [("/etc/apache2", "stellar-webhooks.conf"),
+                         ("/etc/lighttpd", "20-stellar-webhooks.conf")]:
+        link = Path(folder) / "conf-enabled" / name
+        if not link.parent.is_dir():
+            pytest.fail(f"{link.parent} is missing: apache2 and lighttpd must be installed "
+                        "(make test-package installs them)", pytrace=False)
+        link.symlink_to(Path("../conf-available") / name)
+        assert link.exists(), link
+        links.append(link)
+    return links
 
 
 def check_user_and_data():
@@ -696,8 +718,15 @@ def test_install_serve_upgrade_remove_and_purge(packages, workdir):
     assert CONFIG.read_text().endswith("log_level = notice\n")
     assert (DATA / "secret.key").exists() and user_exists()
 
-    # Purge: nothing of it is left.
-    run(["dpkg", "-P", PACKAGE])
+    # Purge: nothing of it is left, not even the links that enabled its web server snippets.
+    links = enable_web_server_snippets()
+    try:
+        run(["dpkg", "-P", PACKAGE])
+        for link in links:
+            assert not os.path.lexists(link), f"{link} is left, naming a purged file"
+    finally:
+        for link in links:
+            link.unlink(missing_ok=True)
     assert package_status() == "not-installed"
     assert not DATA.exists() and not CONFIG.parent.exists()
     assert not user_exists()
