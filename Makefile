@@ -94,7 +94,6 @@ $(RELEASE_BIN): $(RELEASE_SOURCES) $(HOT_FUNCTIONS)
 GENERATED := $(CURDIR)/.build/generated
 GENERATE_MANUAL := .build/tools/debug/generate-manual
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
-export SOURCE_DATE_EPOCH
 INSTALL_FILES := $(GENERATED)/stellar-webhooks $(GENERATED)/stellar-webhooks.1.gz \
 	$(addprefix $(GENERATED)/completion.,bash zsh fish)
 $(GENERATED)/stellar-webhooks: $(RELEASE_BIN)
@@ -131,7 +130,7 @@ DEB_REVISION ?= 1
 DIST ?= dist
 deb: $(INSTALL_FILES)
 	@$(call apt_install,dpkg-dev)
-	packaging/deb/build $(VERSION)-$(DEB_REVISION) $(GENERATED) $(DIST)
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) packaging/deb/build $(VERSION)-$(DEB_REVISION) $(GENERATED) $(DIST)
 
 ## test-package: as root, builds the package, lints it, installs, serves through nginx, upgrades,
 ## removes and purges it (Tests/package/test_package.py; skipped for other users)
