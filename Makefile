@@ -112,8 +112,8 @@ $(GENERATED)/completion.%: $(RELEASE_BIN)
 	@mkdir -p $(@D)
 	$(RELEASE_BIN) --generate-completion-script $* > $@.tmp && sed -i '1{/^#!/d}' $@.tmp && mv $@.tmp $@
 
-## install: the binary, configuration, systemd units, man page, completions and nginx snippets
-## under $(DESTDIR)$(PREFIX) (default /usr/local; the configuration and snippets under /etc);
+## install: the binary, configuration, systemd units, man page, completions and web server
+## snippets under $(DESTDIR)$(PREFIX) (default /usr/local; configuration and snippets under /etc);
 ## uninstall removes them (an edited configuration stays)
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
