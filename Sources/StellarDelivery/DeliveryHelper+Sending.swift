@@ -60,9 +60,9 @@ extension DeliveryHelper {
     /// outcome of a refusal.
     func finishUnsent(_ name: String, _ delivery: Delivery, error: String, now: Date) throws {
         let failed = policy.record(.failed(error: error), of: .refused(error), on: delivery, now: now)
+        board?.deliveryFinished(.failed, at: now)  // counted before anyone can read the record
         try store.record(failed, outboxName: name)
         queue.remove(name)
-        board?.deliveryFinished(.failed, at: now)
         logger.info("delivery failed", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "error": "\(error)"])
     }
 
@@ -72,6 +72,10 @@ extension DeliveryHelper {
         let outcome = policy.outcome(of: result, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual, jitter: Double.random(in: -1...1))
         let delivery = policy.record(outcome, of: result, on: sent.delivery, now: now)
         board?.sent(seconds: now.timeIntervalSince(sent.startedAt))
+        // Counted before anyone can read the record (Discord has answered: it is final either way).
+        if delivery.status != .pending {
+            board?.deliveryFinished(delivery.status == .delivered ? .delivered : .failed, at: now)
+        }
 
         var bucketWait: TimeInterval?
         if case .answered(_, let headers, _) = result { bucketWait = DeliveryPolicy.bucketWait(headers: headers) }
@@ -109,7 +113,6 @@ extension DeliveryHelper {
             storageFailed("recording delivery \(delivery.id)", error, now: now)
         }
         if delivery.status != .pending {
-            board?.deliveryFinished(delivery.status == .delivered ? .delivered : .failed, at: now)
             var fields: Logger.Metadata = [
                 "delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)",
                 "status": "\(delivery.statusCode.map(String.init) ?? "none")", "attempts": "\(delivery.attempts)",

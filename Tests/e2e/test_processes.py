@@ -4,6 +4,7 @@
 import fcntl
 import json
 import os
+import pwd
 import re
 import signal
 import socket
@@ -285,3 +286,31 @@ def test_serve_refuses_bad_config(tmp_path):
     assert rc != 0
     assert "workers" in log.read_text()
     assert not (tmp_path / "fcgi.sock").exists()
+
+
+# -- commands other than serve never make a store --------------------------------------------------
+
+@pytest.mark.files_only
+def test_a_command_pointed_at_no_store_says_so_and_makes_none(tmp_path):
+    conf = write_conf(tmp_path)
+    for args in (["keys", "create", "--service", "panel"], ["keys", "list"], ["servers", "list"],
+                 ["emit", "server.started", "--server", "s1"]):
+        result = run_binary([*args, "--config", str(conf)], env=clean_env())
+        assert result.returncode == 1, (args, result)
+        assert f"no store in {tmp_path}/data (data_dir)" in result.stderr, result.stderr
+        assert "--config FILE or STELLAR_WEBHOOKS_CONFIG" in result.stderr, result.stderr
+        assert not (tmp_path / "data").exists(), f"{args} made a store"
+
+
+@pytest.mark.files_only
+@pytest.mark.skipif(os.geteuid() != 0, reason="acting as data_dir's owner is what root does")
+def test_root_acts_as_the_owner_of_the_services_data_dir(make_service):
+    """`sudo stellar-webhooks keys create` on a store the service's user owns writes files that
+    user can read: the command becomes data_dir's owner first."""
+    svc = make_service(start=False)
+    svc.data_dir.mkdir(mode=0o700)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(svc.data_dir, nobody.pw_uid, nobody.pw_gid)
+    svc.user_key("someone")
+    owners = {(p.stat().st_uid, p.stat().st_gid) for p in svc.data_dir.rglob("*")}
+    assert owners == {(nobody.pw_uid, nobody.pw_gid)}, owners

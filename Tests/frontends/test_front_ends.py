@@ -113,14 +113,20 @@ def test_an_event_is_delivered_to_discord(front, fake_discord):
 
 
 def test_metrics_reach_the_service_from_this_host_only(front):
-    # The service's answer (JSON or metrics text), not one of the front end's HTML pages.
-    status, headers, _ = raw_request(front.port, "GET", "/metrics")
-    assert "text/html" not in headers["Content-Type"], (status, headers["Content-Type"])
+    status, headers, body = raw_request(front.port, "GET", "/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4"), (status, headers)
+    assert b"stellar_webhooks_build_info" in body
     status, headers, _ = raw_request(front.port, "GET", "/metrics", source="127.0.0.2")
     assert status == 403, status
 
 
-@pytest.mark.parametrize("path", ["/", "/webhooksx", "/api/other", "/api/metrics", "/metrics/x"])
+@pytest.mark.parametrize("path", ["/webhooksx", "/eventsX", "/api/serversfoo"])
+def test_paths_that_start_with_ours_get_the_apis_json_404(front, path):
+    status, headers, body = raw_request(front.port, "GET", path)
+    assert status == 404 and json.loads(body) == {"error": "Not found"}, (path, status, body[:200])
+
+
+@pytest.mark.parametrize("path", ["/", "/api/other", "/api/metrics", "/metrics/x"])
 def test_other_paths_are_not_passed_to_the_service(front, path):
     status, headers, body = raw_request(front.port, "GET", path)
     assert "text/html" in headers["Content-Type"], (path, status, body[:200])

@@ -65,8 +65,10 @@ public struct FastCGIWorker {
             ReadWatchdog.stop()
             let (response, route) = respond(to: read)
             FastCGIResponseWriter.write(response, to: request.pointee.out)
-            FCGX_Finish_r(request)
+            // Counted before the answer leaves (it is flushed by FCGX_Finish_r): a client that
+            // reads the metrics after its answer finds it counted.
             board?.requestAnswered(route: route, status: response.status, seconds: Self.monotonicSeconds() - started)
+            FCGX_Finish_r(request)
             slot?.idle()
             served += 1
         }
