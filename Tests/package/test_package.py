@@ -83,6 +83,7 @@ if package_status() != "not-installed" or user_exists():
 # The e2e harness's helpers (imported once the test is known to run: it needs the e2e tools).
 sys.path.insert(0, str(REPO / "Tests" / "e2e"))
 from conftest import free_port, wait_until  # noqa: E402
+from notify_socket import Notifications  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,43 +172,6 @@ def command_line(value, main_pid=None):
     return shlex.split(value)
 
 
-class Notifications:
-    """A NOTIFY_SOCKET: every message the service sends systemd, with the sender's pid."""
-
-    def __init__(self, folder):
-        self.path = folder / "notify"
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        self.socket.bind(str(self.path))
-        os.chmod(self.path, 0o666)
-        self.socket.setblocking(False)
-        self.received = []  # (pid, {"READY": "1", ...}), in order
-
-    def poll(self):
-        while True:
-            try:
-                data, ancillary, _, _ = self.socket.recvmsg(4096, socket.CMSG_SPACE(12))
-            except BlockingIOError:
-                return self.received
-            pid = next((int.from_bytes(d[:4], sys.byteorder) for level, kind, d in ancillary
-                        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS), None)
-            fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
-            self.received.append((pid, fields))
-
-    def wait_for(self, key, value, after=0, timeout=30):
-        """The index of the first message from `after` on with key=value."""
-        def found():
-            for index, (_, fields) in enumerate(self.poll()[after:], after):
-                if fields.get(key) == value:
-                    return index + 1  # never 0: wait_until wants something true
-            return None
-        return wait_until(found, timeout, what=f"{key}={value} on NOTIFY_SOCKET") - 1
-
-    def close(self):
-        self.socket.close()
-        self.path.unlink(missing_ok=True)
-
-
 class ActivatedService:
     """The installed units run as systemd would (see the module's docstring)."""
 
@@ -232,7 +196,7 @@ class ActivatedService:
         # What the socket unit does: its folder, a fresh socket (RemoveOnStop= took the last one).
         self.listen.parent.mkdir(mode=self.directory_mode, exist_ok=True)
         self.listen.unlink(missing_ok=True)
-        self.notifications = Notifications(self.workdir)
+        self.notifications = Notifications(self.workdir / "notify")
         account = pwd.getpwnam(self.user)
         privileges = ["setpriv", f"--reuid={self.user}", f"--regid={self.group}", "--init-groups"]
         if self.setting("NoNewPrivileges") == "yes":
@@ -596,15 +560,15 @@ def check_notify_reload_and_stop(web, service, key):
     reloads around RELOADING=1 and READY=1, and refuses a bad configuration, leaving the running
     service untouched; KillSignal= stops it within TimeoutStopSec= after STOPPING=1."""
     notes = service.notifications
-    ready = notes.wait_for("READY", "1", timeout=15)
-    assert all(pid == service.main_pid for pid, _ in notes.poll()), \
-        f"messages from other processes than the main one: {notes.poll()}"
-    assert any(fields.get("STATUS") for _, fields in notes.poll()), notes.poll()
+    ready = notes.wait_for("READY")
+    assert set(notes.senders) == {service.main_pid}, \
+        f"messages from other processes than the main one: {notes.senders} {notes.messages}"
+    assert any(message.get("STATUS") for message in notes.messages), notes.messages
 
     reloaded, output = service.reload()
     assert reloaded, output
-    reloading = notes.wait_for("RELOADING", "1", after=ready + 1)
-    notes.wait_for("READY", "1", after=reloading + 1)
+    reloading = notes.wait_for("RELOADING", after=ready + 1)
+    notes.wait_for("READY", after=reloading + 1)
     assert web.get("/webhooks", key)[0] == 200
 
     good = CONFIG.read_text()
@@ -614,7 +578,7 @@ def check_notify_reload_and_stop(web, service, key):
         reloaded, output = service.reload()
         assert not reloaded and "workers" in output, output
         time.sleep(1)
-        assert not any("RELOADING" in fields for _, fields in notes.poll()[received:])
+        assert not any("RELOADING" in message for message in notes.poll()[received:])
         assert service.running_service()
         assert web.get("/webhooks", key)[0] == 200
     finally:
@@ -622,7 +586,7 @@ def check_notify_reload_and_stop(web, service, key):
 
     received = len(notes.poll())
     assert service.stop() == 0, service.logs()
-    notes.wait_for("STOPPING", "1", after=received, timeout=1)
+    notes.wait_for("STOPPING", after=received, timeout=1)
 
 
 # ---------------------------------------------------------------------------------------------
