@@ -34,7 +34,8 @@ PIP_PACKAGES := pytest 'schemathesis>=4.32,<5' 'openapi-spec-validator>=0.7' pro
 FUZZ_REQUESTS ?= 100000
 FUZZ_QUICK_SECONDS ?= 60
 
-.PHONY: run test run-deps deps build release unit e2e fuzz fuzz-quick bench hot-functions clean
+.PHONY: run test run-deps deps build release unit e2e fuzz fuzz-quick bench hot-functions clean \
+	install uninstall deb test-package
 
 ## run: install what is missing, build, and run nginx on 127.0.0.1:8080 (or $PORT) with the service.
 ## Needs no root once the packages are installed and the release build is up to date.
@@ -81,9 +82,61 @@ $(RELEASE_BIN): $(RELEASE_SOURCES) $(HOT_FUNCTIONS)
 	if [ -f "$$archive" ]; then echo "INPUT($$archive)" > $(STATIC_LIBSTDCXX)/libstdc++.so; \
 	else rm -f $(STATIC_LIBSTDCXX)/libstdc++.so; fi
 	@rm -f $@  # relinks it even when only the list of hot functions changed
-	$(SWIFT) build -c release --static-swift-stdlib -Xswiftc -Xclang-linker -Xswiftc -no-pie \
+	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath -Xswiftc -Xclang-linker -Xswiftc -no-pie \
 		-Xlinker -L$(STATIC_LIBSTDCXX) $(ORDER_FLAGS)
 	@touch $@
+
+# What installing needs besides the sources (packaging/install lists every installed file): the
+# release binary stripped as Debian strips binaries, the man page from the command-line
+# definitions (swift-argument-parser's generate-manual, built on its own so that the release and
+# test builds keep their flags), and the shell completions. Dated by the last commit, so one commit
+# generates the same files.
+GENERATED := $(CURDIR)/.build/generated
+GENERATE_MANUAL := .build/tools/debug/generate-manual
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+INSTALL_FILES := $(GENERATED)/stellar-webhooks $(GENERATED)/stellar-webhooks.1.gz \
+	$(addprefix $(GENERATED)/completion.,bash zsh fish)
+$(GENERATED)/stellar-webhooks: $(RELEASE_BIN)
+	@mkdir -p $(@D)
+	strip --remove-section=.comment --remove-section=.note --strip-unneeded -o $@ $<
+$(GENERATE_MANUAL): Package.swift $(wildcard Package.resolved)
+	$(SWIFT) build --scratch-path .build/tools --product generate-manual
+	@touch $@
+$(GENERATED)/stellar-webhooks.1.gz: $(RELEASE_BIN) $(GENERATE_MANUAL)
+	@rm -rf $(GENERATED)/man && mkdir -p $(GENERATED)/man
+	$(GENERATE_MANUAL) $(RELEASE_BIN) --date $$(date -u -d @$(SOURCE_DATE_EPOCH) +%F) \
+		--output-directory $(GENERATED)/man
+	gzip -9n < $(GENERATED)/man/stellar-webhooks.1 > $@
+# Without the bash script's #! line: completions are sourced, never run.
+$(GENERATED)/completion.%: $(RELEASE_BIN)
+	@mkdir -p $(@D)
+	$(RELEASE_BIN) --generate-completion-script $* > $@.tmp && sed -i '1{/^#!/d}' $@.tmp && mv $@.tmp $@
+
+## install: the binary, configuration, systemd units, man page, completions and web server
+## snippets under $(DESTDIR)$(PREFIX) (default /usr/local; configuration and snippets under /etc);
+## uninstall removes them (an edited configuration stays)
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+install: $(INSTALL_FILES)
+	DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' SYSCONFDIR='$(SYSCONFDIR)' packaging/install install $(GENERATED)
+
+uninstall:
+	DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' SYSCONFDIR='$(SYSCONFDIR)' packaging/install uninstall $(GENERATED)
+
+## deb: $(DIST)/stellar-webhooks_VERSION-$(DEB_REVISION)_ARCH.deb for Debian 12, with dpkg-deb
+## (packaging/deb/README.md); VERSION is Product.version, the version's one home
+VERSION := $(shell sed -n 's/^ *public static let version = "\(.*\)"$$/\1/p' Sources/WebhooksCore/Support/Product.swift)
+DEB_REVISION ?= 1
+DIST ?= dist
+deb: $(INSTALL_FILES)
+	@$(call apt_install,dpkg-dev)
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) packaging/deb/build $(VERSION)-$(DEB_REVISION) $(GENERATED) $(DIST)
+
+## test-package: as root, builds the package, lints it, installs, serves through nginx, upgrades,
+## removes and purges it (Tests/package/test_package.py; skipped for other users)
+test-package: deps
+	@$(call apt_install,lintian dpkg-dev nginx apache2 lighttpd systemd)
+	$(PYTHON) -m pytest -q Tests/package
 
 ## hot-functions: rewrite bench/hot-functions.txt from a profiled run (valgrind; a few minutes)
 hot-functions: release
@@ -149,4 +202,4 @@ bench: deps release
 	bench/lean
 
 clean:
-	rm -rf .build run bench/out
+	rm -rf .build run bench/out dist

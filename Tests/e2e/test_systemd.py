@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import time
@@ -15,38 +14,10 @@ import time
 import pytest
 
 from conftest import BIN, Service, LIVE_SERVICES, wait_until
+from notify_socket import Notifications
 
 ACTIVATE = shutil.which("systemd-socket-activate")
 pytestmark = pytest.mark.skipif(ACTIVATE is None, reason="systemd-socket-activate (package systemd) is not installed")
-
-
-class Notifications:
-    """A datagram socket standing in for systemd's NOTIFY_SOCKET: every message, as a dict."""
-
-    def __init__(self, path):
-        self.path = str(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.1)
-        self.messages = []
-
-    def poll(self):
-        while True:
-            try:
-                data = self.sock.recv(4096)
-            except (socket.timeout, BlockingIOError):
-                return self.messages
-            self.messages.append(dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line))
-
-    def wait_for(self, key, value="1", after=0, timeout=15):
-        def seen():
-            return next((i for i, m in enumerate(self.poll()) if i >= after and m.get(key) == value), None)
-        index = wait_until(lambda: (lambda i: i + 1 if i is not None else None)(seen()), timeout,
-                           what=f"{key}={value} on the notify socket")
-        return index - 1
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture
