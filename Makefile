@@ -156,7 +156,7 @@ e2e: build
 FRONTEND_PACKAGES := apache2 libapache2-mod-fcgid lighttpd
 .PHONY: test-system test-frontends test-metrics-lint
 ## test-system: the slow or root-only checks `make test` leaves out (.ci/run runs them after it)
-test-system: test-frontends test-metrics-lint
+test-system: test-frontends test-metrics-lint test-package
 
 ## test-metrics-lint: Prometheus' own linter (promtool, from Debian's prometheus package, large
 ## for `make deps`) on the metrics of a service with some traffic

@@ -20,6 +20,7 @@ purges what it installs). It leaves the machine as it found it, also when it fai
 
 import grp
 import http.client
+import json
 import os
 import pwd
 import re
@@ -34,6 +35,7 @@ import time
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "stellar-webhooks"
@@ -555,6 +557,23 @@ def serve_first_request(workdir, key):
         raise
 
 
+def check_status_and_metrics(web):
+    """The installed `status` and `metrics`, as root and as the service's user, find the service
+    systemd's socket started; /metrics answers through the installed nginx snippet."""
+    for become in ([], ["runuser", "-u", USER, "--"]):
+        text = run([*become, str(BINARY), "status"]).stdout
+        assert "is running" in text and "/run/stellar-webhooks/fcgi.sock (inherited)" in text, text
+        assert f"flat files in {DATA}" in text, text
+        report = json.loads(run([*become, str(BINARY), "status", "--json"]).stdout)
+        assert report["running"] and report["socket"]["inherited"], report
+    families = {f.name: f for f in text_string_to_metric_families(run([str(BINARY), "metrics"]).stdout)}
+    served = [s for s in families["stellar_webhooks_requests"].samples
+              if s.labels.get("route") == "/webhooks" and s.labels.get("code") == "200"]
+    assert served and served[0].value >= 1, families["stellar_webhooks_requests"].samples
+    status, body = web.get("/metrics", "")
+    assert status == 200 and "stellar_webhooks_build_info" in body, (status, body[:300])
+
+
 def check_notify_reload_and_stop(web, service, key):
     """Type=notify with NotifyAccess=main: READY=1 and a STATUS= from the main pid; ExecReload
     reloads around RELOADING=1 and READY=1, and refuses a bad configuration, leaving the running
@@ -658,6 +677,7 @@ def test_install_serve_upgrade_remove_and_purge(packages, workdir):
     key = create_key()
     web, service = serve_first_request(workdir, key)
     try:
+        check_status_and_metrics(web)
         check_notify_reload_and_stop(web, service, key)
     finally:
         service.kill()
