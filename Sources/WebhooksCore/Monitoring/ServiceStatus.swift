@@ -82,7 +82,7 @@ public struct ServiceStatus: Sendable {
             "  helper      \(helper)",
             "  deliveries  \(deliveries)",
             "  last        delivered \(board.lastDelivered.map(Timestamp.format) ?? "none since start"), failed \(board.lastFailed.map(Timestamp.format) ?? "none since start")",
-            "  disabled    \(board.webhooksDisabled) webhooks disabled by Discord's answer since start",
+            "  disabled    since start, by Discord's answer that they are gone: \(board.webhooksDisabled) webhooks",
         ]
         return lines.joined(separator: "\n")
     }
