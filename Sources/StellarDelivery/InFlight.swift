@@ -1,0 +1,9 @@
+import FoundationEssentials
+import WebhooksCore
+
+/// A send under way: its job and the delivery as it was read to send it, by outbox entry name.
+struct InFlight {
+    var job: Job
+    var delivery: Delivery
+    var startedAt: Date
+}
