@@ -40,12 +40,11 @@ extension DeliveryHelper {
             }
             do {
                 guard let delivery = try store.pendingDelivery(outboxName: name) else { continue }
-                if keys[delivery.webhookId] == nil {
-                    keys[delivery.webhookId] = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
-                        .flatMap(target)?.rateLimitKey ?? delivery.webhookId
-                }
+                let key = try keys[delivery.webhookId] ?? store.webhook(userId: delivery.userId, id: delivery.webhookId)
+                    .flatMap(target)?.rateLimitKey ?? delivery.webhookId
+                keys[delivery.webhookId] = key
                 parked.unpark(name)
-                keep(name, Job(delivery, rateLimitKey: keys[delivery.webhookId]!, now: now), now: now)
+                keep(name, Job(delivery, rateLimitKey: key, now: now), now: now)
                 added += 1
             } catch let error as DecodingError {
                 setAside(name, error)

@@ -20,23 +20,30 @@ struct Keys: ParsableCommand {
         @Option(help: ArgumentHelp("Make a service key for this service.", valueName: "name")) var service: String?
         @Option(help: "A note to recognise the key by in `keys list`.") var label: String?
 
+        /// Who the key is for: exactly one of --user and --service, a valid id.
+        func subject() throws -> (kind: APIKeyKind, id: String) {
+            let subject: (kind: APIKeyKind, id: String)
+            switch (user, service) {
+            case (let user?, nil): subject = (.user, user)
+            case (nil, let service?): subject = (.service, service)
+            default: throw ValidationError("Give exactly one of --user or --service.")
+            }
+            guard Identifier.isExternalID(subject.id) else { throw ValidationError("Ids are \(Identifier.externalIDRule).") }
+            return subject
+        }
+
         func validate() throws {
-            guard (user == nil) != (service == nil) else {
-                throw ValidationError("Give exactly one of --user or --service.")
-            }
-            if let subject = user ?? service, !Identifier.isExternalID(subject) {
-                throw ValidationError("Ids are \(Identifier.externalIDRule).")
-            }
+            _ = try subject()
         }
 
         func run() throws {
+            let (kind, subject) = try subject()
             let config = try options.load()
             let store = try ConfigOptions.openStore(config)
             let secret = try ConfigOptions.openSecret(config, store: store)
-            let kind: APIKeyKind = user != nil ? .user : .service
             let key = try KeyVerifier(secret: secret, store: store).issue(
-                kind: kind, subject: (user ?? service)!, label: label, now: Timestamp.format(Date()))
-            print("Created \(kind.rawValue) key \(key.id) for \((user ?? service)!). Keep it now; it is not shown again:")
+                kind: kind, subject: subject, label: label, now: Timestamp.format(Date()))
+            print("Created \(kind.rawValue) key \(key.id) for \(subject). Keep it now; it is not shown again:")
             print(key.text)
         }
     }

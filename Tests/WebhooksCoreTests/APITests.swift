@@ -51,6 +51,21 @@ final class AppTests: XCTestCase {
         response.json?["id"]?.stringValue ?? "missing"
     }
 
+    /// Every handler runs once with a path its pattern matches: one that read a parameter its
+    /// pattern lacks would stop the test (RouteCall's subscript), not answer 404 in production.
+    func testEveryRouteReadsOnlyItsPatternsParameters() {
+        for route in Router.routes {
+            let path = route.path.split(separator: "/").map { $0.hasPrefix(":") ? "p-\($0.dropFirst())" : String($0) }
+            let key: String? = switch route.keyKind {
+            case .user: alice
+            case .service: panel
+            case .none: nil
+            }
+            let answer = harness.send(route.method, "/" + path.joined(separator: "/"), key: key, json: route.takesBody ? "{}" : nil)
+            XCTAssertNotEqual(answer.status, 500, "\(route.method) \(route.path)")
+        }
+    }
+
     func testAuthErrors() {
         let missing = harness.send("GET", "/webhooks", key: nil)
         XCTAssertEqual(missing.status, 401)

@@ -105,7 +105,12 @@ struct RouteCall {
     let caller: String
     let context: HandlerContext
 
-    subscript(name: String) -> String { parameters[name] ?? "" }
+    /// A `:name` parameter of the route's pattern. A handler that reads one its pattern lacks is
+    /// a mistake in the table, which APITests.testEveryRouteReadsOnlyItsPatternsParameters catches.
+    subscript(name: String) -> String {
+        guard let value = parameters[name] else { preconditionFailure("the route's pattern has no :\(name)") }
+        return value
+    }
 
     var webhooks: WebhookHandlers { WebhookHandlers(context: context, userId: caller) }
     var service: ServiceHandlers { ServiceHandlers(context: context) }

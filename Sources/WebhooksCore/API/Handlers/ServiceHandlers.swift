@@ -17,8 +17,9 @@ struct ServiceHandlers {
         }
         var status: String?
         if case .value(let text) = validation.field("status", in: body, .string, nullable: true) { status = text }
-        if let failure = validation.response { return failure }
-        let server = try store.putServer(id: id, name: name!, ownerId: ownerId!, status: status, now: context.timestamp)
+        // A missing field is an issue, so all are here when there is none.
+        guard validation.isEmpty, let name, let ownerId else { return validation.response(extras: [:]) }
+        let server = try store.putServer(id: id, name: name, ownerId: ownerId, status: status, now: context.timestamp)
         return .json(200, Rendering.server(server))
     }
 
@@ -35,13 +36,13 @@ struct ServiceHandlers {
         let serverId = validation.requiredString("serverId", in: body, maxLength: 128)
         var data: [String: JSONValue] = [:]
         if case .value(let members) = validation.field("data", in: body, .object, nullable: true) { data = members }
-        if let failure = validation.response { return failure }
-        guard let event = EventCatalogue.canonical(eventName!) else {
-            return .error(400, "Invalid events", extras: ["invalidEvents": .array([.string(eventName!)])])
+        guard validation.isEmpty, let eventName, let serverId else { return validation.response(extras: [:]) }
+        guard let event = EventCatalogue.canonical(eventName) else {
+            return .error(400, "Invalid events", extras: ["invalidEvents": .array([.string(eventName)])])
         }
 
         let emit = { () throws -> StoredAnswer in
-            guard Identifier.isExternalID(serverId!), let server = try store.server(id: serverId!) else {
+            guard Identifier.isExternalID(serverId), let server = try store.server(id: serverId) else {
                 return StoredAnswer(status: 404, body: .object(["error": .string("Server not found")]), createdAt: context.timestamp)
             }
             let emitted = try EventEmitter(store: store).emit(event, server: server, data: data, now: context.now)

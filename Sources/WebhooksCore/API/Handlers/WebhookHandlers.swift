@@ -33,16 +33,15 @@ struct WebhookHandlers {
     }
 
     func create(_ body: JSONValue) throws -> Response {
-        let input: WebhookInput
-        switch WebhookInput.parse(body, creating: true, config: context.config) {
+        let input: NewWebhookInput
+        switch NewWebhookInput.parse(body, config: context.config) {
         case .rejected(let response): return response
         case .valid(let parsed): input = parsed
         }
-        let serverId = input.serverId ?? nil
-        if let serverId, !(try ownsServer(serverId)) { return Self.serverNotFound }
+        if let serverId = input.serverId, !(try ownsServer(serverId)) { return Self.serverNotFound }
         let webhook = Webhook(
-            id: Identifier.newUUID(), userId: userId, url: input.url!, events: input.events!,
-            serverId: serverId, enabled: input.enabled ?? true, createdAt: context.timestamp)
+            id: Identifier.newUUID(), userId: userId, url: input.url, events: input.events,
+            serverId: input.serverId, enabled: input.enabled, createdAt: context.timestamp)
         let limit = context.config.maxWebhooksPerUser
         guard try store.createWebhook(webhook, limit: limit) else {
             return .error(400, "Webhook limit reached", extras: ["limit": .int(limit)])
