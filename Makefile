@@ -42,8 +42,18 @@ FUZZ_QUICK_SECONDS ?= 60
 run: run-deps release
 	nginx/dev-run
 
-## test: every test (unit tests, a minute of API fuzzing, then end-to-end tests through real nginx)
-test: deps build unit fuzz-quick e2e
+## test: every test (the formatter's lint, unit tests, a minute of API fuzzing, then end-to-end
+## tests through real nginx)
+test: deps lint build unit fuzz-quick e2e
+
+# The formatter is the toolchain's `swift format`, configured in .swift-format: `make format`
+# rewrites the Swift sources in place, `make lint` (part of `make test`) fails on any difference.
+SWIFT_FORMAT_PATHS := Package.swift Sources Tests
+.PHONY: format lint
+format:
+	$(SWIFT) format --in-place --recursive $(SWIFT_FORMAT_PATHS)
+lint:
+	$(SWIFT) format lint --strict --recursive $(SWIFT_FORMAT_PATHS)
 
 # What `make run` needs: system packages only (no pip, nothing for the tests).
 run-deps:

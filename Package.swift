@@ -4,7 +4,7 @@ import PackageDescription
 let package = Package(
     name: "stellar-webhooks",
     products: [
-        .executable(name: "stellar-webhooks", targets: ["stellar-webhooks"]),
+        .executable(name: "stellar-webhooks", targets: ["stellar-webhooks"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -53,8 +53,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// connection (libpq ignores both on a unix socket). Statements have 15 s (see `connect`).
     static func withTimeouts(_ url: String) -> String {
         var url = url
-        for (name, value) in [("connect_timeout", "5"), ("tcp_user_timeout", "10000"), ("keepalives_idle", "10"),
-                              ("keepalives_interval", "3"), ("keepalives_count", "3")] where !url.contains("\(name)=") {
+        for (name, value) in [
+            ("connect_timeout", "5"), ("tcp_user_timeout", "10000"), ("keepalives_idle", "10"),
+            ("keepalives_interval", "3"), ("keepalives_count", "3"),
+        ] where !url.contains("\(name)=") {
             url += (url.contains("?") ? "&" : "?") + "\(name)=\(value)"
         }
         return url
@@ -72,7 +74,9 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         connection = fresh
         // Bounded waits: a statement or a lock never holds a request for long.
-        _ = try run(fresh, "SET statement_timeout = '15s'; SET lock_timeout = '10s'; SET client_min_messages = warning", [], script: true)
+        _ = try run(
+            fresh, "SET statement_timeout = '15s'; SET lock_timeout = '10s'; SET client_min_messages = warning", [],
+            script: true)
         return fresh
     }
 
@@ -159,20 +163,27 @@ public final class PostgresConnection: @unchecked Sendable {
         return Int(count)
     }
 
-    private func run(_ connection: OpaquePointer, _ sql: String, _ parameters: [String?], script: Bool = false) throws -> Rows {
-        let result = script ? stellar_pq_exec_script(connection, sql) : Self.withCStrings(parameters) { values in
-            stellar_pq_exec(connection, sql, Int32(parameters.count), values)
-        }
+    private func run(_ connection: OpaquePointer, _ sql: String, _ parameters: [String?], script: Bool = false) throws
+        -> Rows
+    {
+        let result =
+            script
+            ? stellar_pq_exec_script(connection, sql)
+            : Self.withCStrings(parameters) { values in
+                stellar_pq_exec(connection, sql, Int32(parameters.count), values)
+            }
         defer { if let result { stellar_pq_clear(result) } }
         guard let result, stellar_pq_result_ok(result) != 0 else {
             let state = result.flatMap { stellar_pq_result_sqlstate($0) }.map { String(cString: $0) }
-            let message = result.map { String(cString: stellar_pq_result_error_message($0)) }
+            let message =
+                result.map { String(cString: stellar_pq_result_error_message($0)) }
                 ?? String(cString: stellar_pq_error_message(connection))
             let lost = stellar_pq_connection_ok(connection) == 0 || Self.isUnavailable(state)
             throw Failure(message: message.trimmed, state: state, isStorageUnavailable: lost)
         }
         var values: [[String?]] = []
-        let rows = stellar_pq_ntuples(result), columns = stellar_pq_nfields(result)
+        let rows = stellar_pq_ntuples(result)
+        let columns = stellar_pq_nfields(result)
         values.reserveCapacity(Int(rows))
         for row in 0..<rows {
             var line: [String?] = []
@@ -195,10 +206,12 @@ public final class PostgresConnection: @unchecked Sendable {
     /// (53), a timeout on a statement or a lock (57014, 55P03): none of them the client's doing.
     static func isUnavailable(_ state: String?) -> Bool {
         guard let state else { return false }
-        return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P0") || state == "57014" || state == "55P03"
+        return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P0") || state == "57014"
+            || state == "55P03"
     }
 
-    private static func withCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    private static func withCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R
+    {
         if strings.isEmpty { return body(nil) }
         let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
         defer { for copy in copies { free(copy) } }

@@ -3,8 +3,9 @@ import WebhooksCore
 /// Keys and servers: one row each, the record as JSON.
 extension PostgresStore {
     public func saveKey(_ key: APIKeyRecord) throws {
-        try db.execute("INSERT INTO api_keys (id, record) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET record = excluded.record",
-                       [key.id, try text(key)])
+        try db.execute(
+            "INSERT INTO api_keys (id, record) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+            [key.id, try text(key)])
     }
 
     public func key(id keyId: String) throws -> APIKeyRecord? {
@@ -23,7 +24,10 @@ extension PostgresStore {
 
     public func revokeKey(id keyId: String, at now: String) throws -> Bool {
         try db.transaction {
-            guard var key = try firstRecord(APIKeyRecord.self, "SELECT record FROM api_keys WHERE id = $1 FOR UPDATE", [keyId]) else {
+            guard
+                var key = try firstRecord(
+                    APIKeyRecord.self, "SELECT record FROM api_keys WHERE id = $1 FOR UPDATE", [keyId])
+            else {
                 return false
             }
             if key.revokedAt == nil {
@@ -46,13 +50,16 @@ extension PostgresStore {
         try db.transaction {
             let fresh = Server(id: id, name: name, ownerId: ownerId, status: status, createdAt: now, updatedAt: now)
             // A new server is one insert; concurrent puts of one server queue on its key here.
-            let inserted = try db.execute("INSERT INTO servers (id, owner_id, record) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-                                          [id, ownerId, try text(fresh)]).affected
+            let inserted = try db.execute(
+                "INSERT INTO servers (id, owner_id, record) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                [id, ownerId, try text(fresh)]
+            ).affected
             guard inserted == 0 else { return fresh }
             let existing = try firstRecord(Server.self, "SELECT record FROM servers WHERE id = $1 FOR UPDATE", [id])
             var server = fresh
             server.createdAt = existing?.createdAt ?? now
-            try db.execute("UPDATE servers SET owner_id = $2, record = $3 WHERE id = $1", [id, ownerId, try text(server)])
+            try db.execute(
+                "UPDATE servers SET owner_id = $2, record = $3 WHERE id = $1", [id, ownerId, try text(server)])
             return server
         }
     }
@@ -60,7 +67,8 @@ extension PostgresStore {
     /// Removes a server and its owner's webhooks scoped to it.
     public func removeServer(id: String) throws -> Bool {
         try db.transaction {
-            guard let server = try firstRecord(Server.self, "SELECT record FROM servers WHERE id = $1 FOR UPDATE", [id]) else {
+            guard let server = try firstRecord(Server.self, "SELECT record FROM servers WHERE id = $1 FOR UPDATE", [id])
+            else {
                 return false
             }
             try lockUser(server.ownerId)

@@ -5,18 +5,23 @@ import WebhooksCore
 extension PostgresStore {
     /// Concurrent requests with one key, on any host, take turns on an advisory lock held by the
     /// session (a process that dies lets it go), so `produce` runs once.
-    public func idempotent(scope: String, key: String, now: Date, produce: () throws -> StoredAnswer) throws -> StoredAnswer {
+    public func idempotent(scope: String, key: String, now: Date, produce: () throws -> StoredAnswer) throws
+        -> StoredAnswer
+    {
         let name = StoredAnswer.name(scope: scope, key: key)
         try db.execute("SELECT pg_advisory_lock(\(LockSpace.idempotencyKeys), hashtext($1))", [name])
         defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(LockSpace.idempotencyKeys), hashtext($1))", [name]) }
         let cutoff = Timestamp.format(now.addingTimeInterval(-StoredAnswer.replayWindow))
-        if let stored = try firstRecord(StoredAnswer.self,
-            "SELECT record FROM idempotent_answers WHERE name = $1 AND created_at > $2::timestamptz", [name, cutoff]) {
+        if let stored = try firstRecord(
+            StoredAnswer.self,
+            "SELECT record FROM idempotent_answers WHERE name = $1 AND created_at > $2::timestamptz", [name, cutoff])
+        {
             return stored
         }
         let answer = try produce()
         if (200..<300).contains(answer.status) {
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO idempotent_answers (name, created_at, record) VALUES ($1, $2::timestamptz, $3)
                 ON CONFLICT (name) DO UPDATE SET created_at = excluded.created_at, record = excluded.record
                 """, [name, answer.createdAt, try text(answer)])
@@ -33,21 +38,29 @@ extension PostgresStore {
         defer { _ = try? db.execute("SELECT pg_advisory_unlock(\(LockSpace.pruning), 0)") }
         let before = Timestamp.format(cutoff)
         let webhookIds = try db.execute(
-            "SELECT DISTINCT webhook_id FROM deliveries WHERE NOT pending AND created_at < $1::timestamptz", [before]).values.compactMap { $0[0] }
+            "SELECT DISTINCT webhook_id FROM deliveries WHERE NOT pending AND created_at < $1::timestamptz", [before]
+        ).values.compactMap { $0[0] }
         var pruned = 0
         for webhookId in webhookIds {
             pruned += try db.transaction {
-                guard try db.execute("SELECT 1 FROM webhooks WHERE id = $1 FOR UPDATE", [webhookId]).count > 0 else { return 0 }
+                guard try db.execute("SELECT 1 FROM webhooks WHERE id = $1 FOR UPDATE", [webhookId]).count > 0 else {
+                    return 0
+                }
                 let removed = try db.execute(
-                    "DELETE FROM deliveries WHERE webhook_id = $1 AND NOT pending AND created_at < $2::timestamptz", [webhookId, before]).affected
+                    "DELETE FROM deliveries WHERE webhook_id = $1 AND NOT pending AND created_at < $2::timestamptz",
+                    [webhookId, before]
+                ).affected
                 // Through negative numbers, so no two rows ever share a position on the way.
-                try db.execute("""
+                try db.execute(
+                    """
                     UPDATE deliveries d SET position = -r.n
                     FROM (SELECT id, row_number() OVER (ORDER BY position) AS n FROM deliveries WHERE webhook_id = $1) r
                     WHERE d.id = r.id
                     """, [webhookId])
                 try db.execute("UPDATE deliveries SET position = -position WHERE webhook_id = $1", [webhookId])
-                try db.execute("UPDATE webhooks SET delivery_count = (SELECT count(*) FROM deliveries WHERE webhook_id = $1) WHERE id = $1", [webhookId])
+                try db.execute(
+                    "UPDATE webhooks SET delivery_count = (SELECT count(*) FROM deliveries WHERE webhook_id = $1) WHERE id = $1",
+                    [webhookId])
                 return removed
             }
         }
@@ -65,19 +78,27 @@ extension PostgresStore {
     public func admitManualSend(userId: String, slots: Int) throws -> SendAdmission {
         let lockUser = "SELECT pg_try_advisory_lock(\(LockSpace.manualSends), hashtext($1))"
         guard try db.execute(lockUser, [userId])[0, 0] == "t" else { return .userBusy }
-        let unlockUser = { [db] in _ = try? db.execute("SELECT pg_advisory_unlock(\(LockSpace.manualSends), hashtext($1))", [userId]) }
+        let unlockUser = { [db] in
+            _ = try? db.execute("SELECT pg_advisory_unlock(\(LockSpace.manualSends), hashtext($1))", [userId])
+        }
         guard let slotLock = try FileStore.takeSendSlot(StoreLayout(root: dataDir), slots: slots) else {
             unlockUser()
             return .workersBusy
         }
-        return .admitted(SendLease { slotLock.unlock(); unlockUser() })
+        return .admitted(
+            SendLease {
+                slotLock.unlock()
+                unlockUser()
+            })
     }
 
     /// "on 10.0.0.4:5432, database webhooks" (or "on a local socket"), as the server reports it.
     public func serverDescription() throws -> String {
         let row = try db.execute("SELECT current_database(), host(inet_server_addr()), inet_server_port()").first
         let database = row?[0] ?? "?"
-        guard let host = row?[1] ?? nil, let port = row?[2] ?? nil else { return "on a local socket, database \(database)" }
+        guard let host = row?[1] ?? nil, let port = row?[2] ?? nil else {
+            return "on a local socket, database \(database)"
+        }
         return "on \(host):\(port), database \(database)"
     }
 }

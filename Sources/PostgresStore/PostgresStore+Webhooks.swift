@@ -14,9 +14,11 @@ extension PostgresStore {
     }
 
     public func webhooksWithDeliveryCounts(userId: String) throws -> [(webhook: Webhook, deliveries: Int)] {
-        try db.execute("""
+        try db.execute(
+            """
             SELECT record, delivery_count FROM webhooks WHERE user_id = $1 ORDER BY created_at COLLATE "C" DESC, id COLLATE "C" DESC
-            """, [userId]).values.compactMap { row in
+            """, [userId]
+        ).values.compactMap { row in
             try record(Webhook.self, row[0]).map { ($0, Int(row[1] ?? "0") ?? 0) }
         }
     }
@@ -28,16 +30,20 @@ extension PostgresStore {
 
     public func webhook(userId: String, id: String) throws -> Webhook? {
         guard Identifier.isUUID(id) else { return nil }
-        return try firstRecord(Webhook.self, "SELECT record FROM webhooks WHERE id = $1 AND user_id = $2", [id, userId])
+        return try firstRecord(
+            Webhook.self, "SELECT record FROM webhooks WHERE id = $1 AND user_id = $2", [id, userId])
     }
 
     public func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool {
         try db.transaction {
             try lockUser(webhook.userId)
-            let count = Int(try db.execute("SELECT count(*) FROM webhooks WHERE user_id = $1", [webhook.userId])[0, 0] ?? "0") ?? 0
+            let count =
+                Int(try db.execute("SELECT count(*) FROM webhooks WHERE user_id = $1", [webhook.userId])[0, 0] ?? "0")
+                ?? 0
             guard count < limit else { return false }
-            try db.execute("INSERT INTO webhooks (id, user_id, created_at, record) VALUES ($1, $2, $3, $4)",
-                           [webhook.id, webhook.userId, webhook.createdAt, try text(webhook)])
+            try db.execute(
+                "INSERT INTO webhooks (id, user_id, created_at, record) VALUES ($1, $2, $3, $4)",
+                [webhook.id, webhook.userId, webhook.createdAt, try text(webhook)])
             return true
         }
     }
@@ -45,7 +51,9 @@ extension PostgresStore {
     public func updateWebhook(userId: String, id: String, _ change: (inout Webhook) throws -> Void) throws -> Webhook? {
         guard Identifier.isUUID(id) else { return nil }
         return try db.transaction {
-            guard var webhook = try firstRecord(Webhook.self, "SELECT record FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE", [id, userId])
+            guard
+                var webhook = try firstRecord(
+                    Webhook.self, "SELECT record FROM webhooks WHERE id = $1 AND user_id = $2 FOR UPDATE", [id, userId])
             else { return nil }
             try change(&webhook)
             try db.execute("UPDATE webhooks SET record = $2 WHERE id = $1", [id, try text(webhook)])
@@ -63,24 +71,30 @@ extension PostgresStore {
 
     public func deliveryCount(userId: String, webhookId: String) throws -> Int {
         guard Identifier.isUUID(webhookId) else { return 0 }
-        let row = try db.execute("SELECT delivery_count FROM webhooks WHERE id = $1 AND user_id = $2", [webhookId, userId]).first
+        let row = try db.execute(
+            "SELECT delivery_count FROM webhooks WHERE id = $1 AND user_id = $2", [webhookId, userId]
+        ).first
         return Int(row?[0] ?? "0") ?? 0
     }
 
     /// Newest first: positions count - offset down to count - offset - limit + 1, one index range.
     public func deliveries(userId: String, webhookId: String, offset: Int, limit: Int) throws -> [Delivery] {
         guard Identifier.isUUID(webhookId) else { return [] }
-        return try db.execute("""
+        return try db.execute(
+            """
             SELECT d.record FROM webhooks w JOIN deliveries d ON d.webhook_id = w.id
             WHERE w.id = $1 AND w.user_id = $2
               AND d.position <= w.delivery_count - $3::bigint AND d.position > w.delivery_count - $3::bigint - $4::bigint
             ORDER BY d.position DESC
-            """, [webhookId, userId, String(offset), String(limit)]).values.compactMap { try record(Delivery.self, $0[0]) }
+            """, [webhookId, userId, String(offset), String(limit)]
+        ).values.compactMap { try record(Delivery.self, $0[0]) }
     }
 
     public func delivery(userId: String, webhookId: String, id: String) throws -> Delivery? {
         guard Identifier.isUUID(webhookId), Identifier.isUUID(id) else { return nil }
-        return try firstRecord(Delivery.self, """
+        return try firstRecord(
+            Delivery.self,
+            """
             SELECT d.record FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
             WHERE d.id = $1 AND d.webhook_id = $2 AND w.user_id = $3
             """, [id, webhookId, userId])
@@ -94,13 +108,19 @@ extension PostgresStore {
         return try db.transaction {
             let queuedAt = clock()
             var queued: [Delivery] = []
-            var rows: (ids: [String], webhooks: [String], positions: [String], created: [String], records: [String], names: [String]) = ([], [], [], [], [], [])
+            var rows:
+                (
+                    ids: [String], webhooks: [String], positions: [String], created: [String], records: [String],
+                    names: [String]
+                ) = ([], [], [], [], [], [])
             let sequence = Dictionary(uniqueKeysWithValues: deliveries.enumerated().map { ($1.id, $0) })
             // Webhooks in a fixed order, so two fan-outs never wait on each other in a circle.
-            for (webhookId, group) in Dictionary(grouping: deliveries, by: \.webhookId).sorted(by: { $0.key < $1.key }) {
+            for (webhookId, group) in Dictionary(grouping: deliveries, by: \.webhookId).sorted(by: { $0.key < $1.key })
+            {
                 let counted = try db.execute(
                     "UPDATE webhooks SET delivery_count = delivery_count + $3 WHERE id = $1 AND user_id = $2 RETURNING delivery_count",
-                    [webhookId, userId, String(group.count)]).first
+                    [webhookId, userId, String(group.count)]
+                ).first
                 guard let total = Int(counted?[0] ?? "") else { continue }  // deleted meanwhile
                 for (index, delivery) in group.enumerated() {
                     rows.ids.append(delivery.id)
@@ -108,17 +128,21 @@ extension PostgresStore {
                     rows.positions.append(String(total - group.count + index + 1))
                     rows.created.append(delivery.createdAt)
                     rows.records.append(try text(delivery))
-                    rows.names.append(OutboxName.make(deliveryId: delivery.id, queuedAt: queuedAt, sequence: sequence[delivery.id] ?? 0))
+                    rows.names.append(
+                        OutboxName.make(
+                            deliveryId: delivery.id, queuedAt: queuedAt, sequence: sequence[delivery.id] ?? 0))
                     queued.append(delivery)
                 }
             }
             guard !queued.isEmpty else { return [] }
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO deliveries (id, webhook_id, position, created_at, pending, record)
                 SELECT id, webhook_id, position, created_at, true, record
                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[]) AS r (id, webhook_id, position, created_at, record)
                 """, [rows.ids, rows.webhooks, rows.positions, rows.created, rows.records].map(PostgresArray.literal))
-            try db.execute("""
+            try db.execute(
+                """
                 INSERT INTO outbox (name, delivery_id, webhook_id)
                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
                 """, [rows.names, rows.ids, rows.webhooks].map(PostgresArray.literal))

@@ -40,11 +40,14 @@ public final class PostgresStore: Store, @unchecked Sendable {
     public func migrate() throws -> Int {
         try db.transaction {
             try db.execute("SELECT pg_advisory_xact_lock(\(Schema.migrationLock))")
-            try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+            try db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
             let applied = try schemaVersion()
             guard applied <= Schema.migrations.count else {
                 throw PostgresConnection.Failure(
-                    message: "the database's schema (version \(applied)) is newer than this stellar-webhooks knows (\(Schema.migrations.count)): upgrade this host",
+                    message:
+                        "the database's schema (version \(applied)) is newer than this stellar-webhooks knows (\(Schema.migrations.count)): upgrade this host",
                     state: nil, isStorageUnavailable: false)
             }
             for (index, sql) in Schema.migrations.enumerated().dropFirst(applied) {
@@ -71,16 +74,23 @@ public final class PostgresStore: Store, @unchecked Sendable {
         let kept = try db.execute("SELECT value FROM settings WHERE name = 'secret_fingerprint'").first?[0] ?? nil
         if let kept {
             guard let secret = try ServerSecret.load(path) else {
-                throw SecretMismatch(description: "secret_file \(path) does not exist, but this database's keys were made under a secret: copy secret_file from a host that already uses this database")
+                throw SecretMismatch(
+                    description:
+                        "secret_file \(path) does not exist, but this database's keys were made under a secret: copy secret_file from a host that already uses this database"
+                )
             }
             guard ServerSecret.fingerprint(of: secret) == kept else {
-                throw SecretMismatch(description: "secret_file \(path) is not the secret this database's keys were made under: copy secret_file from a host that already uses this database")
+                throw SecretMismatch(
+                    description:
+                        "secret_file \(path) is not the secret this database's keys were made under: copy secret_file from a host that already uses this database"
+                )
             }
             return secret
         }
         let secret = try ServerSecret.loadOrCreate(at: path)
-        try db.execute("INSERT INTO settings (name, value) VALUES ('secret_fingerprint', $1) ON CONFLICT (name) DO NOTHING",
-                       [ServerSecret.fingerprint(of: secret)])
+        try db.execute(
+            "INSERT INTO settings (name, value) VALUES ('secret_fingerprint', $1) ON CONFLICT (name) DO NOTHING",
+            [ServerSecret.fingerprint(of: secret)])
         return try adoptSecret(at: path)  // another host may have been first
     }
 

@@ -47,7 +47,7 @@ enum Schema {
         CREATE TABLE idempotent_answers (name text PRIMARY KEY, created_at timestamptz NOT NULL, record text NOT NULL);
         -- Rate-limit waits Discord asked for, per Discord webhook, kept by every host's helper.
         CREATE TABLE send_waits (send_key text PRIMARY KEY, until timestamptz NOT NULL);
-        """,
+        """
     ]
 
     /// The advisory lock that serializes migrations: several hosts may start at once.

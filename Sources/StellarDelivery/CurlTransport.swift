@@ -86,7 +86,10 @@ final class CurlTransport {
             stellar_curl_set_long(easy, CURLOPT_CONNECTTIMEOUT, min(Self.connectTimeout, settings.timeout)),
             stellar_curl_set_long(easy, CURLOPT_TIMEOUT, settings.timeout),
             stellar_curl_set_long(easy, CURLOPT_POSTFIELDSIZE, body.count),
-            body.withUnsafeBytes { stellar_curl_set_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress)) },
+            body.withUnsafeBytes {
+                stellar_curl_set_pointer(
+                    easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress))
+            },
             stellar_curl_set_headers(easy, headers),
             stellar_curl_set_write_function(easy, Self.collectResponse),
             stellar_curl_set_pointer(easy, CURLOPT_WRITEDATA, me),
@@ -163,14 +166,16 @@ final class CurlTransport {
     }
 
     private func result(of transfer: Transfer, code: CURLcode) -> AttemptResult {
-        let ending = Self.ending(code: code, refusedAddress: transfer.refusedAddress, openedSockets: transfer.openedSockets)
+        let ending = Self.ending(
+            code: code, refusedAddress: transfer.refusedAddress, openedSockets: transfer.openedSockets)
         if case .refused(let address) = ending {
             return .refused("Refused to connect to \(address): a private or local address")
         }
         guard ending == .completed else {
             let detail = String(cString: transfer.errorBuffer)
             let text = detail.isEmpty ? String(cString: stellar_curl_easy_strerror(code)) : detail
-            return .transportError(code == CURLE_OPERATION_TIMEDOUT ? "Timed out: \(text)" : "Connection failed: \(text)")
+            return .transportError(
+                code == CURLE_OPERATION_TIMEDOUT ? "Timed out: \(text)" : "Connection failed: \(text)")
         }
         var status = 0
         _ = stellar_curl_get_long(transfer.easy, CURLINFO_RESPONSE_CODE, &status)
@@ -218,7 +223,8 @@ final class CurlTransport {
             transfer.refusedAddress = PrivateAddress.describe(socketAddress)
             return CURL_SOCKET_BAD
         }
-        let fd = socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
+        let fd = socket(
+            address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
         if fd >= 0 { transfer.openedSockets += 1 }
         return fd
     }

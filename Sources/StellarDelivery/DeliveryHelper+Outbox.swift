@@ -31,7 +31,8 @@ extension DeliveryHelper {
         var keys: [String: String] = [:]  // rate-limit key by webhook id: one read per webhook
         let names = try store.outboxNames()
         parked.keepOnly(listed: names)
-        let awaited = waiters.isEmpty ? [] : names.filter { OutboxName.deliveryId(of: $0).map(waiters.isAwaited) ?? false }
+        let awaited =
+            waiters.isEmpty ? [] : names.filter { OutboxName.deliveryId(of: $0).map(waiters.isAwaited) ?? false }
         for (position, name) in (awaited + names).enumerated()
         where queue[name] == nil && inFlight[name] == nil && !outage.isHeld(name) && !parked.isWaiting(name, now: now) {
             guard added < Self.scanBatch, queue.count < Self.window || position < awaited.count else {
@@ -40,7 +41,8 @@ extension DeliveryHelper {
             }
             do {
                 guard let delivery = try store.pendingDelivery(outboxName: name) else { continue }
-                let key = try keys[delivery.webhookId] ?? store.webhook(userId: delivery.userId, id: delivery.webhookId)
+                let key =
+                    try keys[delivery.webhookId] ?? store.webhook(userId: delivery.userId, id: delivery.webhookId)
                     .flatMap(target)?.rateLimitKey ?? delivery.webhookId
                 keys[delivery.webhookId] = key
                 parked.unpark(name)

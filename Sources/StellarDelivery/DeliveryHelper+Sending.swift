@@ -37,7 +37,9 @@ extension DeliveryHelper {
             return
         }
         guard webhook.enabled || delivery.manual else {
-            return try finishUnsent(name, delivery, error: "Webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""), now: now)
+            return try finishUnsent(
+                name, delivery, error: "Webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""),
+                now: now)
         }
         guard let target = target(webhook) else {
             return try finishUnsent(name, delivery, error: "Webhook URL is not allowed by discord_hosts", now: now)
@@ -53,7 +55,9 @@ extension DeliveryHelper {
         gate.started(job.rateLimitKey, now: started)
         queue.remove(name)
         inFlight[name] = InFlight(job: job, delivery: delivery, startedAt: started)
-        logger.debug("sending", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
+        logger.debug(
+            "sending",
+            metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
     }
 
     /// Fails a delivery that cannot be sent at all, without an attempt: the policy's failed
@@ -63,13 +67,17 @@ extension DeliveryHelper {
         board?.deliveryFinished(.failed, at: now)  // counted before anyone can read the record
         try store.record(failed, outboxName: name)
         queue.remove(name)
-        logger.info("delivery failed", metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "error": "\(error)"])
+        logger.info(
+            "delivery failed",
+            metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "error": "\(error)"])
     }
 
     /// Records an attempt's result and applies its outcome.
     func complete(_ name: String, _ result: AttemptResult, now: Date) {
         guard let sent = inFlight.removeValue(forKey: name) else { return }
-        let outcome = policy.outcome(of: result, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual, jitter: Double.random(in: -1...1))
+        let outcome = policy.outcome(
+            of: result, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual,
+            jitter: Double.random(in: -1...1))
         let delivery = policy.record(outcome, of: result, on: sent.delivery, now: now)
         board?.sent(seconds: now.timeIntervalSince(sent.startedAt))
         // Counted before anyone can read the record (Discord has answered: it is final either way).
@@ -83,7 +91,8 @@ extension DeliveryHelper {
         case .rateLimited(let wait, .webhook):
             bucketWait = max(bucketWait ?? 0, wait)
             board?.rateLimited(.webhook)
-            logger.notice("rate limited by Discord", metadata: ["webhook": "\(delivery.webhookId)", "wait": "\(wait)s"])
+            logger.notice(
+                "rate limited by Discord", metadata: ["webhook": "\(delivery.webhookId)", "wait": "\(wait)s"])
         case .rateLimited(let wait, .global):
             gate.pauseAll(until: now.addingTimeInterval(wait), because: .discordGlobal)
             board?.rateLimited(.global)
@@ -91,7 +100,9 @@ extension DeliveryHelper {
         case .rateLimited(let wait, .cloudflareBan):
             gate.pauseAll(until: now.addingTimeInterval(wait), because: .cloudflareBan)
             board?.rateLimited(.cloudflareBan)
-            logger.critical("Discord's Cloudflare temporarily banned this address (429 without rate-limit headers): pausing every send for an hour")
+            logger.critical(
+                "Discord's Cloudflare temporarily banned this address (429 without rate-limit headers): pausing every send for an hour"
+            )
         case .webhookGone(let reason):
             board?.webhookDisabled()
             catching("disabling a webhook") { try disable(delivery, reason: reason, now: now) }
@@ -100,7 +111,9 @@ extension DeliveryHelper {
         }
         gate.finished(sent.job.rateLimitKey, wait: bucketWait, now: now)
         if let bucketWait, bucketWait > 0 {  // other hosts' helpers must wait too
-            catching("keeping a rate-limit wait") { try store.holdSends(sendKey: sent.job.rateLimitKey, until: now.addingTimeInterval(bucketWait)) }
+            catching("keeping a rate-limit wait") {
+                try store.holdSends(sendKey: sent.job.rateLimitKey, until: now.addingTimeInterval(bucketWait))
+            }
         }
 
         do {
@@ -120,7 +133,11 @@ extension DeliveryHelper {
             if delivery.status == .failed { fields["error"] = "\(delivery.error ?? "unknown")" }
             logger.info("delivery \(delivery.status.rawValue)", metadata: fields)
         } else if let error = delivery.error {
-            logger.info("delivery will be tried again", metadata: ["delivery": "\(delivery.id)", "error": "\(error)", "next": "\(delivery.nextAttemptAt ?? "-")"])
+            logger.info(
+                "delivery will be tried again",
+                metadata: [
+                    "delivery": "\(delivery.id)", "error": "\(error)", "next": "\(delivery.nextAttemptAt ?? "-")",
+                ])
         }
     }
 

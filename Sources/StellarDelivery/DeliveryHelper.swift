@@ -49,8 +49,9 @@ public final class DeliveryHelper {
         self.policy = DeliveryPolicy(retrySchedule: config.retrySchedule)
         self.gate = SendGate(concurrency: config.deliveryConcurrency, ratePerSecond: config.globalRateLimit)
         self.chores = Chores(now: Date())
-        self.transport = try CurlTransport(settings: .init(
-            timeout: config.deliveryTimeout, caFile: config.caFile, allowInsecure: config.allowInsecureTargets))
+        self.transport = try CurlTransport(
+            settings: .init(
+                timeout: config.deliveryTimeout, caFile: config.caFile, allowInsecure: config.allowInsecureTargets))
     }
 
     /// Runs until SIGTERM or SIGINT, then lets the sends in flight finish and returns.
@@ -64,7 +65,12 @@ public final class DeliveryHelper {
         let socket = try HelperSocket(path: local.helperSocket)
         defer { socket.shutdown() }  // runs before the unlock above
         board?.helperStarted(pid: getpid())
-        logger.info("delivery helper started", metadata: ["pid": "\(getpid())", "concurrency": "\(config.deliveryConcurrency)", "rate": "\(config.globalRateLimit)/s"])
+        logger.info(
+            "delivery helper started",
+            metadata: [
+                "pid": "\(getpid())", "concurrency": "\(config.deliveryConcurrency)",
+                "rate": "\(config.globalRateLimit)/s",
+            ])
 
         var stopping = false
         while !stopping || transport.inFlight > 0 {
@@ -77,7 +83,8 @@ public final class DeliveryHelper {
             }
             publishState(now: now)
             let queued = store.queuedSignal().map { [$0] } ?? []  // another host's fan-outs
-            let ready = transport.wait(extraFDs: [stopSignals.fd] + socket.watched + queued, timeout: stopping ? 0.2 : timeout(now: now))
+            let ready = transport.wait(
+                extraFDs: [stopSignals.fd] + socket.watched + queued, timeout: stopping ? 0.2 : timeout(now: now))
             if store.takeQueuedSignal() { chores.scanRequested = true }
             if ready.contains(stopSignals.fd), !stopping {
                 stopping = true
@@ -148,9 +155,11 @@ public final class DeliveryHelper {
 
     func storageFailed(_ what: String, _ error: Error, now: Date) {
         if outage.failed(now: now) {
-            logger.critical("the store cannot be written: sends pause until it can", metadata: [
-                "while": "\(what)", "cause": "\(error)", "outcomesHeld": "\(outage.held.count)",
-            ])
+            logger.critical(
+                "the store cannot be written: sends pause until it can",
+                metadata: [
+                    "while": "\(what)", "cause": "\(error)", "outcomesHeld": "\(outage.held.count)",
+                ])
         }
     }
 
@@ -177,7 +186,9 @@ public final class DeliveryHelper {
         queue.remove(name)
         do {
             try store.rejectOutboxEntry(name)
-            logger.error("unreadable outbox entry moved to outbox-rejected/", metadata: ["entry": "\(name)", "cause": "\(error)"])
+            logger.error(
+                "unreadable outbox entry moved to outbox-rejected/",
+                metadata: ["entry": "\(name)", "cause": "\(error)"])
         } catch {
             report("moving an unreadable outbox entry aside", error)
         }

@@ -43,7 +43,8 @@ struct DueQueue {
 
     /// Where `name` is or would go in `order` (binary search on the send order).
     private func position(of name: String, manual: Bool) -> Int {
-        var low = 0, high = order.count
+        var low = 0
+        var high = order.count
         while low < high {
             let middle = (low + high) / 2
             let other = order[middle]

@@ -51,7 +51,10 @@ struct StorageOutage {
     /// Every held outcome is written and the store takes writes again. Returns how long the
     /// outage lasted.
     mutating func ended(now: Date) -> TimeInterval {
-        defer { since = nil; lastLogged = nil }
+        defer {
+            since = nil
+            lastLogged = nil
+        }
         return now.timeIntervalSince(since ?? now)
     }
 

@@ -39,7 +39,9 @@ struct ConfigOptions: ParsableArguments {
     /// start even while a database is down, and answer 503 until it is back. `creating`: only
     /// `serve` makes a new flat-file store; any other command run against the wrong data_dir says
     /// so instead of making an empty store beside the service's.
-    static func openStore(_ config: Config, caching: Bool = false, prepared: Bool = true, creating: Bool = false) throws -> Store {
+    static func openStore(_ config: Config, caching: Bool = false, prepared: Bool = true, creating: Bool = false) throws
+        -> Store
+    {
         let store: Store
         if config.databaseURL.isEmpty {
             if !creating { try requireStore(in: config.dataDir) }
@@ -47,8 +49,9 @@ struct ConfigOptions: ParsableArguments {
         } else {
             try FileSystem.makeFolder(config.dataDir)
             // A lease outlives one attempt (its timeout and a margin), within the minute.
-            store = try PostgresStore(url: config.databaseURL, dataDir: config.dataDir,
-                                      leaseSeconds: min(60, config.deliveryTimeout + 5), clock: systemClock)
+            store = try PostgresStore(
+                url: config.databaseURL, dataDir: config.dataDir,
+                leaseSeconds: min(60, config.deliveryTimeout + 5), clock: systemClock)
         }
         if prepared { try store.prepare() }
         return store
@@ -60,17 +63,22 @@ struct ConfigOptions: ParsableArguments {
     static func requireStore(in dataDir: String) throws {
         var info = stat()
         guard stat(dataDir, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-            printError("no store in \(dataDir) (data_dir): `stellar-webhooks serve` makes it on its first start. If the service keeps its data elsewhere, name the configuration it runs with: --config FILE or STELLAR_WEBHOOKS_CONFIG (`make run` prints its own).")
+            printError(
+                "no store in \(dataDir) (data_dir): `stellar-webhooks serve` makes it on its first start. If the service keeps its data elsewhere, name the configuration it runs with: --config FILE or STELLAR_WEBHOOKS_CONFIG (`make run` prints its own)."
+            )
             throw ExitCode(1)
         }
         if geteuid() == 0 && info.st_uid != 0 {
             guard setgroups(0, nil) == 0, setgid(info.st_gid) == 0, setuid(info.st_uid) == 0 else {
-                printError("cannot act as the owner of \(dataDir) (uid \(info.st_uid)): \(String(cString: strerror(errno)))")
+                printError(
+                    "cannot act as the owner of \(dataDir) (uid \(info.st_uid)): \(String(cString: strerror(errno)))")
                 throw ExitCode(1)
             }
         }
         guard access(dataDir, R_OK | W_OK | X_OK) == 0 else {
-            printError("cannot use the store in \(dataDir) (data_dir): permission denied; run this as root or as the user the service runs as (e.g. sudo -u stellar-webhooks)")
+            printError(
+                "cannot use the store in \(dataDir) (data_dir): permission denied; run this as root or as the user the service runs as (e.g. sudo -u stellar-webhooks)"
+            )
             throw ExitCode(1)
         }
     }

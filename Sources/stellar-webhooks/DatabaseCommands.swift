@@ -7,7 +7,8 @@ import WebhooksCore
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
-        abstract: "Apply the database schema (database_url). `serve` does it too at start; safe on several hosts at once.")
+        abstract:
+            "Apply the database schema (database_url). `serve` does it too at start; safe on several hosts at once.")
 
     @OptionGroup var options: ConfigOptions
 
@@ -22,8 +23,11 @@ struct Migrate: ParsableCommand {
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Copy a flat-file store (keys, servers, webhooks, deliveries, idempotent answers) into the empty database of database_url.",
-        discussion: "Stop the service that uses DIR first. Nothing in the database is overwritten: a database that already holds keys, servers or webhooks is refused. The HMAC secret stays a file: use the store's secret.key as secret_file on every host.")
+        abstract:
+            "Copy a flat-file store (keys, servers, webhooks, deliveries, idempotent answers) into the empty database of database_url.",
+        discussion:
+            "Stop the service that uses DIR first. Nothing in the database is overwritten: a database that already holds keys, servers or webhooks is refused. The HMAC secret stays a file: use the store's secret.key as secret_file on every host."
+    )
 
     @OptionGroup var options: ConfigOptions
 
@@ -40,7 +44,9 @@ struct Import: ParsableCommand {
         }
         let source = try FileStore(root: dataDir, clock: systemClock).contents()
         try store.importRecords(source)
-        print("imported from \(dataDir): \(source.keys.count) keys, \(source.servers.count) servers, \(source.webhooks.count) webhooks, \(source.deliveryCount) deliveries (\(source.outbox.count) pending), \(source.answers.count) idempotent answers")
+        print(
+            "imported from \(dataDir): \(source.keys.count) keys, \(source.servers.count) servers, \(source.webhooks.count) webhooks, \(source.deliveryCount) deliveries (\(source.outbox.count) pending), \(source.answers.count) idempotent answers"
+        )
     }
 }
 

@@ -11,10 +11,14 @@ struct Emit: ParsableCommand {
         discussion: "Creates one pending delivery per matching webhook of the server's owner and prints how many.")
 
     @OptionGroup var options: ConfigOptions
-    @Argument(help: ArgumentHelp("Event name, e.g. server.started or SERVER_STARTED.", valueName: "event")) var event: String
-    @Option(help: ArgumentHelp("The server the event is about, as the panel names it (`servers list`).", valueName: "server-id"))
+    @Argument(help: ArgumentHelp("Event name, e.g. server.started or SERVER_STARTED.", valueName: "event")) var event:
+        String
+    @Option(
+        help: ArgumentHelp(
+            "The server the event is about, as the panel names it (`servers list`).", valueName: "server-id"))
     var server: String
-    @Option(help: ArgumentHelp("Event data as a JSON object, e.g. '{\"backupId\":\"b1\"}'.", valueName: "json")) var data: String?
+    @Option(help: ArgumentHelp("Event data as a JSON object, e.g. '{\"backupId\":\"b1\"}'.", valueName: "json"))
+    var data: String?
 
     // Checked here rather than in run(), so a mistake is shown with emit's own usage.
     func validate() throws {

@@ -13,7 +13,9 @@ struct Keys: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "create",
             abstract: "Create a key. It is printed once, alone on the last line, and never stored.",
-            discussion: "A user key (--user) acts as that user on /webhooks. A service key (--service) may call only /servers and /events.")
+            discussion:
+                "A user key (--user) acts as that user on /webhooks. A service key (--service) may call only /servers and /events."
+        )
 
         @OptionGroup var options: ConfigOptions
         @Option(help: ArgumentHelp("The user the key acts as.", valueName: "user-id")) var user: String?
@@ -28,7 +30,9 @@ struct Keys: ParsableCommand {
             case (nil, let service?): subject = (.service, service)
             default: throw ValidationError("Give exactly one of --user or --service.")
             }
-            guard Identifier.isExternalID(subject.id) else { throw ValidationError("Ids are \(Identifier.externalIDRule).") }
+            guard Identifier.isExternalID(subject.id) else {
+                throw ValidationError("Ids are \(Identifier.externalIDRule).")
+            }
             return subject
         }
 
@@ -59,13 +63,16 @@ struct Keys: ParsableCommand {
             let store = try ConfigOptions.openStore(try options.load())
             for key in try store.allKeys() {
                 let state = key.revokedAt == nil ? "active" : "revoked"
-                print([key.id, key.kind.rawValue, key.subject, state, key.createdAt, key.label ?? ""].joined(separator: "  "))
+                print(
+                    [key.id, key.kind.rawValue, key.subject, state, key.createdAt, key.label ?? ""].joined(
+                        separator: "  "))
             }
         }
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a key; the next request with it gets 401.")
+        static let configuration = CommandConfiguration(
+            commandName: "revoke", abstract: "Revoke a key; the next request with it gets 401.")
 
         @OptionGroup var options: ConfigOptions
         @Argument(help: ArgumentHelp("The key id, as in `keys list`.", valueName: "key-id")) var keyId: String

@@ -24,9 +24,12 @@ struct Status: ParsableCommand {
         let config = try RunningService.config(options)
         guard let snapshot = try RunningService.find(config) else {
             if json {
-                print(String(decoding: JSONValue.object([
-                    "running": .bool(false), "version": .string(Product.version), "dataDir": .string(config.dataDir),
-                ]).serialized(), as: UTF8.self))
+                print(
+                    String(
+                        decoding: JSONValue.object([
+                            "running": .bool(false), "version": .string(Product.version),
+                            "dataDir": .string(config.dataDir),
+                        ]).serialized(), as: UTF8.self))
             } else {
                 print("stellar-webhooks is not running (data_dir \(config.dataDir))")
             }
@@ -84,7 +87,9 @@ enum RunningService {
         do {
             board = try Scoreboard.open(at: path, writable: false)
         } catch let failure as FileSystem.Failure where failure.code == EACCES {
-            printError("cannot read \(path): run this as root or as the user the service runs as (e.g. sudo -u stellar-webhooks)")
+            printError(
+                "cannot read \(path): run this as root or as the user the service runs as (e.g. sudo -u stellar-webhooks)"
+            )
             throw ExitCode(4)
         }
         guard let board else { return nil }

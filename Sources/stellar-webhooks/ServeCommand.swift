@@ -43,13 +43,16 @@ struct Serve: ParsableCommand {
         let listenFD: Int32
         if let inherited {
             listenFD = inherited.fd
-            logger.info("listening on the socket inherited from \(inherited.from)", metadata: ["socket": "\(ListenSocket.name(of: listenFD))"])
+            logger.info(
+                "listening on the socket inherited from \(inherited.from)",
+                metadata: ["socket": "\(ListenSocket.name(of: listenFD))"])
         } else {
             listenFD = try ListenSocket.open(config.listenAddress, mode: config.socketMode, group: config.socketGroup)
             logger.info("listening", metadata: ["socket": "\(config.socket)"])
         }
         let board = try Scoreboard.create(
-            at: StoreLayout(root: config.dataDir).scoreboard, masterPid: getpid(), startedAt: Date(), workers: config.workers,
+            at: StoreLayout(root: config.dataDir).scoreboard, masterPid: getpid(), startedAt: Date(),
+            workers: config.workers,
             socket: inherited == nil ? config.socket : ListenSocket.name(of: listenFD), inherited: inherited != nil,
             store: ConfigOptions.describe(store, config))
 
@@ -57,7 +60,10 @@ struct Serve: ParsableCommand {
         let settings = Supervisor.Settings(
             workerArguments: ["worker"] + configArguments, helperArguments: ["deliver"] + configArguments,
             reloadConfig: options.loadAll, pending: { try? store.pendingSummary() })
-        Supervisor(config: config, listenFD: listenFD, settings: settings, scoreboard: board, notifier: notifier, logger: logger).run()
+        Supervisor(
+            config: config, listenFD: listenFD, settings: settings, scoreboard: board, notifier: notifier,
+            logger: logger
+        ).run()
         if inherited == nil, case .unix(let path) = config.listenAddress { unlink(path) }
     }
 }

@@ -13,10 +13,12 @@ struct Servers: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "put", abstract: "Create or update a server.")
 
         @OptionGroup var options: ConfigOptions
-        @Argument(help: ArgumentHelp("The panel's id for the server: 1-128 of A-Z a-z 0-9 . _ -.", valueName: "server-id"))
+        @Argument(
+            help: ArgumentHelp("The panel's id for the server: 1-128 of A-Z a-z 0-9 . _ -.", valueName: "server-id"))
         var serverId: String
         @Option(help: "Display name, shown in Discord messages.") var name: String
-        @Option(help: ArgumentHelp("The user who owns it and receives its events.", valueName: "user-id")) var owner: String
+        @Option(help: ArgumentHelp("The user who owns it and receives its events.", valueName: "user-id")) var owner:
+            String
         @Option(help: "Status shown in messages, e.g. RUNNING.") var status: String?
 
         func validate() throws {
@@ -27,13 +29,15 @@ struct Servers: ParsableCommand {
 
         func run() throws {
             let store = try ConfigOptions.openStore(try options.load())
-            let server = try store.putServer(id: serverId, name: name, ownerId: owner, status: status, now: Timestamp.format(Date()))
+            let server = try store.putServer(
+                id: serverId, name: name, ownerId: owner, status: status, now: Timestamp.format(Date()))
             print("server \(server.id) (\(server.name)) owned by \(server.ownerId)")
         }
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List servers: id, owner, status, name.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List servers: id, owner, status, name.")
 
         @OptionGroup var options: ConfigOptions
 
@@ -46,10 +50,12 @@ struct Servers: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a server and the webhooks scoped to it.")
+        static let configuration = CommandConfiguration(
+            commandName: "remove", abstract: "Remove a server and the webhooks scoped to it.")
 
         @OptionGroup var options: ConfigOptions
-        @Argument(help: ArgumentHelp("The server to remove, as in `servers list`.", valueName: "server-id")) var serverId: String
+        @Argument(help: ArgumentHelp("The server to remove, as in `servers list`.", valueName: "server-id"))
+        var serverId: String
 
         func run() throws {
             let store = try ConfigOptions.openStore(try options.load())

@@ -4,7 +4,8 @@ import WebhooksCore
 struct StellarWebhooks: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stellar-webhooks",
-        abstract: "Self-hosted StellarStack webhooks: a FastCGI service behind nginx that delivers server events to Discord.",
+        abstract:
+            "Self-hosted StellarStack webhooks: a FastCGI service behind nginx that delivers server events to Discord.",
         discussion: """
             Configuration comes from --config FILE (else $STELLAR_WEBHOOKS_CONFIG, else \
             /etc/stellar-webhooks/stellar-webhooks.conf when it exists); any key can be overridden \
@@ -12,6 +13,9 @@ struct StellarWebhooks: ParsableCommand {
             while `serve` is running.
             """,
         version: Product.version,
-        subcommands: [Serve.self, Status.self, Metrics.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Migrate.self, Import.self, Worker.self, Deliver.self]
+        subcommands: [
+            Serve.self, Status.self, Metrics.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Migrate.self,
+            Import.self, Worker.self, Deliver.self,
+        ]
     )
 }

@@ -26,8 +26,9 @@ struct Worker: ParsableCommand {
         // The master made it before starting any worker; without it (a worker started by hand)
         // requests are served all the same, uncounted.
         let board = try? Scoreboard.open(at: StoreLayout(root: config.dataDir).scoreboard, writable: true)
-        let app = App(config: config, store: store, secret: secret, dispatch: HelperLink(dataDir: config.dataDir),
-                      scoreboard: board ?? nil, logger: logger)
+        let app = App(
+            config: config, store: store, secret: secret, dispatch: HelperLink(dataDir: config.dataDir),
+            scoreboard: board ?? nil, logger: logger)
         FastCGIWorker(app: app, maxRequests: config.maxRequests, logger: logger).run()
     }
 }

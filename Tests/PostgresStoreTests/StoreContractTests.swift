@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import PostgresStore
 @testable import WebhooksCore
 
@@ -26,7 +27,9 @@ final class StoreContractTests: XCTestCase {
     private static func run(_ arguments: [String]) throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("pg/cluster").path
-        guard let pipe = popen(([script] + arguments).joined(separator: " "), "r") else { throw CocoaError(.fileReadUnknown) }
+        guard let pipe = popen(([script] + arguments).joined(separator: " "), "r") else {
+            throw CocoaError(.fileReadUnknown)
+        }
         var output = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -60,21 +63,24 @@ final class StoreContractTests: XCTestCase {
     }
 
     private func webhook(_ user: String, at createdAt: String = "2026-01-15T12:00:00.000Z") -> Webhook {
-        Webhook(id: Identifier.newUUID(), userId: user, url: "https://discord.com/api/webhooks/1/x",
-                events: ["server.started"], serverId: nil, enabled: true, createdAt: createdAt)
+        Webhook(
+            id: Identifier.newUUID(), userId: user, url: "https://discord.com/api/webhooks/1/x",
+            events: ["server.started"], serverId: nil, enabled: true, createdAt: createdAt)
     }
 
     private func deliveries(_ count: Int, of hook: Webhook) -> [Delivery] {
         (0..<count).map {
-            Delivery(id: Identifier.newUUID(), webhookId: hook.id, userId: hook.userId, event: "server.started",
-                     payload: .object(["n": .int(Int64($0))]), createdAt: "2026-01-15T12:00:00.000Z")
+            Delivery(
+                id: Identifier.newUUID(), webhookId: hook.id, userId: hook.userId, event: "server.started",
+                payload: .object(["n": .int(Int64($0))]), createdAt: "2026-01-15T12:00:00.000Z")
         }
     }
 
     func testKeysAndServers() throws {
         try onEachStore { store, backend in
-            let key = APIKeyRecord(id: "00aa11bb22cc33dd", kind: .user, subject: "alice", label: "l",
-                                   digest: "ff", createdAt: "2026-01-15T12:00:00.000Z", revokedAt: nil)
+            let key = APIKeyRecord(
+                id: "00aa11bb22cc33dd", kind: .user, subject: "alice", label: "l",
+                digest: "ff", createdAt: "2026-01-15T12:00:00.000Z", revokedAt: nil)
             try store.saveKey(key)
             XCTAssertEqual(try store.key(id: key.id), key, backend)
             XCTAssertEqual(try store.allKeys().map(\.id), [key.id], backend)
@@ -82,8 +88,10 @@ final class StoreContractTests: XCTestCase {
             XCTAssertEqual(try store.key(id: key.id)?.revokedAt, "2026-01-16T00:00:00.000Z", backend)
             XCTAssertFalse(try store.revokeKey(id: "0000000000000000", at: "x"), backend)
 
-            let first = try store.putServer(id: "s1", name: "One", ownerId: "alice", status: nil, now: "2026-01-15T12:00:00.000Z")
-            let again = try store.putServer(id: "s1", name: "Uno", ownerId: "alice", status: "RUNNING", now: "2026-01-16T12:00:00.000Z")
+            let first = try store.putServer(
+                id: "s1", name: "One", ownerId: "alice", status: nil, now: "2026-01-15T12:00:00.000Z")
+            let again = try store.putServer(
+                id: "s1", name: "Uno", ownerId: "alice", status: "RUNNING", now: "2026-01-16T12:00:00.000Z")
             XCTAssertEqual(again.createdAt, first.createdAt, backend)
             XCTAssertEqual(try store.server(id: "s1"), again, backend)
             var scoped = webhook("alice")
@@ -91,14 +99,16 @@ final class StoreContractTests: XCTestCase {
             XCTAssertTrue(try store.createWebhook(scoped, limit: 10), backend)
             XCTAssertTrue(try store.removeServer(id: "s1"), backend)
             XCTAssertNil(try store.server(id: "s1"), backend)
-            XCTAssertNil(try store.webhook(userId: "alice", id: scoped.id), "\(backend): a scoped webhook goes with its server")
+            XCTAssertNil(
+                try store.webhook(userId: "alice", id: scoped.id), "\(backend): a scoped webhook goes with its server")
             XCTAssertFalse(try store.removeServer(id: "s1"), backend)
         }
     }
 
     func testWebhooksAreTheirUsersOnlyNewestFirstAndLimited() throws {
         try onEachStore { store, backend in
-            let older = webhook("alice", at: "2026-01-15T12:00:00.000Z"), newer = webhook("alice", at: "2026-01-15T13:00:00.000Z")
+            let older = webhook("alice", at: "2026-01-15T12:00:00.000Z")
+            let newer = webhook("alice", at: "2026-01-15T13:00:00.000Z")
             XCTAssertTrue(try store.createWebhook(older, limit: 2), backend)
             XCTAssertTrue(try store.createWebhook(newer, limit: 2), backend)
             XCTAssertFalse(try store.createWebhook(webhook("alice"), limit: 2), backend)
@@ -123,22 +133,31 @@ final class StoreContractTests: XCTestCase {
             XCTAssertEqual(try store.queue(Array(made[4...]), userId: "alice").count, 3, backend)
             XCTAssertEqual(try store.deliveryCount(userId: "alice", webhookId: hook.id), 7, backend)
             let ids = made.map(\.id)
-            XCTAssertEqual(try store.deliveries(userId: "alice", webhookId: hook.id, offset: 0, limit: 3).map(\.id), Array(ids.reversed()[0..<3]), backend)
-            XCTAssertEqual(try store.deliveries(userId: "alice", webhookId: hook.id, offset: 5, limit: 3).map(\.id), [ids[1], ids[0]], backend)
+            XCTAssertEqual(
+                try store.deliveries(userId: "alice", webhookId: hook.id, offset: 0, limit: 3).map(\.id),
+                Array(ids.reversed()[0..<3]), backend)
+            XCTAssertEqual(
+                try store.deliveries(userId: "alice", webhookId: hook.id, offset: 5, limit: 3).map(\.id),
+                [ids[1], ids[0]], backend)
             XCTAssertEqual(try store.deliveries(userId: "bob", webhookId: hook.id, offset: 0, limit: 3), [], backend)
             XCTAssertNil(try store.delivery(userId: "bob", webhookId: hook.id, id: ids[0]), backend)
 
             // Finish the two oldest and the fourth; the third stays pending.
             for index in [0, 1, 3] {
                 made[index].status = .delivered
-                let name = try XCTUnwrap(try store.outboxNames().first(where: { OutboxName.deliveryId(of: $0) == ids[index] }))
+                let name = try XCTUnwrap(
+                    try store.outboxNames().first(where: { OutboxName.deliveryId(of: $0) == ids[index] }))
                 XCTAssertTrue(try store.record(made[index], outboxName: name), backend)
             }
-            XCTAssertEqual(try store.pruneDeliveries(createdBefore: Date(timeIntervalSince1970: 1_768_478_401)), 3, backend)
+            XCTAssertEqual(
+                try store.pruneDeliveries(createdBefore: Date(timeIntervalSince1970: 1_768_478_401)), 3, backend)
             XCTAssertEqual(try store.deliveryCount(userId: "alice", webhookId: hook.id), 4, backend)
-            XCTAssertEqual(try store.deliveries(userId: "alice", webhookId: hook.id, offset: 0, limit: 10).map(\.id),
-                           [ids[6], ids[5], ids[4], ids[2]], backend)
-            XCTAssertEqual(try store.deliveries(userId: "alice", webhookId: hook.id, offset: 3, limit: 10).map(\.id), [ids[2]], backend)
+            XCTAssertEqual(
+                try store.deliveries(userId: "alice", webhookId: hook.id, offset: 0, limit: 10).map(\.id),
+                [ids[6], ids[5], ids[4], ids[2]], backend)
+            XCTAssertEqual(
+                try store.deliveries(userId: "alice", webhookId: hook.id, offset: 3, limit: 10).map(\.id), [ids[2]],
+                backend)
         }
     }
 
@@ -156,7 +175,8 @@ final class StoreContractTests: XCTestCase {
             made[0].status = .failed
             XCTAssertTrue(try store.record(made[0], outboxName: names[0]), backend)
             XCTAssertEqual(try store.outboxNames(), Array(names.dropFirst()), backend)
-            XCTAssertEqual(try store.delivery(userId: "alice", webhookId: hook.id, id: made[0].id)?.status, .failed, backend)
+            XCTAssertEqual(
+                try store.delivery(userId: "alice", webhookId: hook.id, id: made[0].id)?.status, .failed, backend)
             XCTAssertTrue(try store.deleteWebhook(userId: "alice", id: hook.id))
             XCTAssertNil(try store.pendingDelivery(outboxName: names[1]), "\(backend): gone with its webhook")
             XCTAssertFalse(try store.record(made[2], outboxName: names[2]), backend)
@@ -169,14 +189,18 @@ final class StoreContractTests: XCTestCase {
             var runs = 0
             let produce = { () -> StoredAnswer in
                 runs += 1
-                return StoredAnswer(status: 202, body: .object(["run": .int(Int64(runs))]), createdAt: Timestamp.format(now))
+                return StoredAnswer(
+                    status: 202, body: .object(["run": .int(Int64(runs))]), createdAt: Timestamp.format(now))
             }
             let first = try store.idempotent(scope: "panel", key: "k", now: now, produce: produce)
-            let again = try store.idempotent(scope: "panel", key: "k", now: now.addingTimeInterval(60), produce: produce)
+            let again = try store.idempotent(
+                scope: "panel", key: "k", now: now.addingTimeInterval(60), produce: produce)
             XCTAssertEqual(first, again, backend)
             XCTAssertEqual(runs, 1, backend)
-            XCTAssertEqual(try store.expireIdempotencyKeys(now: now.addingTimeInterval(StoredAnswer.replayWindow + 1)), 1, backend)
-            _ = try store.idempotent(scope: "panel", key: "k", now: now.addingTimeInterval(StoredAnswer.replayWindow + 2), produce: produce)
+            XCTAssertEqual(
+                try store.expireIdempotencyKeys(now: now.addingTimeInterval(StoredAnswer.replayWindow + 1)), 1, backend)
+            _ = try store.idempotent(
+                scope: "panel", key: "k", now: now.addingTimeInterval(StoredAnswer.replayWindow + 2), produce: produce)
             XCTAssertEqual(runs, 2, backend)
         }
     }
@@ -195,7 +219,9 @@ final class StoreContractTests: XCTestCase {
         let names = try two.outboxNames()
         XCTAssertNotNil(try one.claimDelivery(outboxName: names[0], sendKey: "discord-1"))
         XCTAssertNil(try two.claimDelivery(outboxName: names[0], sendKey: "discord-1"), "held by host one")
-        XCTAssertNil(try two.claimDelivery(outboxName: names[1], sendKey: "discord-1"), "host one is sending to that Discord webhook")
+        XCTAssertNil(
+            try two.claimDelivery(outboxName: names[1], sendKey: "discord-1"),
+            "host one is sending to that Discord webhook")
         XCTAssertEqual(try two.outboxNames(), [names[1]])
         Thread.sleep(forTimeInterval: 1.2)  // host one died mid-send: its lease runs out
         XCTAssertEqual(try two.claimDelivery(outboxName: names[0], sendKey: "discord-1")?.id, made[0].id)
@@ -226,8 +252,9 @@ final class StoreContractTests: XCTestCase {
         try database.prepare()
         try database.importRecords(try files.contents())
         XCTAssertEqual(try database.webhooks(userId: "alice"), [hook])
-        XCTAssertEqual(try database.deliveries(userId: "alice", webhookId: hook.id, offset: 0, limit: 10),
-                       try files.deliveries(userId: "alice", webhookId: hook.id, offset: 0, limit: 10))
+        XCTAssertEqual(
+            try database.deliveries(userId: "alice", webhookId: hook.id, offset: 0, limit: 10),
+            try files.deliveries(userId: "alice", webhookId: hook.id, offset: 0, limit: 10))
         XCTAssertEqual(try database.outboxNames(), try files.outboxNames())
         XCTAssertEqual(try database.allServers(), try files.allServers())
         XCTAssertThrowsError(try database.importRecords(try files.contents()))

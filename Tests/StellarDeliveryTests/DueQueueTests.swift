@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import StellarDelivery
 @testable import WebhooksCore
 
@@ -7,7 +8,8 @@ final class DueQueueTests: XCTestCase {
     let now = Date(timeIntervalSince1970: 1_000_000)
 
     func job(_ id: String, manual: Bool = false, webhook: String = "w", dueIn seconds: TimeInterval = 0) -> Job {
-        var delivery = Delivery(id: id, webhookId: webhook, userId: "u", event: "server.started", payload: .null, createdAt: "t")
+        var delivery = Delivery(
+            id: id, webhookId: webhook, userId: "u", event: "server.started", payload: .null, createdAt: "t")
         delivery.manual = manual
         delivery.nextAttemptAt = Timestamp.format(now.addingTimeInterval(seconds))
         return Job(delivery, rateLimitKey: "k-\(webhook)", now: now)

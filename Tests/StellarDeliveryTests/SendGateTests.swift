@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import StellarDelivery
 
 final class SendGateTests: XCTestCase {
@@ -28,7 +29,9 @@ final class SendGateTests: XCTestCase {
         gate.started("c", now: start.addingTimeInterval(0.7))
         gate.finished("c", wait: nil, now: start.addingTimeInterval(0.7))
         XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(1.02)))  // three in the window
-        XCTAssertEqual(gate.nextChange(now: start.addingTimeInterval(1.02))?.timeIntervalSince(start) ?? 0, 1.03, accuracy: 1e-6)  // a leaves the window
+        // a leaves the window
+        XCTAssertEqual(
+            gate.nextChange(now: start.addingTimeInterval(1.02))?.timeIntervalSince(start) ?? 0, 1.03, accuracy: 1e-6)
         XCTAssertTrue(gate.mayStart("d", now: start.addingTimeInterval(1.05)))
         gate.pauseAll(until: start.addingTimeInterval(60), because: .discordGlobal)
         XCTAssertFalse(gate.mayStart("d", now: start.addingTimeInterval(30)))

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import StellarDelivery
 @testable import WebhooksCore
 
@@ -31,7 +32,8 @@ final class StorageOutageTests: XCTestCase {
 
     func testHeldOutcomesAreKeptUntilWritten() {
         var outage = StorageOutage()
-        let delivery = Delivery(id: "d", webhookId: "w", userId: "u", event: "server.started", payload: .null, createdAt: "t")
+        let delivery = Delivery(
+            id: "d", webhookId: "w", userId: "u", event: "server.started", payload: .null, createdAt: "t")
         outage.hold("entry.json", delivery, rateLimitKey: "k")
         XCTAssertTrue(outage.isHeld("entry.json"))
         outage.written("entry.json")

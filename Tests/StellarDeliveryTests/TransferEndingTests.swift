@@ -1,12 +1,15 @@
 import CCurl
 import XCTest
+
 @testable import StellarDelivery
 
 /// What a finished transfer is recorded as when the private-address check refused some of the
 /// addresses a host name resolved to.
 final class TransferEndingTests: XCTestCase {
     func testARefusalCountsOnlyWhenNoAddressWasConnected() {
-        XCTAssertEqual(CurlTransport.ending(code: CURLE_COULDNT_CONNECT, refusedAddress: "10.0.0.1", openedSockets: 0), .refused(address: "10.0.0.1"))
+        XCTAssertEqual(
+            CurlTransport.ending(code: CURLE_COULDNT_CONNECT, refusedAddress: "10.0.0.1", openedSockets: 0),
+            .refused(address: "10.0.0.1"))
     }
 
     func testARefusedAddressThenAnAnsweredOneIsTheAnswer() {
@@ -14,7 +17,9 @@ final class TransferEndingTests: XCTestCase {
     }
 
     func testARefusedAddressThenAFailedRequestIsThatFailure() {
-        XCTAssertEqual(CurlTransport.ending(code: CURLE_OPERATION_TIMEDOUT, refusedAddress: "10.0.0.1", openedSockets: 1), .failed)
-        XCTAssertEqual(CurlTransport.ending(code: CURLE_COULDNT_CONNECT, refusedAddress: nil, openedSockets: 0), .failed)
+        XCTAssertEqual(
+            CurlTransport.ending(code: CURLE_OPERATION_TIMEDOUT, refusedAddress: "10.0.0.1", openedSockets: 1), .failed)
+        XCTAssertEqual(
+            CurlTransport.ending(code: CURLE_COULDNT_CONNECT, refusedAddress: nil, openedSockets: 0), .failed)
     }
 }

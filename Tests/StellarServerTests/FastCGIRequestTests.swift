@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import StellarServer
 @testable import WebhooksCore
 
@@ -16,15 +17,19 @@ final class FastCGIRequestTests: XCTestCase {
     }
 
     func testHeadersPathAndBodyLength() {
-        guard case .request(let request) = head([
-            "REQUEST_METHOD": "PATCH", "DOCUMENT_URI": "/webhooks/x", "REQUEST_URI": "/api/webhooks/x?a=1",
-            "QUERY_STRING": "limit=5&offset=%31", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "7",
-            "HTTP_AUTHORIZATION": "Bearer k", "HTTP_IDEMPOTENCY_KEY": "abc",
-        ]) else { return XCTFail("a request") }
+        guard
+            case .request(let request) = head([
+                "REQUEST_METHOD": "PATCH", "DOCUMENT_URI": "/webhooks/x", "REQUEST_URI": "/api/webhooks/x?a=1",
+                "QUERY_STRING": "limit=5&offset=%31", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "7",
+                "HTTP_AUTHORIZATION": "Bearer k", "HTTP_IDEMPOTENCY_KEY": "abc",
+            ])
+        else { return XCTFail("a request") }
         XCTAssertEqual(request.method, "PATCH")
         XCTAssertEqual(request.path, "/webhooks/x")
         XCTAssertEqual(request.query, ["limit": "5", "offset": "1"])
-        XCTAssertEqual(request.headers, ["authorization": "Bearer k", "idempotency-key": "abc", "content-type": "application/json"])
+        XCTAssertEqual(
+            request.headers,
+            ["authorization": "Bearer k", "idempotency-key": "abc", "content-type": "application/json"])
         XCTAssertEqual(request.body.count, 7)
     }
 
@@ -39,7 +44,9 @@ final class FastCGIRequestTests: XCTestCase {
 
     /// lighttpd sends no DOCUMENT_URI: its REQUEST_URI is decoded as nginx decodes DOCUMENT_URI.
     func testAnEncodedRequestURIIsDecodedLikeNginxsDocumentURI() {
-        guard case .request(let request) = head(["REQUEST_URI": "/servers/mc%2E1+x?y=%41"]) else { return XCTFail("a request") }
+        guard case .request(let request) = head(["REQUEST_URI": "/servers/mc%2E1+x?y=%41"]) else {
+            return XCTFail("a request")
+        }
         XCTAssertEqual(request.path, "/servers/mc.1+x")
         guard case .request(let stray) = head(["REQUEST_URI": "/servers/100%"]) else { return XCTFail("a request") }
         XCTAssertEqual(stray.path, "/servers/100%", "a stray % is kept as it came")

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import StellarServer
 
 final class RestartBackoffTests: XCTestCase {

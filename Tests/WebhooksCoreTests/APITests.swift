@@ -1,10 +1,13 @@
 import XCTest
+
 @testable import WebhooksCore
 
 final class RouterTests: XCTestCase {
     func testRoutesMethodsAndUnknownPaths() {
         func found(_ method: String, _ path: String) -> (String, [String: String])? {
-            guard case .found(let route, _, let parameters) = Router.match(method: method, path: path) else { return nil }
+            guard case .found(let route, _, let parameters) = Router.match(method: method, path: path) else {
+                return nil
+            }
             return (route.path, parameters)
         }
         func allowed(_ method: String, _ path: String) -> [String]? {
@@ -56,12 +59,14 @@ final class AppTests: XCTestCase {
     func testEveryRouteReadsOnlyItsPatternsParameters() {
         for route in Router.routes {
             let path = route.path.split(separator: "/").map { $0.hasPrefix(":") ? "p-\($0.dropFirst())" : String($0) }
-            let key: String? = switch route.keyKind {
-            case .user: alice
-            case .service: panel
-            case .none: nil
-            }
-            let answer = harness.send(route.method, "/" + path.joined(separator: "/"), key: key, json: route.takesBody ? "{}" : nil)
+            let key: String? =
+                switch route.keyKind {
+                case .user: alice
+                case .service: panel
+                case .none: nil
+                }
+            let answer = harness.send(
+                route.method, "/" + path.joined(separator: "/"), key: key, json: route.takesBody ? "{}" : nil)
             XCTAssertNotEqual(answer.status, 500, "\(route.method) \(route.path)")
         }
     }
@@ -81,7 +86,8 @@ final class AppTests: XCTestCase {
     }
 
     func testCreateReturnsTheWebhookObject() {
-        let response = create(#"{"url":"\#(validURL)","events":["SERVER_STARTED","server.started","backup.created"],"extra":1}"#)
+        let response = create(
+            #"{"url":"\#(validURL)","events":["SERVER_STARTED","server.started","backup.created"],"extra":1}"#)
         XCTAssertEqual(response.status, 201)
         let body = response.json!
         XCTAssertTrue(Identifier.isUUID(createdId(response)))
@@ -101,19 +107,28 @@ final class AppTests: XCTestCase {
         XCTAssertEqual(response.status, 400)
         XCTAssertEqual(response.json?["error"], .string("Validation failed"))
         guard case .array(let details)? = response.json?["details"] else { return XCTFail("no details") }
-        XCTAssertEqual(details.compactMap { $0["path"] }, [["url"], ["events"], ["serverId"], ["enabled"]].map { .array($0.map { .string($0) }) })
+        XCTAssertEqual(
+            details.compactMap { $0["path"] },
+            [["url"], ["events"], ["serverId"], ["enabled"]].map { .array($0.map { .string($0) }) })
         XCTAssertTrue(details.allSatisfy { $0["code"]?.stringValue != nil && $0["message"]?.stringValue != nil })
 
         let missing = create("{}")
         guard case .array(let both)? = missing.json?["details"] else { return XCTFail("no details") }
         XCTAssertEqual(both.count, 2)
-        XCTAssertEqual(create(#"{"url":"https://evil.example/api/webhooks/123456789012345678/t","events":["server.started"]}"#).status, 400)
+        XCTAssertEqual(
+            create(#"{"url":"https://evil.example/api/webhooks/123456789012345678/t","events":["server.started"]}"#)
+                .status, 400)
     }
 
     func testInvalidEventsAreListedAsSent() {
         let response = create(#"{"url":"\#(validURL)","events":["server.started","NOT_AN_EVENT","oops"]}"#)
         XCTAssertEqual(response.status, 400)
-        XCTAssertEqual(response.json, .object(["error": .string("Invalid events"), "invalidEvents": .array([.string("NOT_AN_EVENT"), .string("oops")])]))
+        XCTAssertEqual(
+            response.json,
+            .object([
+                "error": .string("Invalid events"),
+                "invalidEvents": .array([.string("NOT_AN_EVENT"), .string("oops")]),
+            ]))
     }
 
     func testABadURLAndUnknownEventsAreReportedInOneAnswer() {
@@ -128,10 +143,13 @@ final class AppTests: XCTestCase {
     func testBodyErrors() {
         XCTAssertEqual(create("{not json").json, .object(["error": .string("Invalid JSON body")]))
         XCTAssertEqual(create("[1,2]").status, 400)
-        let wrongType = harness.send("POST", "/webhooks", key: alice, json: "{}", headers: ["content-type": "text/plain"])
+        let wrongType = harness.send(
+            "POST", "/webhooks", key: alice, json: "{}", headers: ["content-type": "text/plain"])
         XCTAssertEqual(wrongType.status, 415)
         let small = AppHarness { $0.maxBodyBytes = 10 }
-        XCTAssertEqual(small.send("POST", "/webhooks", key: small.key(user: "u"), json: String(repeating: " ", count: 11) + "{}").status, 413)
+        XCTAssertEqual(
+            small.send("POST", "/webhooks", key: small.key(user: "u"), json: String(repeating: " ", count: 11) + "{}")
+                .status, 413)
         let wrongMethod = harness.send("PUT", "/webhooks", key: alice)
         XCTAssertEqual(wrongMethod.status, 405)
         XCTAssertTrue(wrongMethod.headers.contains { $0 == ("Allow", "GET, POST") })
@@ -152,7 +170,8 @@ final class AppTests: XCTestCase {
     func testUpdateAndDelete() {
         let id = createdId(create(#"{"url":"\#(validURL)","events":["server.started"]}"#))
         let later = fixedNow.addingTimeInterval(5)
-        let updated = harness.send("PATCH", "/webhooks/\(id)", key: alice, json: #"{"enabled":false,"events":["BACKUP_FAILED"]}"#, now: later)
+        let updated = harness.send(
+            "PATCH", "/webhooks/\(id)", key: alice, json: #"{"enabled":false,"events":["BACKUP_FAILED"]}"#, now: later)
         XCTAssertEqual(updated.status, 200)
         XCTAssertEqual(updated.json?["enabled"], .bool(false))
         XCTAssertEqual(updated.json?["events"], .array([.string("backup.failed")]))
@@ -163,8 +182,12 @@ final class AppTests: XCTestCase {
     }
 
     func testServerScopeNeedsAServerTheUserOwns() {
-        XCTAssertEqual(harness.send("PUT", "/servers/s1", key: panel, json: #"{"name":"My MC","ownerId":"alice","status":"RUNNING"}"#).status, 200)
-        XCTAssertEqual(harness.send("PUT", "/servers/s2", key: panel, json: #"{"name":"Bob's","ownerId":"bob"}"#).status, 200)
+        XCTAssertEqual(
+            harness.send(
+                "PUT", "/servers/s1", key: panel, json: #"{"name":"My MC","ownerId":"alice","status":"RUNNING"}"#
+            ).status, 200)
+        XCTAssertEqual(
+            harness.send("PUT", "/servers/s2", key: panel, json: #"{"name":"Bob's","ownerId":"bob"}"#).status, 200)
         let scoped = create(#"{"url":"\#(validURL)","events":["server.started"],"serverId":"s1"}"#)
         XCTAssertEqual(scoped.json?["server"], .object(["id": .string("s1"), "name": .string("My MC")]))
         let foreign = create(#"{"url":"\#(validURL)","events":["server.started"],"serverId":"s2"}"#)
@@ -173,7 +196,8 @@ final class AppTests: XCTestCase {
     }
 
     func testEventsQueueOnePendingDeliveryPerMatchingWebhookOfTheOwnerOnly() {
-        _ = harness.send("PUT", "/servers/s1", key: panel, json: #"{"name":"My MC","ownerId":"alice","status":"RUNNING"}"#)
+        _ = harness.send(
+            "PUT", "/servers/s1", key: panel, json: #"{"name":"My MC","ownerId":"alice","status":"RUNNING"}"#)
         _ = harness.send("PUT", "/servers/s2", key: panel, json: #"{"name":"Other","ownerId":"alice"}"#)
         let all = createdId(create(#"{"url":"\#(validURL)","events":["backup.created"]}"#))
         let scoped = createdId(create(#"{"url":"\#(validURL)","events":["backup.created"],"serverId":"s1"}"#))
@@ -182,32 +206,45 @@ final class AppTests: XCTestCase {
         let otherEvent = createdId(create(#"{"url":"\#(validURL)","events":["server.started"]}"#))
         let bobs = createdId(create(#"{"url":"\#(validURL)","events":["backup.created"]}"#, key: bob))
 
-        let response = harness.send("POST", "/events", key: panel, json: #"{"event":"BACKUP_CREATED","serverId":"s1","data":{"backupId":"b1"}}"#)
+        let response = harness.send(
+            "POST", "/events", key: panel, json: #"{"event":"BACKUP_CREATED","serverId":"s1","data":{"backupId":"b1"}}"#
+        )
         XCTAssertEqual(response.status, 202)
         XCTAssertEqual(response.json?["deliveries"], .int(2))
         XCTAssertEqual(response.json?["event"], .string("backup.created"))
 
         for (id, expected) in [(all, 1), (scoped, 1), (otherServer, 0), (disabled, 0), (otherEvent, 0)] {
-            XCTAssertEqual(harness.send("GET", "/webhooks/\(id)/deliveries", key: alice).json?["total"], .int(Int64(expected)), id)
+            XCTAssertEqual(
+                harness.send("GET", "/webhooks/\(id)/deliveries", key: alice).json?["total"], .int(Int64(expected)), id)
         }
         XCTAssertEqual(harness.send("GET", "/webhooks/\(bobs)/deliveries", key: bob).json?["total"], .int(0))
 
         let page = harness.send("GET", "/webhooks/\(all)/deliveries", key: alice).json
-        guard case .array(let deliveries)? = page?["deliveries"], let delivery = deliveries.first else { return XCTFail("no delivery") }
+        guard case .array(let deliveries)? = page?["deliveries"], let delivery = deliveries.first else {
+            return XCTFail("no delivery")
+        }
         XCTAssertEqual(delivery["status"], .string("pending"))
         XCTAssertEqual(delivery["statusCode"], .null)
         XCTAssertEqual(delivery["attempts"], .int(0))
-        XCTAssertEqual(delivery["payload"], .object([
-            "event": .string("backup.created"), "timestamp": .string("2026-01-15T12:00:00.000Z"),
-            "server": .object(["id": .string("s1"), "name": .string("My MC"), "status": .string("RUNNING")]),
-            "data": .object(["backupId": .string("b1")]),
-        ]))
+        XCTAssertEqual(
+            delivery["payload"],
+            .object([
+                "event": .string("backup.created"), "timestamp": .string("2026-01-15T12:00:00.000Z"),
+                "server": .object(["id": .string("s1"), "name": .string("My MC"), "status": .string("RUNNING")]),
+                "data": .object(["backupId": .string("b1")]),
+            ]))
         let deliveryId = delivery["id"]!.stringValue!
-        XCTAssertEqual(harness.send("GET", "/webhooks/\(all)/deliveries/\(deliveryId)", key: alice).json?["id"], .string(deliveryId))
-        XCTAssertEqual(harness.send("GET", "/webhooks/\(scoped)/deliveries/\(deliveryId)", key: alice).json, .object(["error": .string("Delivery not found")]))
-        guard case .array(let summaries)? = harness.send("GET", "/webhooks/\(all)", key: alice).json?["deliveries"] else { return XCTFail("no summaries") }
+        XCTAssertEqual(
+            harness.send("GET", "/webhooks/\(all)/deliveries/\(deliveryId)", key: alice).json?["id"],
+            .string(deliveryId))
+        XCTAssertEqual(
+            harness.send("GET", "/webhooks/\(scoped)/deliveries/\(deliveryId)", key: alice).json,
+            .object(["error": .string("Delivery not found")]))
+        guard case .array(let summaries)? = harness.send("GET", "/webhooks/\(all)", key: alice).json?["deliveries"]
+        else { return XCTFail("no summaries") }
         guard case .object(let summary)? = summaries.first else { return XCTFail("no summary") }
-        XCTAssertEqual(Set(summary.keys), ["id", "event", "status", "statusCode", "attempts", "deliveredAt", "createdAt"])
+        XCTAssertEqual(
+            Set(summary.keys), ["id", "event", "status", "statusCode", "attempts", "deliveredAt", "createdAt"])
     }
 
     func testIdempotencyKeyReplaysTheFirstAnswer() {
@@ -221,8 +258,13 @@ final class AppTests: XCTestCase {
         // Only the replay says it is one.
         XCTAssertFalse(first.headers.contains { $0.0 == "Idempotent-Replayed" })
         XCTAssertTrue(again.headers.contains { $0 == ("Idempotent-Replayed", "true") })
-        XCTAssertEqual(harness.send("GET", "/webhooks/\(id)", key: alice).json?["_count"], .object(["deliveries": .int(1)]))
-        XCTAssertEqual(harness.send("POST", "/events", key: panel, json: #"{"event":"server.started","serverId":"nope"}"#).status, 404)
-        XCTAssertEqual(harness.send("POST", "/events", key: panel, json: #"{"event":"server.boom","serverId":"s1"}"#).json?["invalidEvents"], .array([.string("server.boom")]))
+        XCTAssertEqual(
+            harness.send("GET", "/webhooks/\(id)", key: alice).json?["_count"], .object(["deliveries": .int(1)]))
+        XCTAssertEqual(
+            harness.send("POST", "/events", key: panel, json: #"{"event":"server.started","serverId":"nope"}"#).status,
+            404)
+        XCTAssertEqual(
+            harness.send("POST", "/events", key: panel, json: #"{"event":"server.boom","serverId":"s1"}"#).json?[
+                "invalidEvents"], .array([.string("server.boom")]))
     }
 }

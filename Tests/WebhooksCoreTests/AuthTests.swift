@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import WebhooksCore
 
 final class AuthTests: XCTestCase {
@@ -6,15 +7,20 @@ final class AuthTests: XCTestCase {
         let key = try APIKey.generate()
         XCTAssertTrue(key.text.hasPrefix("swh_"))
         XCTAssertEqual(key.id.count, 16)
-        XCTAssertEqual(Data(base64Encoded: key.secret.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/") + "=")?.count, 32)
+        XCTAssertEqual(
+            Data(
+                base64Encoded: key.secret.replacingOccurrences(of: "-", with: "+").replacingOccurrences(
+                    of: "_", with: "/") + "=")?.count, 32)
         XCTAssertEqual(APIKey(parsing: key.text), key)
         XCTAssertNotEqual(try APIKey.generate(), key)
     }
 
     func testMalformedKeysDoNotParse() {
-        for text in ["", "swh_", "Bearer x", "swh_0123456789abcdeg_" + String(repeating: "a", count: 43),
-                     "swh_0123456789abcdef_" + String(repeating: "a", count: 42),
-                     "swh_0123456789abcdef_" + String(repeating: "+", count: 43)] {
+        for text in [
+            "", "swh_", "Bearer x", "swh_0123456789abcdeg_" + String(repeating: "a", count: 43),
+            "swh_0123456789abcdef_" + String(repeating: "a", count: 42),
+            "swh_0123456789abcdef_" + String(repeating: "+", count: 43),
+        ] {
             XCTAssertNil(APIKey(parsing: text), text)
         }
     }
@@ -25,17 +31,20 @@ final class AuthTests: XCTestCase {
     func testCryptoMatchesKnownAnswers() {
         let jefe = HMACSHA256(key: Array("Jefe".utf8))
         for _ in 0..<2 {
-            XCTAssertEqual(jefe.digest(Array("what do ya want for nothing?".utf8)).hexString,
-                           "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+            XCTAssertEqual(
+                jefe.digest(Array("what do ya want for nothing?".utf8)).hexString,
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         }
-        XCTAssertEqual(Crypto.sha256(Array("abc".utf8)).hexString,
-                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(
+            Crypto.sha256(Array("abc".utf8)).hexString,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertTrue(Crypto.equal([1, 2, 3], [1, 2, 3]))
         XCTAssertFalse(Crypto.equal([1, 2, 3], [1, 2, 4]))
         XCTAssertFalse(Crypto.equal([1, 2, 3], [1, 2]))
         let long = HMACSHA256(key: [UInt8](repeating: 0xaa, count: 131))
-        XCTAssertEqual(long.digest(Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)).hexString,
-                       "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+        XCTAssertEqual(
+            long.digest(Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)).hexString,
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
     }
 
     func testOnlyTheDigestIsStoredAndVerificationFollowsRevocation() throws {
@@ -75,14 +84,18 @@ final class AuthTests: XCTestCase {
                 XCTAssertNil(try harness.verifier.principal(forAuthorization: header))
                 return DispatchTime.now().uptimeNanoseconds - start
             }
-            var knownTimes: [UInt64] = [], unknownTimes: [UInt64] = []
+            var knownTimes: [UInt64] = []
+            var unknownTimes: [UInt64] = []
             for _ in 0..<1500 {
                 knownTimes.append(try nanoseconds(wrongSecret))
                 unknownTimes.append(try nanoseconds(unknownId))
             }
-            let knownMedian = Double(knownTimes.sorted()[750]), unknownMedian = Double(unknownTimes.sorted()[750])
+            let knownMedian = Double(knownTimes.sorted()[750])
+            let unknownMedian = Double(unknownTimes.sorted()[750])
             let ratio = knownMedian / unknownMedian
-            XCTAssert((0.67...1.5).contains(ratio), "caching \(caching): known id \(knownMedian) ns, unknown id \(unknownMedian) ns: ratio \(ratio)")
+            XCTAssert(
+                (0.67...1.5).contains(ratio),
+                "caching \(caching): known id \(knownMedian) ns, unknown id \(unknownMedian) ns: ratio \(ratio)")
         }
     }
 
@@ -92,7 +105,8 @@ final class AuthTests: XCTestCase {
         let first = try ServerSecret.loadOrCreate(at: "\(folder)/secret.key")
         XCTAssertEqual(first.count, 32)
         XCTAssertEqual(try ServerSecret.loadOrCreate(at: "\(folder)/secret.key"), first)
-        let mode = try FileManager.default.attributesOfItem(atPath: "\(folder)/secret.key")[.posixPermissions] as! NSNumber
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: "\(folder)/secret.key")[.posixPermissions] as! NSNumber
         XCTAssertEqual(mode.intValue, 0o600)
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import WebhooksCore
 
 final class ConfigTests: XCTestCase {
@@ -18,7 +19,8 @@ final class ConfigTests: XCTestCase {
             data_dir = /srv/data   # trailing comment
             discord_hosts = discord.com, 127.0.0.1:9000
             """
-        let (config, problems) = Config.load(fileText: text, environment: ["STELLAR_WEBHOOKS_WORKERS": "5", "PATH": "/bin"])
+        let (config, problems) = Config.load(
+            fileText: text, environment: ["STELLAR_WEBHOOKS_WORKERS": "5", "PATH": "/bin"])
         XCTAssertEqual(problems, [])
         XCTAssertEqual(config.workers, 5)
         XCTAssertEqual(config.dataDir, "/srv/data")
@@ -35,7 +37,9 @@ final class ConfigTests: XCTestCase {
             just a line
             """
         let (_, problems) = Config.load(fileText: text, environment: ["STELLAR_WEBHOOKS_LOG_LEVEL": "loud"])
-        XCTAssertEqual(problems.map(\.key), ["line 6", "workers", "colour", "socket_mode", "retry_schedule", "data_dir", "STELLAR_WEBHOOKS_LOG_LEVEL"])
+        XCTAssertEqual(
+            problems.map(\.key),
+            ["line 6", "workers", "colour", "socket_mode", "retry_schedule", "data_dir", "STELLAR_WEBHOOKS_LOG_LEVEL"])
         XCTAssertEqual(problems[2].reason, "unknown key")
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import WebhooksCore
 
 final class DiscordMessageTests: XCTestCase {
@@ -6,7 +7,10 @@ final class DiscordMessageTests: XCTestCase {
         "event": .string("backup.created"),
         "timestamp": .string("2026-01-15T12:00:00.000Z"),
         "server": .object(["id": .string("s1"), "name": .string("My MC @everyone"), "status": .string("RUNNING")]),
-        "data": .object(["backupId": .string("b1"), "sizeBytes": .int(1234), "ok": .bool(true), "nested": .object([:]), "note": .string("")]),
+        "data": .object([
+            "backupId": .string("b1"), "sizeBytes": .int(1234), "ok": .bool(true), "nested": .object([:]),
+            "note": .string(""),
+        ]),
     ])
 
     func testBodyIsTheEmbedOfTheDesign() {
@@ -14,19 +18,23 @@ final class DiscordMessageTests: XCTestCase {
         let field = { (name: String, value: String) -> JSONValue in
             .object(["name": .string(name), "value": .string(value), "inline": .bool(true)])
         }
-        XCTAssertEqual(body, .object([
-            "embeds": .array([.object([
-                "title": .string("🔔 Backup Created"),
-                "color": .int(65280),
-                "fields": .array([
-                    field("Server", "My MC @everyone"), field("Status", "RUNNING"), field("Backup Id", "b1"),
-                    field("Note", "—"), field("Ok", "true"), field("Size Bytes", "1234"),
+        XCTAssertEqual(
+            body,
+            .object([
+                "embeds": .array([
+                    .object([
+                        "title": .string("🔔 Backup Created"),
+                        "color": .int(65280),
+                        "fields": .array([
+                            field("Server", "My MC @everyone"), field("Status", "RUNNING"), field("Backup Id", "b1"),
+                            field("Note", "—"), field("Ok", "true"), field("Size Bytes", "1234"),
+                        ]),
+                        "timestamp": .string("2026-01-15T12:00:00.000Z"),
+                        "footer": .object(["text": .string("StellarStack")]),
+                    ])
                 ]),
-                "timestamp": .string("2026-01-15T12:00:00.000Z"),
-                "footer": .object(["text": .string("StellarStack")]),
-            ])]),
-            "allowed_mentions": .object(["parse": .array([])]),
-        ]))
+                "allowed_mentions": .object(["parse": .array([])]),
+            ]))
     }
 
     func testTitlesAndColoursByMeaning() {
@@ -67,7 +75,8 @@ final class DiscordMessageTests: XCTestCase {
     }
 
     func testTheTestMessageAndItsStoredPayload() {
-        let body = DiscordMessage.body(for: DiscordMessage.testPayload(timestamp: "2026-01-15T12:00:00.000Z"), footer: "F")
+        let body = DiscordMessage.body(
+            for: DiscordMessage.testPayload(timestamp: "2026-01-15T12:00:00.000Z"), footer: "F")
         guard case .array(let embeds)? = body["embeds"] else { return XCTFail("no embeds") }
         XCTAssertEqual(embeds[0]["title"], .string("🔔 Test"))
         XCTAssertEqual(embeds[0]["description"], .string("Webhook connected"))
@@ -90,31 +99,44 @@ final class DeliveryPolicyTests: XCTestCase {
 
     func testEveryOutcomeOfTheDesign() {
         XCTAssertEqual(outcome(answer(204)), .delivered)
-        XCTAssertEqual(outcome(answer(429, #"{"retry_after":1.5,"global":false}"#, headers: ["x-ratelimit-limit": "5"])), .rateLimited(wait: 1.5, scope: .webhook))
-        XCTAssertEqual(outcome(answer(429, #"{"message":"x"}"#, headers: ["retry-after": "3", "x-ratelimit-limit": "5"])), .rateLimited(wait: 3, scope: .webhook))
+        XCTAssertEqual(
+            outcome(answer(429, #"{"retry_after":1.5,"global":false}"#, headers: ["x-ratelimit-limit": "5"])),
+            .rateLimited(wait: 1.5, scope: .webhook))
+        XCTAssertEqual(
+            outcome(answer(429, #"{"message":"x"}"#, headers: ["retry-after": "3", "x-ratelimit-limit": "5"])),
+            .rateLimited(wait: 3, scope: .webhook))
         XCTAssertEqual(outcome(answer(429, #"{"retry_after":2,"global":true}"#)), .rateLimited(wait: 2, scope: .global))
-        XCTAssertEqual(outcome(answer(429, #"{"message":"blocked","code":0}"#, headers: ["retry-after": "3600"])), .rateLimited(wait: 3600, scope: .cloudflareBan))
-        guard case .webhookGone(let reason) = outcome(answer(404, #"{"message":"Unknown Webhook","code":10015}"#)) else {
+        XCTAssertEqual(
+            outcome(answer(429, #"{"message":"blocked","code":0}"#, headers: ["retry-after": "3600"])),
+            .rateLimited(wait: 3600, scope: .cloudflareBan))
+        guard case .webhookGone(let reason) = outcome(answer(404, #"{"message":"Unknown Webhook","code":10015}"#))
+        else {
             return XCTFail("404 must disable the webhook")
         }
         XCTAssertTrue(reason.contains("404 Unknown Webhook (code 10015)"), reason)
         guard case .webhookGone = outcome(answer(401)) else { return XCTFail("401 must disable the webhook") }
-        guard case .failed = outcome(answer(400)), case .failed = outcome(answer(403)), case .failed = outcome(answer(413)),
+        guard case .failed = outcome(answer(400)), case .failed = outcome(answer(403)),
+            case .failed = outcome(answer(413)),
             case .failed = outcome(answer(302)), case .failed = outcome(.refused("private"))
         else { return XCTFail("other 4xx, 3xx and refusals fail at once") }
     }
 
     func testServerErrorsFollowTheScheduleWithJitterThenFail() {
-        XCTAssertEqual(outcome(answer(500), retriesUsed: 0, jitter: 0), .retry(after: 10, error: "Discord answered 500"))
-        XCTAssertEqual(outcome(.transportError("Timed out"), retriesUsed: 1, jitter: 1), .retry(after: 72, error: "Timed out"))
-        XCTAssertEqual(outcome(answer(503), retriesUsed: 1, jitter: -1), .retry(after: 48, error: "Discord answered 503"))
+        XCTAssertEqual(
+            outcome(answer(500), retriesUsed: 0, jitter: 0), .retry(after: 10, error: "Discord answered 500"))
+        XCTAssertEqual(
+            outcome(.transportError("Timed out"), retriesUsed: 1, jitter: 1), .retry(after: 72, error: "Timed out"))
+        XCTAssertEqual(
+            outcome(answer(503), retriesUsed: 1, jitter: -1), .retry(after: 48, error: "Discord answered 503"))
         XCTAssertEqual(outcome(answer(500), retriesUsed: 2), .failed(error: "Discord answered 500"))
         XCTAssertEqual(outcome(answer(500), manual: true), .failed(error: "Discord answered 500"))
     }
 
     func testRecordCountsAttemptsAndOnlyScheduledRetries() {
         let now = Date(timeIntervalSince1970: 1_768_478_400)
-        let queued = Delivery(id: "d", webhookId: "w", userId: "u", event: "server.started", payload: .null, createdAt: "2026-01-15T12:00:00.000Z")
+        let queued = Delivery(
+            id: "d", webhookId: "w", userId: "u", event: "server.started", payload: .null,
+            createdAt: "2026-01-15T12:00:00.000Z")
         let limited = policy.record(.rateLimited(wait: 2, scope: .webhook), of: answer(429), on: queued, now: now)
         XCTAssertEqual([limited.attempts, limited.retriesUsed], [1, 0])
         XCTAssertEqual(limited.nextAttemptAt, "2026-01-15T12:00:02.000Z")
@@ -131,36 +153,52 @@ final class DeliveryPolicyTests: XCTestCase {
     }
 
     func testEmptyBucketHeadersAskForAWait() {
-        XCTAssertEqual(DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "1.25"]), 1.25)
-        XCTAssertNil(DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "3", "x-ratelimit-reset-after": "1.25"]))
+        XCTAssertEqual(
+            DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "1.25"]), 1.25)
+        XCTAssertNil(
+            DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "3", "x-ratelimit-reset-after": "1.25"]))
     }
 
     /// A hostile endpoint may ask for any wait: none is longer than an hour, and recording it
     /// never overflows a timestamp.
     func testServerGivenWaitsAreCappedAtAnHour() {
         for huge in ["1e300", "inf", "9223372036854775807"] {
-            XCTAssertEqual(DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset-after": huge]), 3600, huge)
-            let limited = answer(429, #"{"retry_after": 1, "global": false}"#, headers: ["retry-after": huge, "x-ratelimit-limit": "5"])
+            XCTAssertEqual(
+                DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset-after": huge]),
+                3600, huge)
+            let limited = answer(
+                429, #"{"retry_after": 1, "global": false}"#, headers: ["retry-after": huge, "x-ratelimit-limit": "5"])
             XCTAssertEqual(outcome(limited), .rateLimited(wait: 1, scope: .webhook))
-            let headerOnly = answer(429, #"{"global": false}"#, headers: ["retry-after": huge, "x-ratelimit-limit": "5"])
+            let headerOnly = answer(
+                429, #"{"global": false}"#, headers: ["retry-after": huge, "x-ratelimit-limit": "5"])
             XCTAssertEqual(outcome(headerOnly), .rateLimited(wait: 3600, scope: .webhook), huge)
         }
-        for body in [#"{"retry_after": 1e300, "global": true}"#, #"{"retry_after": 9223372036854775807, "global": true}"#] {
+        for body in [
+            #"{"retry_after": 1e300, "global": true}"#, #"{"retry_after": 9223372036854775807, "global": true}"#,
+        ] {
             let result = answer(429, body, headers: ["x-ratelimit-global": "true"])
             XCTAssertEqual(outcome(result), .rateLimited(wait: 3600, scope: .global), body)
-            let recorded = policy.record(outcome(result), of: result, on: Delivery(id: "d", webhookId: "w", userId: "u", event: "server.started", payload: .null, createdAt: "t"), now: Date(timeIntervalSince1970: 1_768_478_400))
+            let recorded = policy.record(
+                outcome(result), of: result,
+                on: Delivery(
+                    id: "d", webhookId: "w", userId: "u", event: "server.started", payload: .null, createdAt: "t"),
+                now: Date(timeIntervalSince1970: 1_768_478_400))
             XCTAssertEqual(recorded.nextAttemptAt, "2026-01-15T13:00:00.000Z")
         }
-        XCTAssertEqual(outcome(answer(429, #"{"global": false}"#, headers: ["retry-after": "nan", "x-ratelimit-limit": "5"])), .rateLimited(wait: 1, scope: .webhook))
+        XCTAssertEqual(
+            outcome(answer(429, #"{"global": false}"#, headers: ["retry-after": "nan", "x-ratelimit-limit": "5"])),
+            .rateLimited(wait: 1, scope: .webhook))
     }
 }
 
 final class PrivateAddressTests: XCTestCase {
     func testLiteralFormsOfPrivateAddresses() {
-        for host in ["127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "10.1.2.3", "172.16.0.1",
-                     "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1",
-                     "[::1]", "[::]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[fe80::1]", "[fc00::1]",
-                     "[64:ff9b::a00:1]", "[2002:7f00:1::]", "[ff02::1]"] {
+        for host in [
+            "127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "10.1.2.3", "172.16.0.1",
+            "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1",
+            "[::1]", "[::]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[fe80::1]", "[fc00::1]",
+            "[64:ff9b::a00:1]", "[2002:7f00:1::]", "[ff02::1]",
+        ] {
             XCTAssertEqual(PrivateAddress.literalIsPrivate(host: host), true, host)
         }
         for host in ["162.159.128.233", "[2606:4700::6810:1]", "[64:ff9b::a29f:80e9]", "[::ffff:162.159.128.233]"] {
@@ -176,15 +214,26 @@ final class PrivateAddressTests: XCTestCase {
             XCTAssertNil(DiscordWebhookURL(url(host), allowedHosts: hosts, allowInsecure: false), host)
             XCTAssertNotNil(DiscordWebhookURL(url(host), allowedHosts: hosts, allowInsecure: true), host)
         }
-        XCTAssertNil(DiscordWebhookURL("https://discord.com@evil.example/api/webhooks/123456789012345678/tok", allowedHosts: hosts, allowInsecure: false))
-        XCTAssertNil(DiscordWebhookURL("https://discord.com.evil.example/api/webhooks/123456789012345678/tok", allowedHosts: hosts, allowInsecure: false))
+        XCTAssertNil(
+            DiscordWebhookURL(
+                "https://discord.com@evil.example/api/webhooks/123456789012345678/tok", allowedHosts: hosts,
+                allowInsecure: false))
+        XCTAssertNil(
+            DiscordWebhookURL(
+                "https://discord.com.evil.example/api/webhooks/123456789012345678/tok", allowedHosts: hosts,
+                allowInsecure: false))
     }
 
     func testSendURLAndRedaction() {
-        let own = DiscordWebhookURL("https://discordapp.com/api/v9/webhooks/123456789012345678/secret-tok?thread_id=42", allowedHosts: Config().discordHosts, allowInsecure: false)!
-        XCTAssertEqual(own.sendURL, "https://discord.com/api/v10/webhooks/123456789012345678/secret-tok?wait=true&thread_id=42")
+        let own = DiscordWebhookURL(
+            "https://discordapp.com/api/v9/webhooks/123456789012345678/secret-tok?thread_id=42",
+            allowedHosts: Config().discordHosts, allowInsecure: false)!
+        XCTAssertEqual(
+            own.sendURL, "https://discord.com/api/v10/webhooks/123456789012345678/secret-tok?wait=true&thread_id=42")
         XCTAssertEqual(own.redacted, "https://discord.com/api/webhooks/123456789012345678/****")
-        let local = DiscordWebhookURL("http://127.0.0.1:8999/api/webhooks/123456789012345678/tok", allowedHosts: ["127.0.0.1:8999"], allowInsecure: true)!
+        let local = DiscordWebhookURL(
+            "http://127.0.0.1:8999/api/webhooks/123456789012345678/tok", allowedHosts: ["127.0.0.1:8999"],
+            allowInsecure: true)!
         XCTAssertEqual(local.sendURL, "http://127.0.0.1:8999/api/v10/webhooks/123456789012345678/tok?wait=true")
     }
 }

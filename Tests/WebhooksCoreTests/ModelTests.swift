@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import WebhooksCore
 
 final class EventCatalogueTests: XCTestCase {
@@ -18,12 +19,16 @@ final class EventCatalogueTests: XCTestCase {
     }
 
     func testSelectionCollapsesDuplicatesAndReportsUnknownNamesAsSent() {
-        XCTAssertEqual(EventSelection(["SERVER_STARTED", "server.started", "backup.created"]), .valid(["server.started", "backup.created"]))
+        XCTAssertEqual(
+            EventSelection(["SERVER_STARTED", "server.started", "backup.created"]),
+            .valid(["server.started", "backup.created"]))
         XCTAssertEqual(EventSelection(["server.started", "nope", "NOPE_NOPE"]), .invalid(["nope", "NOPE_NOPE"]))
     }
 
     func testRoutingRuleNeedsEnabledSubscribedAndMatchingScope() {
-        var webhook = Webhook(id: "w", userId: "u", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: "t")
+        var webhook = Webhook(
+            id: "w", userId: "u", url: validURL, events: ["server.started"], serverId: nil, enabled: true,
+            createdAt: "t")
         XCTAssertTrue(webhook.receives("server.started", fromServer: "s1"))
         XCTAssertFalse(webhook.receives("server.stopped", fromServer: "s1"))
         webhook.serverId = "s2"
@@ -44,7 +49,8 @@ final class DiscordWebhookURLTests: XCTestCase {
     func testAcceptsDiscordForms() {
         XCTAssertEqual(parse(validURL)?.webhookId, "123456789012345678")
         XCTAssertEqual(parse("https://discordapp.com/api/v10/webhooks/12345678901234567/t")?.token, "t")
-        XCTAssertEqual(parse("https://canary.discord.com/api/webhooks/12345678901234567890/t?thread_id=42")?.threadId, "42")
+        XCTAssertEqual(
+            parse("https://canary.discord.com/api/webhooks/12345678901234567890/t?thread_id=42")?.threadId, "42")
         XCTAssertNotNil(parse("https://DISCORD.com:443/api/webhooks/12345678901234567/t"))
     }
 
@@ -81,8 +87,9 @@ final class DiscordWebhookURLTests: XCTestCase {
 
 final class JSONValueTests: XCTestCase {
     func testTellsBooleansFromNumbersAndRejectsTrailingGarbage() {
-        XCTAssertEqual(JSONValue.parse(Array(#"{"a":true,"b":1,"c":1.5}"#.utf8)),
-                       .object(["a": .bool(true), "b": .int(1), "c": .double(1.5)]))
+        XCTAssertEqual(
+            JSONValue.parse(Array(#"{"a":true,"b":1,"c":1.5}"#.utf8)),
+            .object(["a": .bool(true), "b": .int(1), "c": .double(1.5)]))
         XCTAssertNil(JSONValue.parse(Array(#"{"a":1} x"#.utf8)))
         XCTAssertNil(JSONValue.parse(Array("{".utf8)))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import WebhooksCore
 
 /// The scoreboard, and the metrics text and status made from it: counts land where they are
@@ -19,8 +20,9 @@ final class MonitoringTests: XCTestCase {
     }
 
     func board() throws -> Scoreboard {
-        try Scoreboard.create(at: folder + "/scoreboard", masterPid: 4123, startedAt: started, workers: 3,
-                              socket: "/run/stellar-webhooks/fcgi.sock", inherited: true, store: "flat files in /var/lib/x")
+        try Scoreboard.create(
+            at: folder + "/scoreboard", masterPid: 4123, startedAt: started, workers: 3,
+            socket: "/run/stellar-webhooks/fcgi.sock", inherited: true, store: "flat files in /var/lib/x")
     }
 
     /// `wanted` when the text has that very line, else nil.
@@ -35,7 +37,8 @@ final class MonitoringTests: XCTestCase {
         board.requestAnswered(route: list, status: 200, seconds: 0.003)
         board.requestAnswered(route: nil, status: 404, seconds: 0.0001)
         board.requestAnswered(route: list, status: 503, seconds: 0.02)
-        let text = MetricsText.render(board.snapshot(), pending: PendingSummary(count: 0, oldestQueuedAt: nil), now: started)
+        let text = MetricsText.render(
+            board.snapshot(), pending: PendingSummary(count: 0, oldestQueuedAt: nil), now: started)
 
         XCTAssertNotNil(line(text, #"stellar_webhooks_requests_total{code="200",method="GET",route="/webhooks"} 2"#))
         XCTAssertNotNil(line(text, #"stellar_webhooks_requests_total{code="503",method="GET",route="/webhooks"} 1"#))
@@ -44,7 +47,8 @@ final class MonitoringTests: XCTestCase {
         XCTAssertNotNil(line(text, String(bucket.replacingOccurrences(of: "%@", with: "0.0005")) + " 1"))
         XCTAssertNotNil(line(text, String(bucket.replacingOccurrences(of: "%@", with: "0.005")) + " 2"))
         XCTAssertNotNil(line(text, String(bucket.replacingOccurrences(of: "%@", with: "+Inf")) + " 3"))
-        XCTAssertNotNil(line(text, #"stellar_webhooks_request_duration_seconds_count{method="GET",route="/webhooks"} 3"#))
+        XCTAssertNotNil(
+            line(text, #"stellar_webhooks_request_duration_seconds_count{method="GET",route="/webhooks"} 3"#))
         XCTAssertNotNil(line(text, #"stellar_webhooks_storage_unavailable_total 1"#))
         XCTAssertNotNil(line(text, #"stellar_webhooks_start_time_seconds 1796000000"#))
         XCTAssertNotNil(line(text, #"stellar_webhooks_build_info{version="\#(Product.version)"} 1"#))
@@ -85,7 +89,8 @@ final class MonitoringTests: XCTestCase {
 
         let status = ServiceStatus(snapshot: board.snapshot(), pending: pending, now: now)
         XCTAssertEqual(status.helperState, "paused")
-        XCTAssertTrue(status.text.contains("helper      pid 4131, paused (Discord's global rate limit) until 2026-"), status.text)
+        XCTAssertTrue(
+            status.text.contains("helper      pid 4131, paused (Discord's global rate limit) until 2026-"), status.text)
         XCTAssertTrue(status.text.contains("socket      /run/stellar-webhooks/fcgi.sock (inherited)"), status.text)
         XCTAssertTrue(status.text.contains("deliveries  3 pending, the oldest waiting 6 s"), status.text)
         XCTAssertEqual(status.json["helper"]?["pausedBecause"], .string("discord_global"))
@@ -108,7 +113,8 @@ final class MonitoringTests: XCTestCase {
         XCTAssertEqual(snapshot.workerRestarts, [0, 0, 0])
         XCTAssertEqual(snapshot.workers.count, 0)
         XCTAssertEqual(snapshot.masterPid, 4123)
-        XCTAssertEqual(try Scoreboard.open(at: folder + "/scoreboard", writable: false)?.snapshot().configuredWorkers, 3)
+        XCTAssertEqual(
+            try Scoreboard.open(at: folder + "/scoreboard", writable: false)?.snapshot().configuredWorkers, 3)
         XCTAssertNil(try Scoreboard.open(at: folder + "/none", writable: false))
     }
 }

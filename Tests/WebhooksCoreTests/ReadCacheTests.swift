@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import WebhooksCore
 
 /// A worker's cache sees every change made through any other store on the same data_dir (another
@@ -7,7 +8,9 @@ import XCTest
 final class ReadCacheTests: StoreTestCase {
     func testAChangeThroughAnotherProcessIsSeenOnTheNextRead() throws {
         let cached = try FileStore(root: folder, clock: { Date() }, caching: true)
-        let hook = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: "s1", enabled: true, createdAt: "t")
+        let hook = Webhook(
+            id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: "s1",
+            enabled: true, createdAt: "t")
         XCTAssertEqual(try cached.webhooks(userId: "u1").count, 0)
         XCTAssertTrue(try store.createWebhook(hook, limit: 100))
         XCTAssertEqual(try cached.webhooks(userId: "u1").map(\.id), [hook.id])
@@ -22,7 +25,9 @@ final class ReadCacheTests: StoreTestCase {
         _ = try store.putServer(id: "s1", name: "Renamed", ownerId: "u1", status: nil, now: "t")
         XCTAssertEqual(try cached.server(id: "s1")?.name, "Renamed")
 
-        let key = APIKeyRecord(id: "0123456789abcdef", kind: .user, subject: "u1", label: nil, digest: "00", createdAt: "t", revokedAt: nil)
+        let key = APIKeyRecord(
+            id: "0123456789abcdef", kind: .user, subject: "u1", label: nil, digest: "00", createdAt: "t", revokedAt: nil
+        )
         XCTAssertNil(try cached.key(id: key.id))
         try store.saveKey(key)
         XCTAssertNotNil(try cached.key(id: key.id))
@@ -32,7 +37,9 @@ final class ReadCacheTests: StoreTestCase {
 
     func testWithoutChangesTheCacheIsUsed() throws {
         let cached = try FileStore(root: folder, clock: { Date() }, caching: true)
-        let hook = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: "t")
+        let hook = Webhook(
+            id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil,
+            enabled: true, createdAt: "t")
         XCTAssertTrue(try store.createWebhook(hook, limit: 100))
         XCTAssertEqual(try cached.webhooks(userId: "u1").count, 1)
         // A file changed behind the store's back (no generation bump) is not noticed: the cache

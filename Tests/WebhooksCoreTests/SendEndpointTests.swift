@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import WebhooksCore
 
 /// The test and manual-retry endpoints, with a stand-in for the helper (RecordingDispatch).
@@ -14,7 +15,9 @@ final class SendEndpointTests: XCTestCase {
         let response = harness.send("POST", "/webhooks/\(webhookId)/test", key: alice)
         XCTAssertEqual(response.status, 200)
         let deliveryId = response.json?["deliveryId"]?.stringValue ?? "none"
-        XCTAssertEqual(response.json, .object(["success": .bool(true), "deliveryId": .string(deliveryId), "statusCode": .int(200)]))
+        XCTAssertEqual(
+            response.json,
+            .object(["success": .bool(true), "deliveryId": .string(deliveryId), "statusCode": .int(200)]))
         XCTAssertEqual(harness.dispatch.sent, [deliveryId])
         let recorded = harness.send("GET", "/webhooks/\(webhookId)/deliveries/\(deliveryId)", key: alice).json
         XCTAssertEqual(recorded?["event"], .string("webhook.test"))
@@ -24,7 +27,9 @@ final class SendEndpointTests: XCTestCase {
     }
 
     func testAFailedSendIsA500WithTheError() {
-        harness.dispatch.outcome = (.answered(status: 500, headers: [:], body: []), .failed(error: "Discord answered 500"))
+        harness.dispatch.outcome = (
+            .answered(status: 500, headers: [:], body: []), .failed(error: "Discord answered 500")
+        )
         let response = harness.send("POST", "/webhooks/\(webhookId)/test", key: alice)
         XCTAssertEqual(response.status, 500)
         XCTAssertEqual(response.json?["success"], .bool(false))
@@ -41,9 +46,11 @@ final class SendEndpointTests: XCTestCase {
     }
 
     func testRetryIsANewDeliveryOfTheSamePayload() throws {
-        _ = harness.send("PUT", "/servers/s1", key: harness.key(service: "panel"), json: #"{"name":"My MC","ownerId":"alice"}"#)
+        _ = harness.send(
+            "PUT", "/servers/s1", key: harness.key(service: "panel"), json: #"{"name":"My MC","ownerId":"alice"}"#)
         _ = webhookId
-        _ = harness.send("POST", "/events", key: harness.key(service: "panel"), json: #"{"event":"server.started","serverId":"s1"}"#)
+        _ = harness.send(
+            "POST", "/events", key: harness.key(service: "panel"), json: #"{"event":"server.started","serverId":"s1"}"#)
         let original = try harness.store.deliveries(userId: "alice", webhookId: webhookId, offset: 0, limit: 1)[0]
         let response = harness.send("POST", "/webhooks/\(webhookId)/deliveries/\(original.id)/retry", key: alice)
         XCTAssertEqual(response.status, 200)
@@ -55,10 +62,14 @@ final class SendEndpointTests: XCTestCase {
         XCTAssertEqual(retry.event, "server.started")
         XCTAssertTrue(retry.manual)
         XCTAssertEqual(try harness.store.delivery(userId: "alice", webhookId: webhookId, id: original.id), original)
-        XCTAssertEqual(harness.send("POST", "/webhooks/\(webhookId)/deliveries/\(UUID().uuidString.lowercased())/retry", key: alice).json,
-                       .object(["error": .string("Delivery not found")]))
-        XCTAssertEqual(harness.send("POST", "/webhooks/\(webhookId)/deliveries/\(original.id)/retry", key: bob).json,
-                       .object(["error": .string("Webhook not found")]))
+        XCTAssertEqual(
+            harness.send(
+                "POST", "/webhooks/\(webhookId)/deliveries/\(UUID().uuidString.lowercased())/retry", key: alice
+            ).json,
+            .object(["error": .string("Delivery not found")]))
+        XCTAssertEqual(
+            harness.send("POST", "/webhooks/\(webhookId)/deliveries/\(original.id)/retry", key: bob).json,
+            .object(["error": .string("Webhook not found")]))
         XCTAssertEqual(harness.dispatch.wakes, 1)  // the event woke the helper; manual sends ask directly
     }
 }
@@ -68,11 +79,15 @@ final class RetentionTests: XCTestCase {
 
     func testFinishedDeliveriesOlderThanTheCutoffArePrunedWithTheirIndexRecords() throws {
         let store = harness.store
-        let webhook = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: "2026-01-01T00:00:00.000Z")
+        let webhook = Webhook(
+            id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil,
+            enabled: true, createdAt: "2026-01-01T00:00:00.000Z")
         XCTAssertTrue(try store.createWebhook(webhook, limit: 100))
         let days = ["2026-01-01", "2026-01-02", "2026-01-03", "2026-02-01"]
         let deliveries = days.map {
-            Delivery(id: Identifier.newUUID(), webhookId: webhook.id, userId: "u1", event: "server.started", payload: .null, createdAt: "\($0)T00:00:00.000Z")
+            Delivery(
+                id: Identifier.newUUID(), webhookId: webhook.id, userId: "u1", event: "server.started", payload: .null,
+                createdAt: "\($0)T00:00:00.000Z")
         }
         try store.queue(deliveries, userId: "u1")
         let names = try store.outboxNames()
@@ -84,7 +99,9 @@ final class RetentionTests: XCTestCase {
         let pruned = try store.pruneDeliveries(createdBefore: Timestamp.parse("2026-01-15T00:00:00.000Z")!)
         XCTAssertEqual(pruned, 2)
         XCTAssertEqual(try store.deliveryCount(userId: "u1", webhookId: webhook.id), 2)
-        XCTAssertEqual(try store.deliveries(userId: "u1", webhookId: webhook.id, offset: 0, limit: 10).map(\.id), [deliveries[3].id, deliveries[1].id])
+        XCTAssertEqual(
+            try store.deliveries(userId: "u1", webhookId: webhook.id, offset: 0, limit: 10).map(\.id),
+            [deliveries[3].id, deliveries[1].id])
         XCTAssertEqual(try store.outboxNames().count, 1)
         XCTAssertEqual(try store.pruneDeliveries(createdBefore: Timestamp.parse("2026-01-15T00:00:00.000Z")!), 0)
     }
@@ -92,9 +109,13 @@ final class RetentionTests: XCTestCase {
     func testIdempotencyAnswersExpireAfterADay() throws {
         let store = harness.store
         let day = Date(timeIntervalSince1970: 1_768_478_400)
-        _ = try store.idempotent(scope: "panel", key: "k", now: day) { StoredAnswer(status: 202, body: .null, createdAt: Timestamp.format(day)) }
+        _ = try store.idempotent(scope: "panel", key: "k", now: day) {
+            StoredAnswer(status: 202, body: .null, createdAt: Timestamp.format(day))
+        }
         XCTAssertEqual(try store.expireIdempotencyKeys(now: day.addingTimeInterval(3600)), 0)
         XCTAssertEqual(try store.expireIdempotencyKeys(now: day.addingTimeInterval(25 * 3600)), 1)
-        XCTAssertEqual(try FileSystem.list(store.layout.idempotency), ["locks"], "the answer is gone; only the shared lock folder stays")
+        XCTAssertEqual(
+            try FileSystem.list(store.layout.idempotency), ["locks"],
+            "the answer is gone; only the shared lock folder stays")
     }
 }

@@ -1,15 +1,20 @@
 import Foundation
 import XCTest
+
 @testable import WebhooksCore
 
 /// What the store leaves behind when a write fails, and the limits it keeps.
 final class StoreFailureTests: StoreTestCase {
     func webhook(user: String = "u1") -> Webhook {
-        Webhook(id: Identifier.newUUID(), userId: user, url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: "2026-01-15T12:00:00.000Z")
+        Webhook(
+            id: Identifier.newUUID(), userId: user, url: validURL, events: ["server.started"], serverId: nil,
+            enabled: true, createdAt: "2026-01-15T12:00:00.000Z")
     }
 
     func delivery(for webhook: Webhook) -> Delivery {
-        Delivery(id: Identifier.newUUID(), webhookId: webhook.id, userId: webhook.userId, event: "server.started", payload: .null, createdAt: "2026-01-15T12:00:00.000Z")
+        Delivery(
+            id: Identifier.newUUID(), webhookId: webhook.id, userId: webhook.userId, event: "server.started",
+            payload: .null, createdAt: "2026-01-15T12:00:00.000Z")
     }
 
     func testAUserMayHaveAtMostTheLimitOfWebhooks() throws {
@@ -45,7 +50,8 @@ final class StoreFailureTests: StoreTestCase {
         XCTAssertTrue(try store.createWebhook(hook, limit: 100))
         let kept = delivery(for: hook)
         try store.queue([kept], userId: "u1")
-        let first = delivery(for: hook), second = delivery(for: hook)
+        let first = delivery(for: hook)
+        let second = delivery(for: hook)
         // The second delivery's file cannot be written: a folder stands at its path.
         try FileSystem.makeFolder(store.layout.delivery("u1", hook.id, second.id))
         XCTAssertThrowsError(try store.queue([first, second], userId: "u1"))

@@ -1,17 +1,21 @@
 import XCTest
+
 @testable import WebhooksCore
 
 final class StoreTests: StoreTestCase {
     func makeWebhook(user: String = "u1", createdAt: String = "2026-01-15T12:00:00.000Z") throws -> Webhook {
-        let webhook = Webhook(id: Identifier.newUUID(), userId: user, url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: createdAt)
+        let webhook = Webhook(
+            id: Identifier.newUUID(), userId: user, url: validURL, events: ["server.started"], serverId: nil,
+            enabled: true, createdAt: createdAt)
         XCTAssertTrue(try store.createWebhook(webhook, limit: 100))
         return webhook
     }
 
     func makeDeliveries(_ count: Int, for webhook: Webhook) throws -> [Delivery] {
         let deliveries = (0..<count).map { index in
-            Delivery(id: Identifier.newUUID(), webhookId: webhook.id, userId: webhook.userId, event: "server.started",
-                     payload: .object(["n": .int(Int64(index))]), createdAt: Timestamp.format(fixedNow))
+            Delivery(
+                id: Identifier.newUUID(), webhookId: webhook.id, userId: webhook.userId, event: "server.started",
+                payload: .object(["n": .int(Int64(index))]), createdAt: Timestamp.format(fixedNow))
         }
         try store.queue(deliveries, userId: webhook.userId)
         return deliveries
@@ -52,8 +56,11 @@ final class StoreTests: StoreTestCase {
         let webhook = try makeWebhook()
         let ids = try makeDeliveries(7, for: webhook).map(\.id)
         XCTAssertEqual(try store.deliveryCount(userId: "u1", webhookId: webhook.id), 7)
-        XCTAssertEqual(try store.deliveries(userId: "u1", webhookId: webhook.id, offset: 0, limit: 3).map(\.id), Array(ids.reversed()[0..<3]))
-        XCTAssertEqual(try store.deliveries(userId: "u1", webhookId: webhook.id, offset: 5, limit: 3).map(\.id), [ids[1], ids[0]])
+        XCTAssertEqual(
+            try store.deliveries(userId: "u1", webhookId: webhook.id, offset: 0, limit: 3).map(\.id),
+            Array(ids.reversed()[0..<3]))
+        XCTAssertEqual(
+            try store.deliveries(userId: "u1", webhookId: webhook.id, offset: 5, limit: 3).map(\.id), [ids[1], ids[0]])
         XCTAssertEqual(try store.deliveries(userId: "u1", webhookId: webhook.id, offset: 7, limit: 3), [])
         XCTAssertEqual(try store.delivery(userId: "u1", webhookId: webhook.id, id: ids[3])?.id, ids[3])
     }
@@ -113,20 +120,35 @@ final class StoreTests: StoreTestCase {
         handle.write(Data(#"{"live":2,"webhook":{"id":"#.utf8))  // a writer killed mid-append
         handle.closeFile()
         XCTAssertEqual(try store.webhooks(userId: "u1").map(\.id), [first.id])
-        let second = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: first.createdAt)
+        let second = Webhook(
+            id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil,
+            enabled: true, createdAt: first.createdAt)
         XCTAssertTrue(try store.createWebhook(second, limit: 2))
-        XCTAssertEqual(try FileSystem.size(log), whole + (try RecordCoding.encodeLine(WebhookLog.Line(live: 2, webhook: second))).count)
+        XCTAssertEqual(
+            try FileSystem.size(log),
+            whole + (try RecordCoding.encodeLine(WebhookLog.Line(live: 2, webhook: second))).count)
         XCTAssertEqual(Set(try store.webhooks(userId: "u1").map(\.id)), [first.id, second.id])
-        XCTAssertFalse(try store.createWebhook(Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: first.createdAt), limit: 2))
+        XCTAssertFalse(
+            try store.createWebhook(
+                Webhook(
+                    id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil,
+                    enabled: true, createdAt: first.createdAt), limit: 2))
     }
 
     func testTheLimitCountsWhatUpdatesAndDeletesLeave() throws {
-        let kept = try makeWebhook(), doomed = try makeWebhook()
+        let kept = try makeWebhook()
+        let doomed = try makeWebhook()
         _ = try store.updateWebhook(userId: "u1", id: kept.id) { $0.events = ["server.stopped"] }
         XCTAssertTrue(try store.deleteWebhook(userId: "u1", id: doomed.id))
-        let next = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: kept.createdAt)
+        let next = Webhook(
+            id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil,
+            enabled: true, createdAt: kept.createdAt)
         XCTAssertTrue(try store.createWebhook(next, limit: 2))
-        XCTAssertFalse(try store.createWebhook(Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: kept.createdAt), limit: 2))
+        XCTAssertFalse(
+            try store.createWebhook(
+                Webhook(
+                    id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil,
+                    enabled: true, createdAt: kept.createdAt), limit: 2))
         XCTAssertEqual(try store.webhook(userId: "u1", id: kept.id)?.events, ["server.stopped"])
         XCTAssertNil(try store.webhook(userId: "u1", id: doomed.id))
     }
@@ -156,9 +178,12 @@ final class StoreTests: StoreTestCase {
     func testRecoveryMovesWebhookFilesIntoTheLogAndRemovesFoldersOfDeletedWebhooks() throws {
         let logged = try makeWebhook(createdAt: "2026-01-15T12:00:02.000Z")
         // Kept the way earlier versions kept them: a folder with a webhook.json, and deliveries.
-        let legacy = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil, enabled: true, createdAt: "2026-01-15T12:00:01.000Z")
+        let legacy = Webhook(
+            id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil,
+            enabled: true, createdAt: "2026-01-15T12:00:01.000Z")
         try FileSystem.makeFolder(store.layout.webhook("u1", legacy.id))
-        try FileSystem.writeAtomically(try RecordCoding.encode(legacy), to: store.layout.legacyWebhookFile("u1", legacy.id))
+        try FileSystem.writeAtomically(
+            try RecordCoding.encode(legacy), to: store.layout.legacyWebhookFile("u1", legacy.id))
         try store.deliveryIndex("u1", legacy.id).append([Identifier.newUUID(), Identifier.newUUID()])
         // A delete killed after its removal line: the folder is left.
         let orphan = "\(store.layout.webhooks("u1"))/\(Identifier.newUUID())"
@@ -169,7 +194,8 @@ final class StoreTests: StoreTestCase {
         handle.write(Data(#"{"live":2,"webh"#.utf8))
         handle.closeFile()
         let recovered = try store.recoverWebhooks()
-        XCTAssertEqual(try FileSystem.read(store.layout.webhookLog("u1"))?.last, UInt8(ascii: "\n"), "the torn line is cut off")
+        XCTAssertEqual(
+            try FileSystem.read(store.layout.webhookLog("u1"))?.last, UInt8(ascii: "\n"), "the torn line is cut off")
         XCTAssertEqual(recovered.moved, 1)
         XCTAssertEqual(recovered.removed, 1)
         XCTAssertEqual(try store.webhooks(userId: "u1").map(\.id), [logged.id, legacy.id])
@@ -194,14 +220,21 @@ final class StoreTests: StoreTestCase {
             return StoredAnswer(status: 202, body: .int(Int64(runs)), createdAt: Timestamp.format(fixedNow))
         }
         XCTAssertEqual(try store.idempotent(scope: "panel", key: "k", now: fixedNow, produce: produce).body, .int(1))
-        XCTAssertEqual(try store.idempotent(scope: "panel", key: "k", now: fixedNow.addingTimeInterval(3600), produce: produce).body, .int(1))
+        XCTAssertEqual(
+            try store.idempotent(scope: "panel", key: "k", now: fixedNow.addingTimeInterval(3600), produce: produce)
+                .body, .int(1))
         XCTAssertEqual(try store.idempotent(scope: "other", key: "k", now: fixedNow, produce: produce).body, .int(2))
-        XCTAssertEqual(try store.idempotent(scope: "panel", key: "k", now: fixedNow.addingTimeInterval(25 * 3600), produce: produce).body, .int(3))
+        XCTAssertEqual(
+            try store.idempotent(
+                scope: "panel", key: "k", now: fixedNow.addingTimeInterval(25 * 3600), produce: produce
+            ).body, .int(3))
     }
 
     func testRemovingAServerRemovesTheWebhooksScopedToIt() throws {
         _ = try store.putServer(id: "s1", name: "S", ownerId: "u1", status: nil, now: "t")
-        let scoped = Webhook(id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: "s1", enabled: true, createdAt: "t")
+        let scoped = Webhook(
+            id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: "s1",
+            enabled: true, createdAt: "t")
         XCTAssertTrue(try store.createWebhook(scoped, limit: 100))
         let unscoped = try makeWebhook()
         XCTAssertTrue(try store.removeServer(id: "s1"))

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import XCTest
+
 @testable import WebhooksCore
 
 /// A fresh data_dir under the system temp folder, removed by the caller's tearDown.
@@ -60,14 +61,17 @@ final class AppHarness {
         try! verifier.issue(kind: .service, subject: service, label: nil, now: Timestamp.format(fixedNow)).text
     }
 
-    func send(_ method: String, _ path: String, key: String?, json: String? = nil, query: [String: String] = [:],
-              headers: [String: String] = [:], now: Date = fixedNow) -> Response {
+    func send(
+        _ method: String, _ path: String, key: String?, json: String? = nil, query: [String: String] = [:],
+        headers: [String: String] = [:], now: Date = fixedNow
+    ) -> Response {
         var allHeaders = headers
         if let key { allHeaders["authorization"] = "Bearer \(key)" }
         if json != nil && allHeaders["content-type"] == nil { allHeaders["content-type"] = "application/json" }
         return app.handle(
             Request(method: method, path: path, query: query, headers: allHeaders, body: Array((json ?? "").utf8)),
-            now: now).response
+            now: now
+        ).response
     }
 }
 
@@ -77,7 +81,9 @@ final class RecordingDispatch: DeliveryDispatch, @unchecked Sendable {
     var wakes = 0
     var sent: [String] = []
     /// What the pretend send ends as; nil: the helper never answers.
-    var outcome: (result: AttemptResult, outcome: Outcome)? = (.answered(status: 200, headers: [:], body: Array("{}".utf8)), .delivered)
+    var outcome: (result: AttemptResult, outcome: Outcome)? = (
+        .answered(status: 200, headers: [:], body: Array("{}".utf8)), .delivered
+    )
     var store: FileStore?
 
     func wake() { wakes += 1 }
@@ -87,7 +93,8 @@ final class RecordingDispatch: DeliveryDispatch, @unchecked Sendable {
         guard let outcome, let store else { return false }
         for name in try! store.outboxNames() where OutboxName.deliveryId(of: name) == deliveryId {
             let delivery = try! store.pendingDelivery(outboxName: name)!
-            let recorded = DeliveryPolicy(retrySchedule: []).record(outcome.outcome, of: outcome.result, on: delivery, now: fixedNow)
+            let recorded = DeliveryPolicy(retrySchedule: []).record(
+                outcome.outcome, of: outcome.result, on: delivery, now: fixedNow)
             try! store.record(recorded, outboxName: name)
         }
         return true

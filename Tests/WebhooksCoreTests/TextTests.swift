@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import WebhooksCore
 
 /// The text helpers that stand in for Foundation's: timestamps, query strings, hex, trimming, paths.
@@ -8,23 +9,29 @@ final class TextTests: XCTestCase {
         for seconds in [0, 1_768_478_400.123, 951_782_400.999, 4_102_444_799.5] {
             let date = Date(timeIntervalSince1970: seconds)
             let text = Timestamp.format(date)
-            XCTAssertEqual(Timestamp.parse(text).map { ($0.timeIntervalSince1970 * 1000).rounded() }, (seconds * 1000).rounded(.down), text)
+            XCTAssertEqual(
+                Timestamp.parse(text).map { ($0.timeIntervalSince1970 * 1000).rounded() },
+                (seconds * 1000).rounded(.down), text)
         }
         XCTAssertEqual(Timestamp.format(Date(timeIntervalSince1970: 1_768_478_400.0456)), "2026-01-15T12:00:00.045Z")
     }
 
     func testOnlyOurTimestampFormatParses() {
-        for text in ["", "2026-01-15T12:00:00Z", "2026-01-15 12:00:00.000Z", "2026-02-31T00:00:00.000Z",
-                     "2026-13-01T00:00:00.000Z", "2026-01-15T24:00:00.000Z", "2026-01-15T12:00:00.000+01:00",
-                     "+026-01-15T12:00:00.000Z"] {
+        for text in [
+            "", "2026-01-15T12:00:00Z", "2026-01-15 12:00:00.000Z", "2026-02-31T00:00:00.000Z",
+            "2026-13-01T00:00:00.000Z", "2026-01-15T24:00:00.000Z", "2026-01-15T12:00:00.000+01:00",
+            "+026-01-15T12:00:00.000Z",
+        ] {
             XCTAssertNil(Timestamp.parse(text), text)
         }
         XCTAssertNotNil(Timestamp.parse("2024-02-29T23:59:59.999Z"))
     }
 
     func testQueryStringsArePercentDecodedAndBadEscapesKeptAsTheyCame() {
-        XCTAssertEqual(Request.parseQuery("a=1&b=two+words&c=%C3%A9t%C3%A9&a=2"), ["a": "1", "b": "two words", "c": "été"])
-        XCTAssertEqual(Request.parseQuery("x=100%&y=%zz&z=%+1&w=%ff"), ["x": "100%", "y": "%zz", "z": "% 1", "w": "%ff"])
+        XCTAssertEqual(
+            Request.parseQuery("a=1&b=two+words&c=%C3%A9t%C3%A9&a=2"), ["a": "1", "b": "two words", "c": "été"])
+        XCTAssertEqual(
+            Request.parseQuery("x=100%&y=%zz&z=%+1&w=%ff"), ["x": "100%", "y": "%zz", "z": "% 1", "w": "%ff"])
         XCTAssertEqual(Request.parseQuery("flag&=v"), ["flag": "", "": "v"])
     }
 

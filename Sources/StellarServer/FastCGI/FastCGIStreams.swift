@@ -57,10 +57,11 @@ enum FastCGIRequestReader {
         // front ends that send none (lighttpd) pass REQUEST_URI as it came, encoded.
         let path = params[.documentURI] ?? Request.decodePath(params[.requestURI]?.prefix { $0 != "?" } ?? "/")
         let query = params[.queryString] ?? ""
-        return .request(Request(
-            method: params[.requestMethod] ?? "GET", path: path,
-            query: query.isEmpty ? [:] : Request.parseQuery(query), headers: headers,
-            body: [UInt8](repeating: 0, count: length)))
+        return .request(
+            Request(
+                method: params[.requestMethod] ?? "GET", path: path,
+                query: query.isEmpty ? [:] : Request.parseQuery(query), headers: headers,
+                body: [UInt8](repeating: 0, count: length)))
     }
 
     /// The params `head` reads, in fixed slots: these, then the headers the API reads
@@ -72,10 +73,9 @@ enum FastCGIRequestReader {
         }
 
         static let firstHeader = Name.allCases.count
-        static let names: [[UInt8]] = (
-            ["CONTENT_TYPE", "CONTENT_LENGTH", "DOCUMENT_URI", "REQUEST_URI", "REQUEST_METHOD", "QUERY_STRING"]
-                + Request.headersRead.map { "HTTP_" + $0.uppercased().replacing("-", with: "_") }
-        ).map { Array($0.utf8) }
+        static let names: [[UInt8]] =
+            (["CONTENT_TYPE", "CONTENT_LENGTH", "DOCUMENT_URI", "REQUEST_URI", "REQUEST_METHOD", "QUERY_STRING"]
+            + Request.headersRead.map { "HTTP_" + $0.uppercased().replacing("-", with: "_") }).map { Array($0.utf8) }
 
         var values = [String?](repeating: nil, count: names.count)
 

@@ -73,7 +73,9 @@ public struct FastCGIWorker {
             served += 1
         }
         FCGX_Free(request, 1)
-        logger.info("worker exiting", metadata: ["served": "\(served)", "reason": "\(WorkerSignals.stopRequested ? "SIGTERM" : "max_requests")"])
+        logger.info(
+            "worker exiting",
+            metadata: ["served": "\(served)", "reason": "\(WorkerSignals.stopRequested ? "SIGTERM" : "max_requests")"])
     }
 
     /// Blocks until the listening socket (fd 0) has a connection; false when a signal came first.

@@ -22,8 +22,11 @@ public final class Supervisor {
         public var pending: () -> PendingSummary?
         public var stopTimeout: TimeInterval = 30
 
-        public init(workerArguments: [String], helperArguments: [String], reloadConfig: @escaping () -> (Config, [ConfigProblem]),
-                    pending: @escaping () -> PendingSummary?) {
+        public init(
+            workerArguments: [String], helperArguments: [String],
+            reloadConfig: @escaping () -> (Config, [ConfigProblem]),
+            pending: @escaping () -> PendingSummary?
+        ) {
             self.workerArguments = workerArguments
             self.helperArguments = helperArguments
             self.reloadConfig = reloadConfig
@@ -35,7 +38,8 @@ public final class Supervisor {
     static let statusInterval: TimeInterval = 5
 
     private enum Role: String {
-        case worker, helper = "delivery helper"
+        case worker
+        case helper = "delivery helper"
     }
 
     private struct Child {
@@ -62,7 +66,10 @@ public final class Supervisor {
     private var announcedReady = false
     private var nextStatus = Date.distantPast
 
-    public init(config: Config, listenFD: Int32, settings: Settings, scoreboard: Scoreboard, notifier: SystemdNotifier, logger: Logger) {
+    public init(
+        config: Config, listenFD: Int32, settings: Settings, scoreboard: Scoreboard, notifier: SystemdNotifier,
+        logger: Logger
+    ) {
         self.config = config
         self.listenFD = listenFD
         self.settings = settings
@@ -126,7 +133,9 @@ public final class Supervisor {
         if snapshot.pause != .none, (snapshot.pausedUntil ?? .distantFuture) > now {
             parts.append("sends paused (\(snapshot.pause.label))")
         }
-        parts.append("last delivered " + (snapshot.lastDelivered.map { "\(Int(now.timeIntervalSince($0))) s ago" } ?? "never since start"))
+        parts.append(
+            "last delivered "
+                + (snapshot.lastDelivered.map { "\(Int(now.timeIntervalSince($0))) s ago" } ?? "never since start"))
         return parts.joined(separator: "; ")
     }
 
@@ -169,8 +178,10 @@ public final class Supervisor {
             let why = ChildProcess.describe(status: status)
             if child.role == .helper {
                 let delay = helperBackoff.delay(afterLivingFor: Date().timeIntervalSince(child.startedAt))
-                let what = ChildProcess.exitedCleanly(status: status) ? "delivery helper exited" : "delivery helper died"
-                logger.error("\(what), restarting it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
+                let what =
+                    ChildProcess.exitedCleanly(status: status) ? "delivery helper exited" : "delivery helper died"
+                logger.error(
+                    "\(what), restarting it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
                 helperRestart = Date().addingTimeInterval(delay)
                 board.helperRestarted()
             } else if ChildProcess.exitedCleanly(status: status) {
@@ -180,7 +191,8 @@ public final class Supervisor {
                 board.workerRestarted(.maxRequests)
             } else {
                 let delay = backoff.delay(afterLivingFor: Date().timeIntervalSince(child.startedAt))
-                logger.error("worker died, replacing it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
+                logger.error(
+                    "worker died, replacing it", metadata: ["pid": "\(pid)", "why": "\(why)", "delay": "\(delay)s"])
                 scheduleRestart(after: delay)
                 board.workerRestarted(.crashed)
             }
@@ -206,7 +218,9 @@ public final class Supervisor {
     private func reload() {
         let (newConfig, problems) = settings.reloadConfig()
         guard problems.isEmpty else {
-            logger.error("reload refused, keeping the running configuration", metadata: ["problems": "\(problems.map(\.description).joined(separator: "; "))"])
+            logger.error(
+                "reload refused, keeping the running configuration",
+                metadata: ["problems": "\(problems.map(\.description).joined(separator: "; "))"])
             return
         }
         // READY=1 follows once the new generation waits for connections (tellSystemd).

@@ -25,7 +25,10 @@ public struct App {
     let verifier: KeyVerifier
     let logger: Logger
 
-    public init(config: Config, store: Store, secret: [UInt8], dispatch: DeliveryDispatch, scoreboard: Scoreboard? = nil, logger: Logger) {
+    public init(
+        config: Config, store: Store, secret: [UInt8], dispatch: DeliveryDispatch, scoreboard: Scoreboard? = nil,
+        logger: Logger
+    ) {
         self.config = config
         self.store = store
         self.dispatch = dispatch
@@ -51,10 +54,14 @@ public struct App {
         do {
             return try call(route, parameters: parameters, request, now: now)
         } catch let failure as StorageFailure where failure.isStorageUnavailable {
-            logger.error("storage unavailable", metadata: ["method": "\(request.method)", "path": "\(request.path)", "cause": "\(failure)"])
+            logger.error(
+                "storage unavailable",
+                metadata: ["method": "\(request.method)", "path": "\(request.path)", "cause": "\(failure)"])
             return Self.storageUnavailable
         } catch {
-            logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.path)", "cause": "\(error)"])
+            logger.error(
+                "request failed",
+                metadata: ["method": "\(request.method)", "path": "\(request.path)", "cause": "\(error)"])
             return .error(500, "Internal server error")
         }
     }
@@ -92,6 +99,7 @@ public struct App {
         }
 
         let context = HandlerContext(store: store, config: config, dispatch: dispatch, scoreboard: scoreboard, now: now)
-        return try route.handler(RouteCall(parameters: parameters, request: request, body: body, caller: caller, context: context))
+        return try route.handler(
+            RouteCall(parameters: parameters, request: request, body: body, caller: caller, context: context))
     }
 }

@@ -10,7 +10,9 @@ public struct Request: Sendable, Equatable {
     public static let headersRead = ["authorization", "content-type", "idempotency-key"]
     public var body: [UInt8]
 
-    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
+    public init(
+        method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -86,7 +88,9 @@ public struct Response: Sendable, Equatable {
     }
 
     /// `{"error": message}` plus any documented extras.
-    public static func error(_ status: Int, _ message: String, extras: [String: JSONValue] = [:], headers: [(String, String)] = []) -> Response {
+    public static func error(
+        _ status: Int, _ message: String, extras: [String: JSONValue] = [:], headers: [(String, String)] = []
+    ) -> Response {
         json(status, .object(extras.merging(["error": .string(message)]) { _, new in new }), headers: headers)
     }
 

@@ -2,7 +2,9 @@
 /// are always present, as null when unset.
 enum Rendering {
     static func webhook(_ webhook: Webhook, store: Store) throws -> [String: JSONValue] {
-        try self.webhook(webhook, deliveryCount: try store.deliveryCount(userId: webhook.userId, webhookId: webhook.id), store: store)
+        try self.webhook(
+            webhook, deliveryCount: try store.deliveryCount(userId: webhook.userId, webhookId: webhook.id), store: store
+        )
     }
 
     static func webhook(_ webhook: Webhook, deliveryCount count: Int, store: Store) throws -> [String: JSONValue] {

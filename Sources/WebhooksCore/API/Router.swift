@@ -10,9 +10,15 @@ public enum Router {
         Route("GET", "/webhooks/:id", .user) { try $0.webhooks.get($0["id"]) },
         Route("PATCH", "/webhooks/:id", .user, body: true) { try $0.webhooks.update($0["id"], $0.body) },
         Route("DELETE", "/webhooks/:id", .user) { try $0.webhooks.delete($0["id"]) },
-        Route("GET", "/webhooks/:id/deliveries", .user) { try $0.webhooks.deliveries($0["id"], query: $0.request.query) },
-        Route("GET", "/webhooks/:id/deliveries/:deliveryId", .user) { try $0.webhooks.delivery($0["id"], $0["deliveryId"]) },
-        Route("POST", "/webhooks/:id/deliveries/:deliveryId/retry", .user) { try $0.webhooks.retry($0["id"], $0["deliveryId"]) },
+        Route("GET", "/webhooks/:id/deliveries", .user) {
+            try $0.webhooks.deliveries($0["id"], query: $0.request.query)
+        },
+        Route("GET", "/webhooks/:id/deliveries/:deliveryId", .user) {
+            try $0.webhooks.delivery($0["id"], $0["deliveryId"])
+        },
+        Route("POST", "/webhooks/:id/deliveries/:deliveryId/retry", .user) {
+            try $0.webhooks.retry($0["id"], $0["deliveryId"])
+        },
         Route("POST", "/webhooks/:id/test", .user) { try $0.webhooks.test($0["id"]) },
         Route("PUT", "/servers/:id", .service, body: true) { try $0.service.putServer($0["id"], $0.body) },
         Route("DELETE", "/servers/:id", .service) { try $0.service.deleteServer($0["id"]) },
@@ -70,20 +76,26 @@ public struct Route: Sendable {
         case parameter(name: String)
     }
 
-    init(_ method: String, _ path: String, _ keyKind: KeyKind, body: Bool = false, _ handler: @escaping @Sendable (RouteCall) throws -> Response) {
+    init(
+        _ method: String, _ path: String, _ keyKind: KeyKind, body: Bool = false,
+        _ handler: @escaping @Sendable (RouteCall) throws -> Response
+    ) {
         self.method = method
         self.path = path
         self.keyKind = keyKind
         self.takesBody = body
         self.handler = handler
-        self.pattern = path.split(separator: "/").map { $0.hasPrefix(":") ? .parameter(name: String($0.dropFirst())) : .literal($0) }
+        self.pattern = path.split(separator: "/").map {
+            $0.hasPrefix(":") ? .parameter(name: String($0.dropFirst())) : .literal($0)
+        }
         self.literalCount = pattern.filter { if case .literal = $0 { true } else { false } }.count
     }
 
     func fits(_ segments: [Substring]) -> Bool {
-        segments.count == pattern.count && !zip(pattern, segments).contains { part, segment in
-            if case .literal(let literal) = part { literal != segment } else { false }
-        }
+        segments.count == pattern.count
+            && !zip(pattern, segments).contains { part, segment in
+                if case .literal(let literal) = part { literal != segment } else { false }
+            }
     }
 
     /// The `:name` parameters of `segments`, which fit the pattern.

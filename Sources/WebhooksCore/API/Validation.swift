@@ -30,12 +30,16 @@ public struct Validation {
     /// A body field as read for one type: absent, JSON null (where null is allowed), the value, or
     /// invalid (of another type; already recorded).
     public enum Field<Value> {
-        case absent, null, value(Value), invalid
+        case absent, null
+        case value(Value)
+        case invalid
     }
 
     /// Reads `field` of `body` as `type`. A value of another type (or null, unless `nullable`) is
     /// recorded as `invalid_type`.
-    public mutating func field<Value>(_ field: String, in body: JSONValue, _ type: JSONType<Value>, nullable: Bool = false) -> Field<Value> {
+    public mutating func field<Value>(
+        _ field: String, in body: JSONValue, _ type: JSONType<Value>, nullable: Bool = false
+    ) -> Field<Value> {
         guard let raw = body[field] else { return .absent }
         if raw == .null && nullable { return .null }
         guard let value = type.extract(raw) else {

@@ -80,7 +80,8 @@ extension Config {
         var config = Config()
         for setting in settings {
             if let reason = config.apply(key: setting.key, value: setting.value) {
-                let key = setting.origin == "file"
+                let key =
+                    setting.origin == "file"
                     ? setting.key : environmentPrefix + setting.key.uppercased()
                 problems.append(ConfigProblem(key: key, reason: reason))
             }
@@ -124,7 +125,9 @@ extension Config {
             }
             databaseURL = value
         case "socket_mode":
-            guard let mode = UInt32(value, radix: 8), mode <= 0o777 else { return "must be octal permissions such as 0660" }
+            guard let mode = UInt32(value, radix: 8), mode <= 0o777 else {
+                return "must be octal permissions such as 0660"
+            }
             socketMode = mode
         case "socket_group":
             socketGroup = value.isEmpty ? nil : value

@@ -72,7 +72,8 @@ public struct DeliveryPolicy: Sendable {
                 let wait = scope == .cloudflareBan ? Self.cloudflareBanPause : answer.retryAfter
                 return .rateLimited(wait: wait, scope: scope)
             case 404, 401:
-                return .webhookGone(reason: "Discord answered \(answer.summary): the webhook no longer exists, so it was disabled")
+                return .webhookGone(
+                    reason: "Discord answered \(answer.summary): the webhook no longer exists, so it was disabled")
             case 300..<400:
                 return .failed(error: "Discord answered \(answer.summary); redirects are not followed")
             case 400..<500:
@@ -105,7 +106,8 @@ public struct DeliveryPolicy: Sendable {
             updated.error = nil
         case .rateLimited(let wait, _):
             updated.nextAttemptAt = Timestamp.format(now.addingTimeInterval(wait))
-            updated.error = "Rate limited by Discord; sending again in \(Int((wait * 10).rounded()) / 10).\(Int((wait * 10).rounded()) % 10) s"
+            updated.error =
+                "Rate limited by Discord; sending again in \(Int((wait * 10).rounded()) / 10).\(Int((wait * 10).rounded()) % 10) s"
         case .retry(let after, let error):
             updated.retriesUsed += 1
             updated.nextAttemptAt = Timestamp.format(now.addingTimeInterval(after))

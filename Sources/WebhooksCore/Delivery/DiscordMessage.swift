@@ -42,12 +42,18 @@ public enum DiscordMessage {
             }
         }
         let title = clip("🔔 " + words(event), Limit.title)
-        return wrap(embed(title: title, description: nil, colour: colour(for: event), fields: fields, timestamp: timestamp, footer: footer))
+        return wrap(
+            embed(
+                title: title, description: nil, colour: colour(for: event), fields: fields, timestamp: timestamp,
+                footer: footer))
     }
 
     /// The message `POST /webhooks/{id}/test` sends.
     public static func test(timestamp: JSONValue, footer: String) -> JSONValue {
-        wrap(embed(title: "🔔 Test", description: "Webhook connected", colour: Colour.blue, fields: [], timestamp: timestamp, footer: footer))
+        wrap(
+            embed(
+                title: "🔔 Test", description: "Webhook connected", colour: Colour.blue, fields: [],
+                timestamp: timestamp, footer: footer))
     }
 
     /// The payload stored for a test delivery, so a manual retry of it renders the test again.

@@ -10,16 +10,16 @@ public enum PrivateAddress {
         guard bytes.count == 4 else { return true }
         let (a, b, c) = (bytes[0], bytes[1], bytes[2])
         switch a {
-        case 0, 10, 127: return true                      // this network, private, loopback
-        case 100 where (64...127).contains(b): return true // CGNAT 100.64/10
-        case 169 where b == 254: return true               // link-local
+        case 0, 10, 127: return true  // this network, private, loopback
+        case 100 where (64...127).contains(b): return true  // CGNAT 100.64/10
+        case 169 where b == 254: return true  // link-local
         case 172 where (16...31).contains(b): return true  // private
-        case 192 where b == 168: return true               // private
+        case 192 where b == 168: return true  // private
         case 192 where b == 0 && (c == 0 || c == 2): return true  // IETF protocol, TEST-NET-1
-        case 198 where b == 18 || b == 19: return true     // benchmarking
-        case 198 where b == 51 && c == 100: return true    // TEST-NET-2
-        case 203 where b == 0 && c == 113: return true     // TEST-NET-3
-        case 224...255: return true                        // multicast, reserved, broadcast
+        case 198 where b == 18 || b == 19: return true  // benchmarking
+        case 198 where b == 51 && c == 100: return true  // TEST-NET-2
+        case 203 where b == 0 && c == 113: return true  // TEST-NET-3
+        case 224...255: return true  // multicast, reserved, broadcast
         default: return false
         }
     }
@@ -34,21 +34,22 @@ public enum PrivateAddress {
         }
         switch (bytes[0], bytes[1]) {
         case (0x00, 0x64) where bytes[2] == 0xff && bytes[3] == 0x9b:
-            return bytes[4] != 0 || bytes[5] != 0 || isPrivate(ipv4: Array(bytes[12...]))  // NAT64 64:ff9b::/96, 64:ff9b:1::/48
+            // NAT64 64:ff9b::/96, 64:ff9b:1::/48
+            return bytes[4] != 0 || bytes[5] != 0 || isPrivate(ipv4: Array(bytes[12...]))
         case (0x01, 0x00) where bytes[2...7].allSatisfy({ $0 == 0 }):
-            return true                                     // discard 100::/64
+            return true  // discard 100::/64
         case (0x20, 0x01) where bytes[2] == 0 && bytes[3] == 0:
-            return true                                     // Teredo 2001::/32 hides an IPv4 address
+            return true  // Teredo 2001::/32 hides an IPv4 address
         case (0x20, 0x01) where bytes[2] == 0x0d && bytes[3] == 0xb8:
-            return true                                     // documentation 2001:db8::/32
+            return true  // documentation 2001:db8::/32
         case (0x20, 0x02):
-            return isPrivate(ipv4: Array(bytes[2...5]))     // 6to4 2002:a.b.c.d::/48
+            return isPrivate(ipv4: Array(bytes[2...5]))  // 6to4 2002:a.b.c.d::/48
         case (0xfc...0xfd, _):
-            return true                                     // unique local fc00::/7
+            return true  // unique local fc00::/7
         case (0xfe, 0x80...0xff):
-            return true                                     // link-local fe80::/10, site-local fec0::/10
+            return true  // link-local fe80::/10, site-local fec0::/10
         case (0xff, _):
-            return true                                     // multicast
+            return true  // multicast
         default:
             return false
         }

@@ -22,7 +22,9 @@ public struct EventEmitter {
         let payload = JSONValue.object([
             "event": .string(event),
             "timestamp": .string(timestamp),
-            "server": .object(["id": .string(server.id), "name": .string(server.name), "status": .string(server.status)]),
+            "server": .object([
+                "id": .string(server.id), "name": .string(server.name), "status": .string(server.status),
+            ]),
             "data": .object(data),
         ])
         let deliveries = try store.webhooks(userId: server.ownerId)

@@ -19,16 +19,19 @@ public enum MetricsText {
         let routes = Router.routes.map { ($0.method, $0.path) } + [("", "none")]
         for (index, route) in routes.enumerated() {
             for (codeIndex, count) in board.requests[index].enumerated() where count > 0 {
-                let code = codeIndex < Scoreboard.statusCodes.count ? String(Scoreboard.statusCodes[codeIndex]) : "other"
+                let code =
+                    codeIndex < Scoreboard.statusCodes.count ? String(Scoreboard.statusCodes[codeIndex]) : "other"
                 out.sample("requests_total", ["method": route.0, "route": route.1, "code": code], Double(count))
             }
         }
-        out.family("request_duration_seconds", .histogram, "Time from reading a request to its answer, by route pattern.")
+        out.family(
+            "request_duration_seconds", .histogram, "Time from reading a request to its answer, by route pattern.")
         for (index, route) in routes.enumerated() {
             let histogram = board.requestDurations[index]
             guard histogram.buckets.contains(where: { $0 > 0 }) else { continue }
-            out.histogram("request_duration_seconds", ["method": route.0, "route": route.1],
-                          bounds: Scoreboard.requestBuckets, histogram)
+            out.histogram(
+                "request_duration_seconds", ["method": route.0, "route": route.1],
+                bounds: Scoreboard.requestBuckets, histogram)
         }
 
         out.family("workers", .gauge, "Worker processes by state.")
@@ -59,11 +62,17 @@ public enum MetricsText {
         out.sample("sends_in_flight", [:], Double(board.sendsInFlight))
         out.family("deliveries_pending", .gauge, "Deliveries waiting to be sent (the outbox).")
         out.sample("deliveries_pending", [:], Double(pending.count))
-        out.family("oldest_pending_delivery_age_seconds", .gauge, "How long the oldest pending delivery has waited (0 with none).")
+        out.family(
+            "oldest_pending_delivery_age_seconds", .gauge,
+            "How long the oldest pending delivery has waited (0 with none).")
         out.sample("oldest_pending_delivery_age_seconds", [:], pending.oldestAge(now: now))
-        out.family("last_delivery_timestamp_seconds", .gauge, "When the last delivery was delivered, in seconds since 1970 (0: none since start).")
+        out.family(
+            "last_delivery_timestamp_seconds", .gauge,
+            "When the last delivery was delivered, in seconds since 1970 (0: none since start).")
         out.sample("last_delivery_timestamp_seconds", [:], board.lastDelivered?.timeIntervalSince1970 ?? 0)
-        out.family("last_failed_delivery_timestamp_seconds", .gauge, "When the last delivery failed for good, in seconds since 1970 (0: none since start).")
+        out.family(
+            "last_failed_delivery_timestamp_seconds", .gauge,
+            "When the last delivery failed for good, in seconds since 1970 (0: none since start).")
         out.sample("last_failed_delivery_timestamp_seconds", [:], board.lastFailed?.timeIntervalSince1970 ?? 0)
 
         out.family("sends_paused", .gauge, "Whether every send is paused, by reason.")
@@ -75,9 +84,12 @@ public enum MetricsText {
         for (index, scope) in ["webhook", "global", "cloudflare_ban"].enumerated() {
             out.sample("discord_rate_limited_total", ["scope": scope], Double(board.rateLimited[index]))
         }
-        out.family("webhooks_disabled_total", .counter, "Webhooks disabled because Discord answered that they are gone.")
+        out.family(
+            "webhooks_disabled_total", .counter, "Webhooks disabled because Discord answered that they are gone.")
         out.sample("webhooks_disabled_total", [:], Double(board.webhooksDisabled))
-        out.family("storage_unavailable_total", .counter, "Requests answered 503 because the store could not be read or written.")
+        out.family(
+            "storage_unavailable_total", .counter,
+            "Requests answered 503 because the store could not be read or written.")
         out.sample("storage_unavailable_total", [:], Double(board.storageUnavailable))
         return out.text
     }
@@ -104,7 +116,10 @@ public enum MetricsText {
         }
 
         /// Cumulative buckets from the per-bucket counts, then `+Inf`, `_sum` and `_count`.
-        mutating func histogram(_ name: String, _ labels: [String: String], bounds: [Double], _ histogram: (buckets: [UInt64], sumMicros: UInt64)) {
+        mutating func histogram(
+            _ name: String, _ labels: [String: String], bounds: [Double],
+            _ histogram: (buckets: [UInt64], sumMicros: UInt64)
+        ) {
             var cumulative: UInt64 = 0
             for (index, bound) in bounds.enumerated() {
                 cumulative += histogram.buckets[index]

@@ -16,12 +16,14 @@ public final class Scoreboard: @unchecked Sendable {
 
     /// What a worker's slot says it is doing.
     public enum WorkerState: UInt64, Sendable {
-        case free = 0, idle, busy
+        case free = 0
+        case idle, busy
     }
 
     /// Why the delivery helper is not sending, if it is not.
     public enum Pause: UInt64, Sendable, CaseIterable {
-        case none = 0, fullDisk, discordGlobal, cloudflareBan
+        case none = 0
+        case fullDisk, discordGlobal, cloudflareBan
 
         /// The metrics label and the word `status` prints.
         public var label: String {
@@ -36,14 +38,16 @@ public final class Scoreboard: @unchecked Sendable {
 
     /// Why the master started a worker again.
     public enum RestartCause: Int, CaseIterable, Sendable {
-        case maxRequests = 0, crashed, reload
+        case maxRequests = 0
+        case crashed, reload
 
         public var label: String { ["max_requests", "crashed", "reload"][rawValue] }
     }
 
     /// How a delivery ended.
     public enum Finish: Int, CaseIterable, Sendable {
-        case delivered = 0, failed
+        case delivered = 0
+        case failed
 
         public var label: String { ["delivered", "failed"][rawValue] }
     }
@@ -56,18 +60,22 @@ public final class Scoreboard: @unchecked Sendable {
     public static var routeCount: Int { Router.routes.count + 1 }
     /// Upper bounds of the request duration histogram, in seconds (a manual send waits up to
     /// `delivery_timeout` + 5 s).
-    public static let requestBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+    public static let requestBuckets: [Double] = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+    ]
     /// The same for one send to Discord.
     public static let sendBuckets: [Double] = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
     public static let workerSlots = 256
     static let textWords = 32  // 256 bytes: the socket and the store, as `status` prints them
 
     enum Header: Int {
-        case magic = 0, masterPid, startedAtMs, configuredWorkers, listenInherited, helperRestarts
+        case magic = 0
+        case masterPid, startedAtMs, configuredWorkers, listenInherited, helperRestarts
     }
 
     enum Helper: Int {
-        case pid = 0, pause, pausedUntilMs, lastDeliveredMs, lastFailedMs, inFlight
+        case pid = 0
+        case pause, pausedUntilMs, lastDeliveredMs, lastFailedMs, inFlight
     }
 
     static let headerWords = 16
@@ -99,13 +107,16 @@ public final class Scoreboard: @unchecked Sendable {
     /// The master's: a zeroed scoreboard at `path`. The last run's file is reused in place, so a
     /// start on a full disk needs no new block; the first is made whole under a temp name and
     /// renamed in, so no reader sees half of one.
-    public static func create(at path: String, masterPid: Int32, startedAt: Date, workers: Int,
-                              socket: String, inherited: Bool, store: String) throws -> Scoreboard {
+    public static func create(
+        at path: String, masterPid: Int32, startedAt: Date, workers: Int,
+        socket: String, inherited: Bool, store: String
+    ) throws -> Scoreboard {
         let board: Scoreboard
         if let earlier = try open(at: path, writable: true) {
             board = earlier
             board.set(Header.magic.rawValue, 0)  // readers ignore it until it is whole again
-            UnsafeMutableRawPointer(board.words + 1).initializeMemory(as: UInt8.self, repeating: 0, count: board.size - 8)
+            UnsafeMutableRawPointer(board.words + 1).initializeMemory(
+                as: UInt8.self, repeating: 0, count: board.size - 8)
         } else {
             let temp = "\(path).\(FileSystem.tempPrefix)\(masterPid)"
             let fd = Glibc.open(temp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -141,7 +152,8 @@ public final class Scoreboard: @unchecked Sendable {
     private init(fd: Int32, path: String, writable: Bool) throws {
         size = Self.words * 8
         self.path = path
-        words = try FileSystem.mapShared(fd, size: size, writable: writable, path: path).bindMemory(to: UInt64.self, capacity: Self.words)
+        words = try FileSystem.mapShared(fd, size: size, writable: writable, path: path).bindMemory(
+            to: UInt64.self, capacity: Self.words)
     }
 
     deinit { munmap(words, size) }

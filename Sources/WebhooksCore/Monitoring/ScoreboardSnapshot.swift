@@ -63,7 +63,8 @@ extension Scoreboard {
             let pid = load(slotWord(slot, 0))
             let state = WorkerState(rawValue: load(slotWord(slot, 1))) ?? .free
             guard pid != 0, state != .free else { continue }
-            workers.append(.init(pid: Int32(truncatingIfNeeded: pid), busy: state == .busy, served: load(slotWord(slot, 2))))
+            workers.append(
+                .init(pid: Int32(truncatingIfNeeded: pid), busy: state == .busy, served: load(slotWord(slot, 2))))
         }
         let helperPid = Int32(truncatingIfNeeded: load(Self.helper + Helper.pid.rawValue))
         return ScoreboardSnapshot(
@@ -82,7 +83,9 @@ extension Scoreboard {
             lastFailed: date(Self.helper + Helper.lastFailedMs.rawValue),
             helperRestarts: load(Header.helperRestarts.rawValue),
             requests: (0..<Self.routeCount).map { run(Self.requests + $0 * Self.requestCodes, Self.requestCodes) },
-            requestDurations: (0..<Self.routeCount).map { histogram(Self.durations + $0 * Self.durationWords, Self.requestBuckets.count) },
+            requestDurations: (0..<Self.routeCount).map {
+                histogram(Self.durations + $0 * Self.durationWords, Self.requestBuckets.count)
+            },
             workerRestarts: run(Self.restarts, RestartCause.allCases.count),
             events: run(Self.events, EventCatalogue.all.count),
             finished: run(Self.finished, Finish.allCases.count),

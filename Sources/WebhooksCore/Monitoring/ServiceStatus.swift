@@ -25,7 +25,9 @@ public struct ServiceStatus: Sendable {
     var isPaused: Bool { snapshot.pause != .none && (snapshot.pausedUntil == nil || pausedUntil != nil) }
 
     public var json: JSONValue {
-        var helper: [String: JSONValue] = ["state": .string(helperState), "sendsInFlight": .int(snapshot.sendsInFlight)]
+        var helper: [String: JSONValue] = [
+            "state": .string(helperState), "sendsInFlight": .int(snapshot.sendsInFlight),
+        ]
         if let pid = snapshot.helperPid { helper["pid"] = .int(Int(pid)) }
         if isPaused {
             helper["pausedBecause"] = .string(snapshot.pause.label)

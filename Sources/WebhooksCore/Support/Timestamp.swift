@@ -8,7 +8,8 @@ public enum Timestamp {
         var seconds = time_t(totalMillis / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let day = "\((Int(parts.tm_year) + 1900).zeroPadded(4))-\((parts.tm_mon + 1).zeroPadded(2))-\(parts.tm_mday.zeroPadded(2))"
+        let day =
+            "\((Int(parts.tm_year) + 1900).zeroPadded(4))-\((parts.tm_mon + 1).zeroPadded(2))-\(parts.tm_mday.zeroPadded(2))"
         let time = "\(parts.tm_hour.zeroPadded(2)):\(parts.tm_min.zeroPadded(2)):\(parts.tm_sec.zeroPadded(2))"
         return "\(day)T\(time).\((totalMillis % 1000).zeroPadded(3))Z"
     }

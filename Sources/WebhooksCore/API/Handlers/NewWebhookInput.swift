@@ -19,6 +19,7 @@ struct NewWebhookInput {
             if input.events == nil { missing.required("events") }
             return .rejected(missing.response(extras: [:]))
         }
-        return .valid(NewWebhookInput(url: url, events: events, serverId: input.serverId ?? nil, enabled: input.enabled ?? true))
+        return .valid(
+            NewWebhookInput(url: url, events: events, serverId: input.serverId ?? nil, enabled: input.enabled ?? true))
     }
 }

@@ -54,7 +54,8 @@ extension WebhookHandlers {
         if recorded.status == .delivered {
             return .json(200, .object(fields.merging(["success": .bool(true)]) { $1 }))
         }
-        let error = recorded.error
+        let error =
+            recorded.error
             ?? (answered ? "Delivery failed" : "The delivery helper did not answer in time; the delivery stays queued")
         return .json(500, .object(fields.merging(["success": .bool(false), "error": .string(error)]) { $1 }))
     }

@@ -43,23 +43,27 @@ struct ServiceHandlers {
 
         let emit = { () throws -> StoredAnswer in
             guard Identifier.isExternalID(serverId), let server = try store.server(id: serverId) else {
-                return StoredAnswer(status: 404, body: .object(["error": .string("Server not found")]), createdAt: context.timestamp)
+                return StoredAnswer(
+                    status: 404, body: .object(["error": .string("Server not found")]), createdAt: context.timestamp)
             }
             let emitted = try EventEmitter(store: store).emit(event, server: server, data: data, now: context.now)
             if emitted.deliveries > 0 { context.dispatch.wake() }
             context.scoreboard?.eventReceived(event)
             return StoredAnswer(
                 status: 202,
-                body: .object(["id": .string(emitted.eventId), "event": .string(event), "deliveries": .int(emitted.deliveries)]),
+                body: .object([
+                    "id": .string(emitted.eventId), "event": .string(event), "deliveries": .int(emitted.deliveries),
+                ]),
                 createdAt: context.timestamp)
         }
         var replayed = idempotencyKey != nil
-        let answer = try idempotencyKey.map {
-            try store.idempotent(scope: service, key: $0, now: context.now) {
-                replayed = false
-                return try emit()
-            }
-        } ?? emit()
+        let answer =
+            try idempotencyKey.map {
+                try store.idempotent(scope: service, key: $0, now: context.now) {
+                    replayed = false
+                    return try emit()
+                }
+            } ?? emit()
         // Stripe's header: a client can tell the first answer from its replay.
         return .json(answer.status, answer.body, headers: replayed ? [("Idempotent-Replayed", "true")] : [])
     }

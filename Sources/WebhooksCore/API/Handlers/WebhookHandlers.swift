@@ -8,18 +8,22 @@ struct WebhookHandlers {
     static let notFound = Response.error(404, "Webhook not found")
 
     static func listEvents() -> Response {
-        .json(200, .object([
-            "events": .array(EventCatalogue.all.map { .string($0) }),
-            "categorized": .object(EventCatalogue.categorized.mapValues { .array($0.map { .string($0) }) }),
-        ]))
+        .json(
+            200,
+            .object([
+                "events": .array(EventCatalogue.all.map { .string($0) }),
+                "categorized": .object(EventCatalogue.categorized.mapValues { .array($0.map { .string($0) }) }),
+            ]))
     }
 
     func list() throws -> Response {
         let body = try store.webhookList(userId: userId) {
             let listed = try store.webhooksWithDeliveryCounts(userId: userId)
-            return JSONValue.array(try listed.map {
-                .object(try Rendering.webhook($0.webhook, deliveryCount: $0.deliveries, store: store))
-            }).serialized()
+            return JSONValue.array(
+                try listed.map {
+                    .object(try Rendering.webhook($0.webhook, deliveryCount: $0.deliveries, store: store))
+                }
+            ).serialized()
         }
         return Response(status: 200, headers: [("Content-Type", Response.jsonContentType)], body: body)
     }
@@ -87,12 +91,14 @@ struct WebhookHandlers {
         case .valid(let parsed): page = parsed
         }
         let deliveries = try store.deliveries(userId: userId, webhookId: id, offset: page.offset, limit: page.limit)
-        return .json(200, .object([
-            "deliveries": .array(deliveries.map(Rendering.delivery)),
-            "total": .int(try store.deliveryCount(userId: userId, webhookId: id)),
-            "limit": .int(page.limit),
-            "offset": .int(page.offset),
-        ]))
+        return .json(
+            200,
+            .object([
+                "deliveries": .array(deliveries.map(Rendering.delivery)),
+                "total": .int(try store.deliveryCount(userId: userId, webhookId: id)),
+                "limit": .int(page.limit),
+                "offset": .int(page.offset),
+            ]))
     }
 
     func delivery(_ id: String, _ deliveryId: String) throws -> Response {

@@ -20,8 +20,12 @@ struct WebhookInput {
         case .value(let url):
             if url.utf8.count > DiscordWebhookURL.maxLength {
                 validation.fail("url", code: "too_big", "URL must be at most \(DiscordWebhookURL.maxLength) characters")
-            } else if DiscordWebhookURL(url, allowedHosts: config.discordHosts, allowInsecure: config.allowInsecureTargets) == nil {
-                validation.fail("url", code: "invalid_string", "Must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})")
+            } else if DiscordWebhookURL(
+                url, allowedHosts: config.discordHosts, allowInsecure: config.allowInsecureTargets) == nil
+            {
+                validation.fail(
+                    "url", code: "invalid_string",
+                    "Must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})")
             } else {
                 input.url = url
             }
@@ -62,10 +66,12 @@ struct WebhookInput {
             case .invalid(let invalid): invalidEvents = invalid
             }
         }
-        let unknown: [String: JSONValue] = invalidEvents.isEmpty ? [:] : ["invalidEvents": .array(invalidEvents.map { .string($0) })]
+        let unknown: [String: JSONValue] =
+            invalidEvents.isEmpty ? [:] : ["invalidEvents": .array(invalidEvents.map { .string($0) })]
         if !validation.isEmpty {
             if !invalidEvents.isEmpty {
-                validation.fail("events", code: "invalid_enum_value", "Unknown events: \(invalidEvents.joined(separator: ", "))")
+                validation.fail(
+                    "events", code: "invalid_enum_value", "Unknown events: \(invalidEvents.joined(separator: ", "))")
             }
             return .rejected(validation.response(extras: unknown))
         }

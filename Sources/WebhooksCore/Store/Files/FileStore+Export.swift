@@ -25,14 +25,17 @@ extension FileStore {
             for webhook in try webhooks(userId: userId).reversed() {
                 let index = deliveryIndex(userId, webhook.id)
                 let ids = try index.oldestFirst(offset: 0, limit: try index.count())
-                let deliveries = try ids.compactMap { try read(Delivery.self, at: layout.delivery(userId, webhook.id, $0)) }
+                let deliveries = try ids.compactMap {
+                    try read(Delivery.self, at: layout.delivery(userId, webhook.id, $0))
+                }
                 contents.webhooks.append((webhook, deliveries))
             }
         }
         for name in try outboxNames() {
             if let deliveryId = OutboxName.deliveryId(of: name) { contents.outbox[deliveryId] = name }
         }
-        for file in try FileSystem.list(layout.idempotency).sorted() where file.hasSuffix(".json") && !file.hasPrefix(".") {
+        for file in try FileSystem.list(layout.idempotency).sorted()
+        where file.hasSuffix(".json") && !file.hasPrefix(".") {
             let name = String(file.dropLast(".json".count))
             if let answer = try read(StoredAnswer.self, at: layout.idempotencyAnswer(name)) {
                 contents.answers.append((name, answer))

@@ -35,10 +35,11 @@ extension FileStore {
     func prepareKeyDecoy() throws {
         guard try FileSystem.size(layout.keyDecoy) == nil else { return }
         let id = try Random.bytes(8).hexString
-        try write(APIKeyRecord(
-            id: id, kind: .user, subject: "decoy-\(id)", label: "never matches",
-            digest: try Random.bytes(32).hexString, createdAt: "1970-01-01T00:00:00.000Z",
-            revokedAt: "1970-01-01T00:00:00.000Z"), to: layout.keyDecoy)
+        try write(
+            APIKeyRecord(
+                id: id, kind: .user, subject: "decoy-\(id)", label: "never matches",
+                digest: try Random.bytes(32).hexString, createdAt: "1970-01-01T00:00:00.000Z",
+                revokedAt: "1970-01-01T00:00:00.000Z"), to: layout.keyDecoy)
     }
 
     /// From disk, whatever the cache holds.

@@ -46,7 +46,8 @@ extension FileStore {
     /// of the outbox, kept whole for the admin, so one bad file cannot hold up the rest.
     public func rejectOutboxEntry(_ name: String) throws {
         try FileSystem.makeFolder(layout.rejectedOutbox)
-        let from = layout.outboxEntry(name), to = layout.rejectedOutboxEntry(name)
+        let from = layout.outboxEntry(name)
+        let to = layout.rejectedOutboxEntry(name)
         try FileSystem.check(rename(from, to), "rename", from)
         try FileSystem.syncFolder(layout.rejectedOutbox)
         try FileSystem.syncFolder(layout.outbox)

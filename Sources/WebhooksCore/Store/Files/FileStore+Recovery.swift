@@ -32,7 +32,8 @@ extension FileStore {
     /// Returns how many webhooks moved and how many folders were removed.
     @discardableResult
     public func recoverWebhooks() throws -> (moved: Int, removed: Int) {
-        var moved = 0, removed = 0
+        var moved = 0
+        var removed = 0
         for userId in try FileSystem.list(layout.users) where Identifier.isExternalID(userId) {
             try withUserLock(userId) {
                 let log = webhookLog(userId)

@@ -8,7 +8,11 @@ extension FileStore {
             userLock.unlock()
             return .workersBusy
         }
-        return .admitted(SendLease { userLock.unlock(); slotLock.unlock() })
+        return .admitted(
+            SendLease {
+                userLock.unlock()
+                slotLock.unlock()
+            })
     }
 
     /// One of this host's `slots` manual-send places (flocks in `data_dir`), or nil when all are

@@ -24,7 +24,8 @@ extension FileStore {
     public func webhookList(userId: String, render: () throws -> [UInt8]) throws -> [UInt8] {
         guard let cache else { return try render() }
         // Both read before rendering: a later write moves one of them.
-        let generation = generations.current(.user(userId)), servers = generations.current(.servers)
+        let generation = generations.current(.user(userId))
+        let servers = generations.current(.servers)
         if let kept = cache.webhookLists[userId], kept.generation == generation, kept.servers == servers {
             return kept.body
         }

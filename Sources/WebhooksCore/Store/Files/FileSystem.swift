@@ -66,7 +66,9 @@ public enum FileSystem {
     /// Two syncs for the batch instead of two fsyncs per file; once this returns, all of it
     /// survives a crash. On failure it throws with the temp files removed; paths already renamed
     /// are the caller's to remove.
-    public static func writeBatch(_ files: [(path: String, bytes: [UInt8])], in root: String, beforeCommit: () throws -> Void) throws {
+    public static func writeBatch(
+        _ files: [(path: String, bytes: [UInt8])], in root: String, beforeCommit: () throws -> Void
+    ) throws {
         var temps: [(temp: String, path: String)] = []
         var renamed = 0
         do {
@@ -235,7 +237,9 @@ public struct FileLock {
 
     /// Waits for the lock.
     public init(_ path: String) throws {
-        guard let lock = try FileLock(path, wait: true) else { throw FileSystem.Failure(operation: "flock", path: path, code: EWOULDBLOCK) }
+        guard let lock = try FileLock(path, wait: true) else {
+            throw FileSystem.Failure(operation: "flock", path: path, code: EWOULDBLOCK)
+        }
         self = lock
     }
 

@@ -23,7 +23,8 @@ final class Generations: @unchecked Sendable {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         try FileSystem.check(fd, "open", path)
         defer { close(fd) }
-        counters = try FileSystem.mapShared(fd, size: size, writable: true, path: path).bindMemory(to: UInt64.self, capacity: Self.count)
+        counters = try FileSystem.mapShared(fd, size: size, writable: true, path: path).bindMemory(
+            to: UInt64.self, capacity: Self.count)
     }
 
     func current(_ slot: Slot) -> UInt64 {

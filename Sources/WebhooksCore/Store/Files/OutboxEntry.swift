@@ -10,7 +10,8 @@ public struct OutboxEntry: Decodable, Equatable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let fields = try decoder.container(keyedBy: Keys.self)
-        deliveryId = try fields.decodeIfPresent(String.self, forKey: .deliveryId) ?? fields.decode(String.self, forKey: .id)
+        deliveryId =
+            try fields.decodeIfPresent(String.self, forKey: .deliveryId) ?? fields.decode(String.self, forKey: .id)
         webhookId = try fields.decode(String.self, forKey: .webhookId)
         userId = try fields.decode(String.self, forKey: .userId)
     }

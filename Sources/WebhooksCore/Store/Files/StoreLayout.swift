@@ -57,8 +57,12 @@ public struct StoreLayout: Sendable {
     func webhooks(_ userId: String) -> String { "\(user(userId))/webhooks" }
     func webhook(_ userId: String, _ webhookId: String) -> String { "\(webhooks(userId))/\(webhookId)" }
     /// Where a webhook was kept before `webhooks.jsonl`; start-up recovery moves it into the log.
-    func legacyWebhookFile(_ userId: String, _ webhookId: String) -> String { "\(webhook(userId, webhookId))/webhook.json" }
-    func deliveryIndex(_ userId: String, _ webhookId: String) -> String { "\(webhook(userId, webhookId))/deliveries.idx" }
+    func legacyWebhookFile(_ userId: String, _ webhookId: String) -> String {
+        "\(webhook(userId, webhookId))/webhook.json"
+    }
+    func deliveryIndex(_ userId: String, _ webhookId: String) -> String {
+        "\(webhook(userId, webhookId))/deliveries.idx"
+    }
     func deliveries(_ userId: String, _ webhookId: String) -> String { "\(webhook(userId, webhookId))/deliveries" }
     func delivery(_ userId: String, _ webhookId: String, _ deliveryId: String) -> String {
         "\(deliveries(userId, webhookId))/\(deliveryId).json"

@@ -98,7 +98,8 @@ struct WebhookLog {
             if line.starts(with: prefix) {
                 let digits = line[prefix.count...].prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
                 if (1...9).contains(digits.count), line.count > prefix.count + digits.count,
-                    line[prefix.count + digits.count] == UInt8(ascii: ",") {
+                    line[prefix.count + digits.count] == UInt8(ascii: ",")
+                {
                     return digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
                 }
             }
