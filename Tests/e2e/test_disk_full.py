@@ -20,6 +20,7 @@ import pytest
 
 from conftest import assert_error, fake_discord_config, wait_until
 from delivery_setup import new_discord_id
+from metrics import scrape
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs for data_dir needs root")
 
@@ -138,6 +139,7 @@ def test_a_full_disk_answers_503_leaves_nothing_half_written_and_recovers(small_
     assert svc.delivery_total(key, hook["id"]) == 0
     assert records_under(svc.data_dir) == before, "nothing half-written"
     assert "No space left on device" in svc.serve_log.read_text(), "the cause is logged"
+    assert scrape(svc).value("stellar_webhooks_storage_unavailable_total") == 3, "each 503 is counted"
 
     disk.free()
 
@@ -174,6 +176,10 @@ def test_an_answer_that_cannot_be_recorded_is_never_sent_again(small_disk_servic
     log = svc.serve_log.read_text()
     assert log.count("the store cannot be written") == 1, "critical once, not on every retry"
     assert [d["status"] for d in svc.deliveries(key, hook["id"])] == ["pending", "pending"]
+    # Watching it: the pause and why, on the metrics and in `status`.
+    assert scrape(svc).value("stellar_webhooks_sends_paused", reason="full_disk") == 1
+    assert scrape(svc).value("stellar_webhooks_deliveries_pending") == 2
+    assert "paused (the store cannot be written) until the store takes writes" in svc.cli("status").stdout
 
     disk.free()
 
@@ -184,3 +190,4 @@ def test_an_answer_that_cannot_be_recorded_is_never_sent_again(small_disk_servic
     assert sorted(r.body["embeds"][0]["fields"][2]["value"] for r in got) == ["1", "2"]
     assert all(d["attempts"] == 1 for d in delivered), delivered
     assert "sends resume" in svc.serve_log.read_text()
+    assert scrape(svc).value("stellar_webhooks_sends_paused", reason="full_disk") == 0

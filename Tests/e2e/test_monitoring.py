@@ -12,10 +12,10 @@ import subprocess
 import time
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import fake_discord_config, unique_id, wait_until
-from delivery_setup import Setup, new_discord_id
+from conftest import wait_until
+from delivery_setup import Setup
+from metrics import Metrics, scrape
 
 FAMILIES = {
     "stellar_webhooks_build_info", "stellar_webhooks_start_time_seconds",
@@ -31,34 +31,6 @@ FAMILIES = {
     "stellar_webhooks_discord_rate_limited", "stellar_webhooks_webhooks_disabled",
     "stellar_webhooks_storage_unavailable",
 }
-
-
-class Metrics:
-    """Parsed metrics: value(name, **labels) sums the samples that carry those labels (a label set
-    not seen yet, such as a route and code never answered, is 0 only where `absent_is_zero`)."""
-
-    def __init__(self, text):
-        self.families = {f.name: f for f in text_string_to_metric_families(text)}
-
-    def value(self, sample_name, absent_is_zero=False, **labels):
-        total, found = 0.0, False
-        for family in self.families.values():
-            for sample in family.samples:
-                if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                    total += sample.value
-                    found = True
-        assert found or absent_is_zero, f"no sample {sample_name} {labels}"
-        return total
-
-    def samples(self, sample_name):
-        return [s for f in self.families.values() for s in f.samples if s.name == sample_name]
-
-
-def scrape(svc):
-    status, headers, text = svc.request("GET", "/metrics")
-    assert status == 200, (status, text)
-    assert headers["Content-Type"].startswith("text/plain; version=0.0.4"), headers["Content-Type"]
-    return Metrics(text)
 
 
 def test_metrics_follow_a_known_load(make_service, discord):
