@@ -92,13 +92,21 @@ extension PostgresStore {
             })
     }
 
-    /// "on 10.0.0.4:5432, database webhooks" (or "on a local socket"), as the server reports it.
-    public func serverDescription() throws -> String {
-        let row = try db.execute("SELECT current_database(), host(inet_server_addr()), inet_server_port()").first
-        let database = row?[0] ?? "?"
-        guard let host = row?[1] ?? nil, let port = row?[2] ?? nil else {
-            return "on a local socket, database \(database)"
-        }
-        return "on \(host):\(port), database \(database)"
+    /// "PostgreSQL on 10.0.0.4:5432, database webhooks" (or "on a local socket"), as the server
+    /// reports it: never the URI, which may hold a password.
+    public func summary() -> String {
+        let asked = try? db.execute("SELECT current_database(), host(inet_server_addr()), inet_server_port()")
+        guard let row = asked?.first else { return "PostgreSQL (database_url; not reachable now)" }
+        let database = row[0] ?? "?"
+        guard let host = row[1], let port = row[2] else { return "PostgreSQL on a local socket, database \(database)" }
+        return "PostgreSQL on \(host):\(port), database \(database)"
     }
+
+    /// Nothing to repair: every change is a transaction.
+    public func recoverAtStart() throws -> [(what: String, count: Int)] { [] }
+
+    public func openSecret(at path: String) throws -> [UInt8] { try adoptSecret(at: path) }
+
+    /// Every host's helpers share the outbox, the waits and the wake-ups.
+    public var coordination: HostCoordination? { self }
 }

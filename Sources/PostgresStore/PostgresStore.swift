@@ -7,7 +7,7 @@ import WebhooksCore
 /// transaction, and the rows it changes are locked in a fixed order (user, then webhook), so
 /// workers, helpers and commands on any host write at once. No read is cached: a write through
 /// one host is read through every other on the next request.
-public final class PostgresStore: Store, @unchecked Sendable {
+public final class PostgresStore: StoreBackend, HostCoordination, @unchecked Sendable {
     let db: PostgresConnection
     /// This host's `data_dir`: its helper's lock and socket, and its manual-send places.
     let dataDir: String

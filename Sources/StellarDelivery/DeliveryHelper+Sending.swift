@@ -112,7 +112,7 @@ extension DeliveryHelper {
         gate.finished(sent.job.rateLimitKey, wait: bucketWait, now: now)
         if let bucketWait, bucketWait > 0 {  // other hosts' helpers must wait too
             catching("keeping a rate-limit wait") {
-                try store.holdSends(sendKey: sent.job.rateLimitKey, until: now.addingTimeInterval(bucketWait))
+                try coordination?.holdSends(sendKey: sent.job.rateLimitKey, until: now.addingTimeInterval(bucketWait))
             }
         }
 

@@ -18,7 +18,10 @@ public final class DeliveryHelper {
     static let parkBeyond: TimeInterval = 60
 
     let config: Config
-    let store: Store
+    /// The webhooks it sends to, and the outbox.
+    let store: Store & Outbox
+    /// The other hosts' helpers, when several share the store.
+    let coordination: HostCoordination?
     let logger: Logger
     let policy: DeliveryPolicy
     let transport: CurlTransport
@@ -41,9 +44,10 @@ public final class DeliveryHelper {
     /// When to read the outbox and prune.
     var chores: Chores
 
-    public init(config: Config, store: Store, scoreboard: Scoreboard?, logger: Logger) throws {
+    public init(config: Config, store: StoreBackend, scoreboard: Scoreboard?, logger: Logger) throws {
         self.config = config
         self.store = store
+        self.coordination = store.coordination
         self.board = scoreboard
         self.logger = logger
         self.policy = DeliveryPolicy(retrySchedule: config.retrySchedule)
@@ -82,10 +86,10 @@ public final class DeliveryHelper {
                 startDueSends(now: now)
             }
             publishState(now: now)
-            let queued = store.queuedSignal().map { [$0] } ?? []  // another host's fan-outs
+            let queued = coordination?.queuedSignal().map { [$0] } ?? []  // another host's fan-outs
             let ready = transport.wait(
                 extraFDs: [stopSignals.fd] + socket.watched + queued, timeout: stopping ? 0.2 : timeout(now: now))
-            if store.takeQueuedSignal() { chores.scanRequested = true }
+            if coordination?.takeQueuedSignal() == true { chores.scanRequested = true }
             if ready.contains(stopSignals.fd), !stopping {
                 stopping = true
                 // Sends already on the wire finish; the rest stay pending for the next helper.

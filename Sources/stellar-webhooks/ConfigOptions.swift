@@ -40,9 +40,9 @@ struct ConfigOptions: ParsableArguments {
     /// `serve` makes a new flat-file store; any other command run against the wrong data_dir says
     /// so instead of making an empty store beside the service's.
     static func openStore(_ config: Config, caching: Bool = false, prepared: Bool = true, creating: Bool = false) throws
-        -> Store
+        -> StoreBackend
     {
-        let store: Store
+        let store: StoreBackend
         if config.databaseURL.isEmpty {
             if !creating { try requireStore(in: config.dataDir) }
             store = try FileStore(root: config.dataDir, clock: systemClock, caching: caching)
@@ -81,20 +81,6 @@ struct ConfigOptions: ParsableArguments {
             )
             throw ExitCode(1)
         }
-    }
-
-    /// The store as `status` names it: "flat files in DIR", or "PostgreSQL on HOST:PORT, database
-    /// NAME" as the server reports them. Never the URI, which may hold a password.
-    static func describe(_ store: Store, _ config: Config) -> String {
-        guard let shared = store as? PostgresStore else { return "flat files in \(config.dataDir)" }
-        return "PostgreSQL " + ((try? shared.serverDescription()) ?? "(database_url)")
-    }
-
-    /// The HMAC secret keys are checked with: `secret_file`, made on first use; with a database,
-    /// also the one the database's keys were made under, or an error that says what to copy.
-    static func openSecret(_ config: Config, store: Store) throws -> [UInt8] {
-        if let shared = store as? PostgresStore { return try shared.adoptSecret(at: config.secretPath) }
-        return try ServerSecret.loadOrCreate(at: config.secretPath)
     }
 }
 

@@ -44,7 +44,7 @@ struct Keys: ParsableCommand {
             let (kind, subject) = try subject()
             let config = try options.load()
             let store = try ConfigOptions.openStore(config)
-            let secret = try ConfigOptions.openSecret(config, store: store)
+            let secret = try store.openSecret(at: config.secretPath)
             let key = try KeyVerifier(secret: secret, store: store).issue(
                 kind: kind, subject: subject, label: label, now: Timestamp.format(Date()))
             print("Created \(kind.rawValue) key \(key.id) for \(subject). Keep it now; it is not shown again:")

@@ -23,20 +23,8 @@ struct Serve: ParsableCommand {
         let config = try options.load()
         let logger = bootstrapLogging(config, label: "master")
         let store = try ConfigOptions.openStore(config, creating: true)
-        _ = try ConfigOptions.openSecret(config, store: store)
-        if let files = store as? FileStore {
-            let removed = try files.removeStrayTempFiles()
-            if !removed.isEmpty {
-                logger.notice("removed stray temp files", metadata: ["count": "\(removed.count)"])
-            }
-            let webhooks = try files.recoverWebhooks()
-            if webhooks.moved > 0 {
-                logger.notice("moved webhooks into webhooks.jsonl", metadata: ["count": "\(webhooks.moved)"])
-            }
-            if webhooks.removed > 0 {
-                logger.notice("removed folders of deleted webhooks", metadata: ["count": "\(webhooks.removed)"])
-            }
-        }
+        _ = try store.openSecret(at: config.secretPath)
+        for (what, count) in try store.recoverAtStart() { logger.notice("\(what)", metadata: ["count": "\(count)"]) }
 
         let notifier = SystemdNotifier.fromEnvironment()
         let inherited = ListenSocket.inherited()
@@ -54,7 +42,7 @@ struct Serve: ParsableCommand {
             at: StoreLayout(root: config.dataDir).scoreboard, masterPid: getpid(), startedAt: Date(),
             workers: config.workers,
             socket: inherited == nil ? config.socket : ListenSocket.name(of: listenFD), inherited: inherited != nil,
-            store: ConfigOptions.describe(store, config))
+            store: store.summary())
 
         let configArguments = options.path.map { ["--config", $0] } ?? []
         let settings = Supervisor.Settings(

@@ -4,7 +4,7 @@ import XCTest
 @testable import PostgresStore
 @testable import WebhooksCore
 
-/// What every store must do (WebhooksCore/Store/Store.swift), checked on both backends: each test
+/// What every store must do (WebhooksCore/Store/: Store, Outbox, StoreBackend), checked on both backends: each test
 /// runs its scenario on a fresh flat-file store and on a fresh database of a throwaway PostgreSQL
 /// cluster (Tests/pg/cluster), started once for the class.
 final class StoreContractTests: XCTestCase {
@@ -51,7 +51,7 @@ final class StoreContractTests: XCTestCase {
     }
 
     /// Runs `scenario` on a fresh store of each backend.
-    private func onEachStore(_ scenario: (Store, String) throws -> Void) throws {
+    private func onEachStore(_ scenario: (StoreBackend, String) throws -> Void) throws {
         let folder = NSTemporaryDirectory() + "swh-contract-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let files = try FileStore(root: "\(folder)/files", clock: { Date() })

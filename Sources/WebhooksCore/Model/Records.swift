@@ -1,4 +1,6 @@
-/// The records the store keeps, one JSON file each. Field names are the API's.
+/// The records the store keeps, as JSON on either backend (`RecordCoding`): a file each on flat
+/// files, but a user's webhooks, which are lines of one log (`WebhookLog`); a JSON column in the
+/// database. Field names are the API's.
 
 public struct Webhook: Codable, Equatable, Sendable {
     public var id: String

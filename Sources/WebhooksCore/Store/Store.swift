@@ -1,11 +1,13 @@
 import FoundationEssentials
 
-/// Everything the service keeps: keys, servers, webhooks, deliveries and their outbox, idempotent
-/// answers. Two backends (docs/architecture.md: "Storage"): `FileStore`, flat files under
-/// `data_dir` (the default), and the PostgreSQL store that several hosts share. Every method is a
-/// whole, durable step: when it returns, what it wrote survives a crash; when it throws, nothing
-/// acknowledged was lost. A backend that cannot reach its storage throws an error whose
-/// `isStorageUnavailable` is true, which the API answers with 503.
+/// Everything the service keeps: keys, servers, webhooks, deliveries, idempotent answers: what
+/// the API's handlers and the command line read and write. Two backends (docs/architecture.md:
+/// "Storage"): `FileStore`, flat files under `data_dir` (the default), and the PostgreSQL store
+/// that several hosts share. Each is a `StoreBackend`: this, the delivery helper's `Outbox`, and
+/// what `serve` does with it at start. Every method is a whole, durable step: when it returns, what
+/// it wrote survives a crash; when it throws, nothing acknowledged was lost. A backend that cannot
+/// reach its storage throws an error whose `isStorageUnavailable` is true, which the API answers
+/// with 503.
 public protocol Store: AnyObject, Sendable {
     /// Makes the storage ready (folders, schema); safe from every process at every start.
     func prepare() throws
@@ -49,32 +51,8 @@ public protocol Store: AnyObject, Sendable {
     @discardableResult
     func queue(_ deliveries: [Delivery], userId: String) throws -> [Delivery]
 
-    // MARK: The outbox, the delivery helper's side
-    /// Names (`OutboxName`) of the pending entries this helper may send, oldest first.
-    func outboxNames() throws -> [String]
-    /// The pending delivery an entry points to, claimed for this helper; nil when there is none
-    /// any more (finished, its webhook deleted, or claimed by another host's helper).
-    func pendingDelivery(outboxName name: String) throws -> Delivery?
-    /// Claims the pending delivery for this helper just before it is sent to the Discord webhook
-    /// `sendKey` names (its rate-limit key): nil when there is none any more, or another helper
-    /// holds it, is sending to that Discord webhook, or waits on it for Discord.
-    func claimDelivery(outboxName name: String, sendKey: String) throws -> Delivery?
-    /// Keeps a rate-limit wait Discord asked for, for every helper that may send to that webhook.
-    func holdSends(sendKey: String, until: Date) throws
-    /// A descriptor that turns readable when deliveries are queued by another host, for the
-    /// helper to wait on; nil where the helper's own socket hears of every queueing (one host).
-    func queuedSignal() -> Int32?
-    /// Takes what arrived on that descriptor; true when something was queued.
-    func takeQueuedSignal() -> Bool
-    /// Moves an entry that cannot be read out of the way, kept for the admin.
-    func rejectOutboxEntry(_ name: String) throws
-    /// Throws while nothing can be written (a full disk, a database down).
-    func checkWritable() throws
     /// How many deliveries are pending and when the oldest was queued (monitoring).
     func pendingSummary() throws -> PendingSummary
-    /// Records an attempt; a finished delivery leaves the outbox. False when its webhook is gone.
-    @discardableResult
-    func record(_ delivery: Delivery, outboxName name: String) throws -> Bool
 
     // MARK: Idempotency, retention, manual sends
     /// The answer stored for (`scope`, `key`) within the last 24 h, else `produce`'s, stored when

@@ -1,6 +1,9 @@
 import FoundationEssentials
 import Glibc
 
+/// A webhook's deliveries on flat files: a file each under the webhook's folder, its index
+/// (`DeliveryIndex`, oldest first, for pages in O(limit)), and the outbox entries a fan-out
+/// queues with them, committed together.
 extension FileStore {
     func deliveryIndex(_ userId: String, _ webhookId: String) -> DeliveryIndex {
         DeliveryIndex(path: layout.deliveryIndex(userId, webhookId))

@@ -35,13 +35,6 @@ extension FileStore {
         try pendingDelivery(outboxName: name)
     }
 
-    /// The one helper keeps its waits itself (SendGate).
-    public func holdSends(sendKey: String, until: Date) throws {}
-
-    /// Every queueing is on this host, and wakes the helper through its socket.
-    public func queuedSignal() -> Int32? { nil }
-    public func takeQueuedSignal() -> Bool { false }
-
     /// Moves an entry that cannot be read (it, or the delivery it points to, does not decode) out
     /// of the outbox, kept whole for the admin, so one bad file cannot hold up the rest.
     public func rejectOutboxEntry(_ name: String) throws {

@@ -1,10 +1,32 @@
 import FoundationEssentials
 import Glibc
 
-/// Start-up recovery (docs/architecture.md: "Files on disk"): a process killed mid-write leaves
-/// only `.tmp-*` files or folders behind, since records are replaced by rename. Remove those; touch
-/// nothing else.
+/// Start-up (docs/architecture.md: "Files on disk"): a process killed mid-write leaves only
+/// `.tmp-*` files or folders behind, since records are replaced by rename, and torn last lines of
+/// webhook logs. Remove those; touch nothing else.
 extension FileStore {
+    /// What `serve` runs before any worker: stray temp files, then the webhook logs.
+    public func recoverAtStart() throws -> [(what: String, count: Int)] {
+        let removed = try removeStrayTempFiles()
+        let webhooks = try recoverWebhooks()
+        return [
+            ("removed stray temp files", removed.count),
+            ("moved webhooks into webhooks.jsonl", webhooks.moved),
+            ("removed folders of deleted webhooks", webhooks.removed),
+        ].filter { $0.1 > 0 }
+    }
+
+    /// This host's secret, made on first use: the files are this host's alone.
+    public func openSecret(at path: String) throws -> [UInt8] {
+        try ServerSecret.loadOrCreate(at: path)
+    }
+
+    public func summary() -> String { "flat files in \(root)" }
+
+    /// One host: its helper keeps the waits itself (SendGate), and every queueing wakes it
+    /// through its socket.
+    public var coordination: HostCoordination? { nil }
+
     /// Returns the paths removed.
     @discardableResult
     public func removeStrayTempFiles() throws -> [String] {

@@ -4,7 +4,7 @@ import Glibc
 /// The flat-file store under `data_dir` (docs/architecture.md, "Files on disk"); its paths are in
 /// `StoreLayout`. Every write is atomic and durable (FileSystem.writeAtomically) and made under a
 /// flock, so the workers, the delivery helper and the CLI can all write at once.
-public final class FileStore: Store, @unchecked Sendable {
+public final class FileStore: StoreBackend, @unchecked Sendable {
     public let layout: StoreLayout
     /// The time outbox entries are named by. Passed in, so the store reads no clock of its own.
     let clock: @Sendable () -> Date

@@ -2,8 +2,10 @@ import CStore
 import FoundationEssentials
 import Glibc
 
-/// The store's only way to touch the disk: whole-file atomic replacement, exclusive locks, and
-/// plain reads. Everything is created 0700 (folders) or 0600 (files).
+/// How the flat-file store touches the disk: whole-file atomic replacement, batches committed
+/// together, exclusive locks, plain reads, and the shared mappings every process counts in
+/// (`Generations`, `Scoreboard`); a user's webhook log appends through `WebhookLog`. Everything is
+/// created 0700 (folders) or 0600 (files).
 public enum FileSystem {
     public struct Failure: StorageFailure, CustomStringConvertible {
         public var operation: String

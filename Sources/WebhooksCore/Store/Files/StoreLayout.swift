@@ -1,6 +1,6 @@
-/// Where everything lives under `data_dir`, the one place its paths are built. One readable JSON
-/// file per record; ownership comes from the path, so one user's requests can only ever name
-/// that user's files:
+/// Where everything lives under `data_dir`, the one place its paths are built. Readable JSON: a
+/// file per record, but a user's webhooks, which are one log; ownership comes from the path, so
+/// one user's requests can only ever name that user's files:
 ///
 ///     secret.key                                   server secret for key digests (unless secret_file)
 ///     keys/{keyId}.json                            API keys (digests only)
