@@ -63,13 +63,15 @@ final class CurlTransport {
 
     var inFlight: Int { transfers.count }
 
-    /// Starts a POST of `body` as JSON to `url`; its result comes back from `finished()` under `key`.
-    func start(key: String, url: String, body: [UInt8]) throws {
+    /// Starts a POST of the request's body, with its headers and our User-Agent, to `url`; its
+    /// result comes back from `finished()` under `key`.
+    func start(key: String, url: String, request: DeliveryRequest) throws {
+        let body = request.body
         guard let easy = stellar_curl_easy_init() else { throw HelperError(description: "curl_easy_init failed") }
         let transfer = Transfer(key: key, easy: easy, allowPrivate: settings.allowInsecure)
         let me = Unmanaged.passUnretained(transfer).toOpaque()
         var headers: UnsafeMutablePointer<curl_slist>? = nil
-        for header in ["Content-Type: application/json", "User-Agent: \(Product.userAgent)", "Expect:"] {
+        for header in request.headers.map({ "\($0.0): \($0.1)" }) + ["User-Agent: \(Product.userAgent)", "Expect:"] {
             headers = stellar_curl_slist_append(headers, header)
         }
         transfer.headers = headers

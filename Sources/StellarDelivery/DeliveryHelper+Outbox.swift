@@ -43,7 +43,7 @@ extension DeliveryHelper {
                 guard let delivery = try store.pendingDelivery(outboxName: name) else { continue }
                 let key =
                     try keys[delivery.webhookId] ?? store.webhook(userId: delivery.userId, id: delivery.webhookId)
-                    .flatMap(target)?.rateLimitKey ?? delivery.webhookId
+                    .flatMap(target)?.target.rateLimitKey ?? delivery.webhookId
                 keys[delivery.webhookId] = key
                 parked.unpark(name)
                 keep(name, Job(delivery, rateLimitKey: key, now: now), now: now)

@@ -41,7 +41,7 @@ extension DeliveryHelper {
                 name, delivery, error: "Webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""),
                 now: now)
         }
-        guard let target = target(webhook) else {
+        guard let (provider, target) = target(webhook) else {
             return try finishUnsent(name, delivery, error: "Webhook URL is not allowed by discord_hosts", now: now)
         }
         if target.rateLimitKey != job.rateLimitKey {
@@ -49,12 +49,12 @@ extension DeliveryHelper {
             queue.insert(name, job)
             guard gate.mayStart(job.rateLimitKey, now: now) else { return }
         }
-        let body = DiscordMessage.body(for: delivery.payload, footer: config.discordFooter).serialized()
-        try transport.start(key: name, url: target.sendURL, body: body)
+        let request = provider.request(for: delivery.payload, config: config)
+        try transport.start(key: name, url: target.sendURL, request: request)
         let started = Date()  // reading the store took time: the real start
         gate.started(job.rateLimitKey, now: started)
         queue.remove(name)
-        inFlight[name] = InFlight(job: job, delivery: delivery, startedAt: started)
+        inFlight[name] = InFlight(job: job, delivery: delivery, startedAt: started, provider: provider)
         logger.debug(
             "sending",
             metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
@@ -63,7 +63,7 @@ extension DeliveryHelper {
     /// Fails a delivery that cannot be sent at all, without an attempt: the policy's failed
     /// outcome of a refusal.
     func finishUnsent(_ name: String, _ delivery: Delivery, error: String, now: Date) throws {
-        let failed = policy.record(.failed(error: error), of: .refused(error), on: delivery, now: now)
+        let failed = policy.refused(delivery, error: error, now: now)
         board?.deliveryFinished(.failed, at: now)  // counted before anyone can read the record
         try store.record(failed, outboxName: name)
         queue.remove(name)
@@ -76,9 +76,9 @@ extension DeliveryHelper {
     func complete(_ name: String, _ result: AttemptResult, now: Date) {
         guard let sent = inFlight.removeValue(forKey: name) else { return }
         let outcome = policy.outcome(
-            of: result, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual,
+            of: result, provider: sent.provider, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual,
             jitter: Double.random(in: -1...1))
-        let delivery = policy.record(outcome, of: result, on: sent.delivery, now: now)
+        let delivery = policy.record(outcome, of: result, on: sent.delivery, by: sent.provider, now: now)
         board?.sent(seconds: now.timeIntervalSince(sent.startedAt))
         // Counted before anyone can read the record (Discord has answered: it is final either way).
         if delivery.status != .pending {
@@ -86,7 +86,7 @@ extension DeliveryHelper {
         }
 
         var bucketWait: TimeInterval?
-        if case .answered(_, let headers, _) = result { bucketWait = DeliveryPolicy.bucketWait(headers: headers) }
+        if case .answered(_, let headers, _) = result { bucketWait = sent.provider.bucketWait(headers: headers) }
         switch outcome {
         case .rateLimited(let wait, .webhook):
             bucketWait = max(bucketWait ?? 0, wait)

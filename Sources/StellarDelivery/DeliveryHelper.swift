@@ -121,8 +121,12 @@ public final class DeliveryHelper {
         board.helperState(pause: pause.reason, until: pause.until, inFlight: inFlight.count)
     }
 
-    func target(_ webhook: Webhook) -> DiscordWebhookURL? {
-        DiscordWebhookURL(webhook.url, allowedHosts: config.discordHosts, allowInsecure: config.allowInsecureTargets)
+    /// The webhook's provider, and where a send to it goes; nil when its URL is not allowed.
+    func target(_ webhook: Webhook) -> (provider: DeliveryProvider, target: DeliveryTarget)? {
+        guard let provider = Providers.named(webhook.provider),
+            let target = provider.target(webhook.url, config: config)
+        else { return nil }
+        return (provider, target)
     }
 
     /// How long the loop may sleep: until the next due delivery or gate change, at most a second.

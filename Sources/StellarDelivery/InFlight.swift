@@ -6,4 +6,6 @@ struct InFlight {
     var job: Job
     var delivery: Delivery
     var startedAt: Date
+    /// Who reads the answer.
+    var provider: DeliveryProvider
 }

@@ -94,7 +94,8 @@ final class DeliveryPolicyTests: XCTestCase {
     }
 
     func outcome(_ result: AttemptResult, retriesUsed: Int = 0, manual: Bool = false, jitter: Double = 0) -> Outcome {
-        policy.outcome(of: result, retriesUsed: retriesUsed, manual: manual, jitter: jitter)
+        policy.outcome(
+            of: result, provider: Providers.discord, retriesUsed: retriesUsed, manual: manual, jitter: jitter)
     }
 
     func testEveryOutcomeOfTheDesign() {
@@ -137,15 +138,17 @@ final class DeliveryPolicyTests: XCTestCase {
         let queued = Delivery(
             id: "d", webhookId: "w", userId: "u", event: "server.started", payload: .null,
             createdAt: "2026-01-15T12:00:00.000Z")
-        let limited = policy.record(.rateLimited(wait: 2, scope: .webhook), of: answer(429), on: queued, now: now)
+        let limited = policy.record(
+            .rateLimited(wait: 2, scope: .webhook), of: answer(429), on: queued, by: Providers.discord, now: now)
         XCTAssertEqual([limited.attempts, limited.retriesUsed], [1, 0])
         XCTAssertEqual(limited.nextAttemptAt, "2026-01-15T12:00:02.000Z")
         XCTAssertEqual(limited.status, .pending)
-        let retried = policy.record(.retry(after: 10, error: "e"), of: answer(500, "oops"), on: limited, now: now)
+        let retried = policy.record(
+            .retry(after: 10, error: "e"), of: answer(500, "oops"), on: limited, by: Providers.discord, now: now)
         XCTAssertEqual([retried.attempts, retried.retriesUsed, retried.statusCode], [2, 1, 500])
         XCTAssertEqual(retried.response, "oops")
         let long = String(repeating: "é", count: 6000)
-        let delivered = policy.record(.delivered, of: answer(200, long), on: retried, now: now)
+        let delivered = policy.record(.delivered, of: answer(200, long), on: retried, by: Providers.discord, now: now)
         XCTAssertEqual(delivered.status, .delivered)
         XCTAssertEqual(delivered.deliveredAt, "2026-01-15T12:00:00.000Z")
         XCTAssertEqual(delivered.response?.count, 5000)
@@ -154,9 +157,10 @@ final class DeliveryPolicyTests: XCTestCase {
 
     func testEmptyBucketHeadersAskForAWait() {
         XCTAssertEqual(
-            DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "1.25"]), 1.25)
+            Providers.discord.bucketWait(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "1.25"]),
+            1.25)
         XCTAssertNil(
-            DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "3", "x-ratelimit-reset-after": "1.25"]))
+            Providers.discord.bucketWait(headers: ["x-ratelimit-remaining": "3", "x-ratelimit-reset-after": "1.25"]))
     }
 
     /// A hostile endpoint may ask for any wait: none is longer than an hour, and recording it
@@ -164,7 +168,7 @@ final class DeliveryPolicyTests: XCTestCase {
     func testServerGivenWaitsAreCappedAtAnHour() {
         for huge in ["1e300", "inf", "9223372036854775807"] {
             XCTAssertEqual(
-                DeliveryPolicy.bucketWait(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset-after": huge]),
+                Providers.discord.bucketWait(headers: ["x-ratelimit-remaining": "0", "x-ratelimit-reset-after": huge]),
                 3600, huge)
             let limited = answer(
                 429, #"{"retry_after": 1, "global": false}"#, headers: ["retry-after": huge, "x-ratelimit-limit": "5"])
@@ -182,7 +186,7 @@ final class DeliveryPolicyTests: XCTestCase {
                 outcome(result), of: result,
                 on: Delivery(
                     id: "d", webhookId: "w", userId: "u", event: "server.started", payload: .null, createdAt: "t"),
-                now: Date(timeIntervalSince1970: 1_768_478_400))
+                by: Providers.discord, now: Date(timeIntervalSince1970: 1_768_478_400))
             XCTAssertEqual(recorded.nextAttemptAt, "2026-01-15T13:00:00.000Z")
         }
         XCTAssertEqual(
@@ -235,5 +239,43 @@ final class PrivateAddressTests: XCTestCase {
             "http://127.0.0.1:8999/api/webhooks/123456789012345678/tok", allowedHosts: ["127.0.0.1:8999"],
             allowInsecure: true)!
         XCTAssertEqual(local.sendURL, "http://127.0.0.1:8999/api/v10/webhooks/123456789012345678/tok?wait=true")
+    }
+}
+
+/// Discord as a provider: which URLs are its, what a send carries, what an answer means.
+final class DiscordProviderTests: XCTestCase {
+    let config = Config()
+
+    func testItsURLsBecomeTargetsAndOthersDoNot() {
+        let target = Providers.discord.target(
+            "https://discordapp.com/api/webhooks/123456789012345678/tok", config: config)
+        XCTAssertEqual(target?.sendURL, "https://discord.com/api/v10/webhooks/123456789012345678/tok?wait=true")
+        XCTAssertEqual(target?.rateLimitKey, "discord.com/123456789012345678")
+        XCTAssertEqual(target?.redacted, "https://discord.com/api/webhooks/123456789012345678/****")
+        XCTAssertNil(
+            Providers.discord.target("https://example.com/api/webhooks/123456789012345678/tok", config: config))
+        XCTAssertNil(Providers.named("carrier-pigeon"))
+        XCTAssertEqual(Providers.named("discord")?.displayName, "Discord")
+    }
+
+    func testARequestIsTheEmbedAsJSON() {
+        let payload = JSONValue.object(["event": .string("server.started"), "data": .object([:])])
+        let request = Providers.discord.request(for: payload, config: config)
+        XCTAssertEqual(request.headers.map(\.0), ["Content-Type"])
+        XCTAssertEqual(request.headers.map(\.1), ["application/json"])
+        XCTAssertEqual(request.body, DiscordMessage.body(for: payload, footer: config.discordFooter).serialized())
+    }
+
+    func testAnswersBecomeVerdicts() {
+        let discord = Providers.discord
+        XCTAssertEqual(discord.verdict(status: 204, headers: [:], body: []), .delivered)
+        XCTAssertEqual(
+            discord.verdict(status: 502, headers: [:], body: []), .retryable(error: "Discord answered 502"))
+        guard case .gone = discord.verdict(status: 404, headers: [:], body: Array(#"{"code":10015}"#.utf8)) else {
+            return XCTFail("404 is gone")
+        }
+        XCTAssertEqual(
+            discord.verdict(status: 429, headers: [:], body: Array(#"{"code":0}"#.utf8)),
+            .rateLimited(wait: DiscordProvider.cloudflareBanPause, scope: .cloudflareBan))
     }
 }

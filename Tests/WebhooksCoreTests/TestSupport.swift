@@ -94,7 +94,7 @@ final class RecordingDispatch: DeliveryDispatch, @unchecked Sendable {
         for name in try! store.outboxNames() where OutboxName.deliveryId(of: name) == deliveryId {
             let delivery = try! store.pendingDelivery(outboxName: name)!
             let recorded = DeliveryPolicy(retrySchedule: []).record(
-                outcome.outcome, of: outcome.result, on: delivery, now: fixedNow)
+                outcome.outcome, of: outcome.result, on: delivery, by: Providers.discord, now: fixedNow)
             try! store.record(recorded, outboxName: name)
         }
         return true

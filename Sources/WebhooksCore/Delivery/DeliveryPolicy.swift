@@ -37,13 +37,12 @@ public struct DeliveryPolicy: Sendable {
     public var retrySchedule: [Int]
 
     public static let jitterFraction = 0.2
-    public static let cloudflareBanPause: TimeInterval = 3600
     /// The longest wait an answer can ask for. A broken or hostile endpoint could send any
     /// number (or `inf`); capped, no wait can stall sends for long or overflow a timestamp.
     public static let longestServerWait: TimeInterval = 3600
 
     /// A wait the server asked for, as a sane number of seconds.
-    static func serverWait(_ seconds: Double) -> TimeInterval {
+    public static func serverWait(_ seconds: Double) -> TimeInterval {
         guard !seconds.isNaN else { return 1 }
         return min(max(0, seconds), longestServerWait)
     }
@@ -53,9 +52,14 @@ public struct DeliveryPolicy: Sendable {
         self.retrySchedule = retrySchedule
     }
 
-    /// `retriesUsed`: scheduled retries already spent. `jitter` in -1...1 picks where in ±20 % the
-    /// next wait lands. A manual send (test, manual retry) is never retried automatically.
-    public func outcome(of result: AttemptResult, retriesUsed: Int, manual: Bool, jitter: Double) -> Outcome {
+    /// `provider` reads the answer; `retriesUsed`: scheduled retries already spent. `jitter` in
+    /// -1...1 picks where in ±20 % the next wait lands. A manual send (test, manual retry) is
+    /// never retried automatically.
+    public func outcome(
+        of result: AttemptResult, provider: DeliveryProvider, retriesUsed: Int, manual: Bool, jitter: Double
+    )
+        -> Outcome
+    {
         let error: String
         switch result {
         case .refused(let reason):
@@ -63,23 +67,12 @@ public struct DeliveryPolicy: Sendable {
         case .transportError(let reason):
             error = reason
         case .answered(let status, let headers, let body):
-            let answer = DiscordAnswer(status: status, headers: headers, body: body)
-            switch status {
-            case 200..<300:
-                return .delivered
-            case 429:
-                let scope = answer.rateLimitScope
-                let wait = scope == .cloudflareBan ? Self.cloudflareBanPause : answer.retryAfter
-                return .rateLimited(wait: wait, scope: scope)
-            case 404, 401:
-                return .webhookGone(
-                    reason: "Discord answered \(answer.summary): the webhook no longer exists, so it was disabled")
-            case 300..<400:
-                return .failed(error: "Discord answered \(answer.summary); redirects are not followed")
-            case 400..<500:
-                return .failed(error: "Discord answered \(answer.summary)")
-            default:
-                error = "Discord answered \(answer.summary)"
+            switch provider.verdict(status: status, headers: headers, body: body) {
+            case .delivered: return .delivered
+            case .rateLimited(let wait, let scope): return .rateLimited(wait: wait, scope: scope)
+            case .gone(let reason): return .webhookGone(reason: reason)
+            case .failed(let reason): return .failed(error: reason)
+            case .retryable(let reason): error = reason
             }
         }
         guard !manual, retriesUsed < retrySchedule.count else {
@@ -90,8 +83,26 @@ public struct DeliveryPolicy: Sendable {
         return .retry(after: step * (1 + jitter), error: error)
     }
 
-    /// The delivery as recorded after an attempt with this result and outcome, at `now`.
-    public func record(_ outcome: Outcome, of result: AttemptResult, on delivery: Delivery, now: Date) -> Delivery {
+    /// The delivery as recorded after an attempt to `provider` with this result and outcome, at `now`.
+    public func record(
+        _ outcome: Outcome, of result: AttemptResult, on delivery: Delivery, by provider: DeliveryProvider, now: Date
+    )
+        -> Delivery
+    {
+        recorded(outcome, of: result, on: delivery, rateLimitedBy: provider.displayName, now: now)
+    }
+
+    /// The delivery as recorded when it cannot be sent at all, without an attempt (a disabled
+    /// webhook, a URL no longer allowed): failed.
+    public func refused(_ delivery: Delivery, error: String, now: Date) -> Delivery {
+        recorded(.failed(error: error), of: .refused(error), on: delivery, rateLimitedBy: "", now: now)
+    }
+
+    private func recorded(
+        _ outcome: Outcome, of result: AttemptResult, on delivery: Delivery, rateLimitedBy: String, now: Date
+    )
+        -> Delivery
+    {
         var updated = delivery
         if case .refused = result {} else { updated.attempts += 1 }  // attempts count HTTP requests
         if case .answered(let status, _, let body) = result {
@@ -107,7 +118,7 @@ public struct DeliveryPolicy: Sendable {
         case .rateLimited(let wait, _):
             updated.nextAttemptAt = Timestamp.format(now.addingTimeInterval(wait))
             updated.error =
-                "Rate limited by Discord; sending again in \(Int((wait * 10).rounded()) / 10).\(Int((wait * 10).rounded()) % 10) s"
+                "Rate limited by \(rateLimitedBy); sending again in \(Int((wait * 10).rounded()) / 10).\(Int((wait * 10).rounded()) % 10) s"
         case .retry(let after, let error):
             updated.retriesUsed += 1
             updated.nextAttemptAt = Timestamp.format(now.addingTimeInterval(after))
@@ -118,57 +129,5 @@ public struct DeliveryPolicy: Sendable {
             updated.error = error
         }
         return updated
-    }
-
-    /// How long the webhook's bucket is empty for, from the answer's rate-limit headers: the
-    /// wait before the next send to it, or nil when it may go at once.
-    public static func bucketWait(headers: [String: String]) -> TimeInterval? {
-        guard headers["x-ratelimit-remaining"].flatMap(Int.init) == 0,
-            let resetAfter = headers["x-ratelimit-reset-after"].flatMap(Double.init), resetAfter > 0
-        else { return nil }
-        return serverWait(resetAfter)
-    }
-}
-
-/// An HTTP answer from Discord, read for what the policy needs.
-struct DiscordAnswer {
-    var status: Int
-    var headers: [String: String]
-    var json: JSONValue?
-
-    init(status: Int, headers: [String: String], body: [UInt8]) {
-        self.status = status
-        self.headers = headers
-        self.json = JSONValue.parse(body)
-    }
-
-    /// "404 Unknown Webhook (code 10015)", or just the status.
-    var summary: String {
-        var text = "\(status)"
-        if let message = json?["message"]?.stringValue { text += " \(message)" }
-        if case .int(let code)? = json?["code"] { text += " (code \(code))" }
-        return text
-    }
-
-    /// `retry_after` from the body (seconds, a float), else the `Retry-After` header, else 1 s;
-    /// never more than an hour.
-    var retryAfter: TimeInterval {
-        switch json?["retry_after"] {
-        case .double(let seconds)?: return DeliveryPolicy.serverWait(seconds)
-        case .int(let seconds)?: return DeliveryPolicy.serverWait(TimeInterval(seconds))
-        default: return headers["retry-after"].flatMap(Double.init).map(DeliveryPolicy.serverWait) ?? 1
-        }
-    }
-
-    var rateLimitScope: RateLimitScope {
-        if json?["global"] == .bool(true) || headers["x-ratelimit-global"]?.lowercased() == "true" {
-            return .global
-        }
-        let hasRateLimitHeaders = headers.keys.contains { $0.hasPrefix("x-ratelimit-") }
-        let code: Int64? = if case .int(let code)? = json?["code"] { code } else { nil }
-        if !hasRateLimitHeaders && (code ?? 0) == 0 {
-            return .cloudflareBan
-        }
-        return .webhook
     }
 }

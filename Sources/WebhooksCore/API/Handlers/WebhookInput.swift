@@ -20,9 +20,7 @@ struct WebhookInput {
         case .value(let url):
             if url.utf8.count > DiscordWebhookURL.maxLength {
                 validation.fail("url", code: "too_big", "URL must be at most \(DiscordWebhookURL.maxLength) characters")
-            } else if DiscordWebhookURL(
-                url, allowedHosts: config.discordHosts, allowInsecure: config.allowInsecureTargets) == nil
-            {
+            } else if Providers.discord.target(url, config: config) == nil {
                 validation.fail(
                     "url", code: "invalid_string",
                     "Must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})")

@@ -1,0 +1,64 @@
+import FoundationEssentials
+
+/// One service deliveries go to (docs/architecture.md: "A delivery"), in one place: which webhook
+/// URLs are its and where a send to one goes, the request a delivery becomes, and what an answer
+/// means. Pure: no socket, no clock. `DeliveryPolicy` keeps what every provider shares (retries on
+/// the schedule, capped waits, the record of an attempt); `Providers` finds one by name.
+public protocol DeliveryProvider: Sendable {
+    /// The webhook's `provider` field.
+    var name: String { get }
+    /// How people call the service, in messages ("Rate limited by Discord").
+    var displayName: String { get }
+    /// Where a send to `url` goes, under this configuration; nil when the URL is not an allowed one.
+    func target(_ url: String, config: Config) -> DeliveryTarget?
+    /// The HTTP request a delivery's payload becomes.
+    func request(for payload: JSONValue, config: Config) -> DeliveryRequest
+    /// What an HTTP answer means, before retries are counted.
+    func verdict(status: Int, headers: [String: String], body: [UInt8]) -> AnswerVerdict
+    /// How long the webhook's rate-limit bucket stays empty after an answer: the wait before the
+    /// next send to it, or nil when it may go at once. Header names in lower case.
+    func bucketWait(headers: [String: String]) -> TimeInterval?
+}
+
+/// Where one send goes.
+public struct DeliveryTarget: Equatable, Sendable {
+    /// The URL posted to.
+    public var sendURL: String
+    /// What the service rate-limits by: one request in flight and bucket waits per key.
+    public var rateLimitKey: String
+    /// The URL with its secret part hidden, for logs.
+    public var redacted: String
+
+    public init(sendURL: String, rateLimitKey: String, redacted: String) {
+        self.sendURL = sendURL
+        self.rateLimitKey = rateLimitKey
+        self.redacted = redacted
+    }
+}
+
+/// The body and the provider's own headers of one send (the transport adds its User-Agent).
+public struct DeliveryRequest: Equatable, Sendable {
+    public var body: [UInt8]
+    public var headers: [(String, String)]
+
+    public init(body: [UInt8], headers: [(String, String)]) {
+        self.body = body
+        self.headers = headers
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.body == rhs.body && lhs.headers.map { "\($0.0): \($0.1)" } == rhs.headers.map { "\($0.0): \($0.1)" }
+    }
+}
+
+/// What a provider makes of one answer; `DeliveryPolicy` turns it into an `Outcome`.
+public enum AnswerVerdict: Equatable, Sendable {
+    case delivered
+    /// Send again after `wait`, using up no retry.
+    case rateLimited(wait: TimeInterval, scope: RateLimitScope)
+    /// Worth another try on the retry schedule.
+    case retryable(error: String)
+    case failed(error: String)
+    /// The webhook is gone for good: it is disabled and never used again.
+    case gone(reason: String)
+}

@@ -1,0 +1,55 @@
+import FoundationEssentials
+
+/// Discord's webhooks (docs/architecture.md: "Discord"): URLs on `discord_hosts` with Discord's
+/// webhook path (`DiscordWebhookURL`), one embed per message (`DiscordMessage`), and its answers
+/// as its documentation gives them: 2xx delivered; 429 waits `retry_after` (a global one pauses
+/// every send, one without rate-limit headers is Cloudflare's ban of the address, an hour); 404
+/// Unknown Webhook and 401 Invalid Webhook Token mean it is gone; other 4xx and redirects fail;
+/// 5xx is worth another try. Buckets empty at `X-RateLimit-Remaining: 0`.
+public struct DiscordProvider: DeliveryProvider {
+    public let name = "discord"
+    public let displayName = "Discord"
+    /// Cloudflare's ban of an address lasts about an hour.
+    public static let cloudflareBanPause: TimeInterval = 3600
+
+    public func target(_ url: String, config: Config) -> DeliveryTarget? {
+        DiscordWebhookURL(url, allowedHosts: config.discordHosts, allowInsecure: config.allowInsecureTargets).map {
+            DeliveryTarget(sendURL: $0.sendURL, rateLimitKey: $0.rateLimitKey, redacted: $0.redacted)
+        }
+    }
+
+    public func request(for payload: JSONValue, config: Config) -> DeliveryRequest {
+        DeliveryRequest(
+            body: DiscordMessage.body(for: payload, footer: config.discordFooter).serialized(),
+            headers: [("Content-Type", "application/json")])
+    }
+
+    public func verdict(status: Int, headers: [String: String], body: [UInt8]) -> AnswerVerdict {
+        let answer = DiscordAnswer(status: status, headers: headers, body: body)
+        switch status {
+        case 200..<300:
+            return .delivered
+        case 429:
+            let scope = answer.rateLimitScope
+            return .rateLimited(
+                wait: scope == .cloudflareBan ? Self.cloudflareBanPause : answer.retryAfter, scope: scope)
+        case 404, 401:
+            return .gone(reason: "Discord answered \(answer.summary): the webhook no longer exists, so it was disabled")
+        case 300..<400:
+            return .failed(error: "Discord answered \(answer.summary); redirects are not followed")
+        case 400..<500:
+            return .failed(error: "Discord answered \(answer.summary)")
+        default:
+            return .retryable(error: "Discord answered \(answer.summary)")
+        }
+    }
+
+    /// How long the webhook's bucket is empty for, from the answer's rate-limit headers: the
+    /// wait before the next send to it, or nil when it may go at once.
+    public func bucketWait(headers: [String: String]) -> TimeInterval? {
+        guard headers["x-ratelimit-remaining"].flatMap(Int.init) == 0,
+            let resetAfter = headers["x-ratelimit-reset-after"].flatMap(Double.init), resetAfter > 0
+        else { return nil }
+        return DeliveryPolicy.serverWait(resetAfter)
+    }
+}

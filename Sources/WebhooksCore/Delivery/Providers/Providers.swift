@@ -1,0 +1,10 @@
+/// Every provider the service delivers to, by the name a webhook's `provider` field holds.
+public enum Providers {
+    public static let discord = DiscordProvider()
+    public static let all: [DeliveryProvider] = [discord]
+
+    /// The provider of that name; nil for one this version does not know.
+    public static func named(_ name: String) -> DeliveryProvider? {
+        all.first { $0.name == name }
+    }
+}
