@@ -17,8 +17,6 @@ public final class PostgresConnection: @unchecked Sendable {
         public var isStorageUnavailable: Bool
 
         public var description: String { state.map { "\(message) (SQLSTATE \($0))" } ?? message }
-        /// Unique violation: a row with that key exists.
-        var isDuplicate: Bool { state == "23505" }
     }
 
     /// Rows of text values (NULL as nil), by column position.

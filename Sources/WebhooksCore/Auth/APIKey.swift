@@ -73,11 +73,6 @@ public struct APIKey: Equatable, Sendable {
 public enum Principal: Equatable, Sendable {
     case user(id: String)
     case service(name: String)
-
-    public var isService: Bool {
-        if case .service = self { return true }
-        return false
-    }
 }
 
 /// Verifies presented keys against the stored digests with OpenSSL.

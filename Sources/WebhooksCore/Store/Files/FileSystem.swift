@@ -173,19 +173,6 @@ public enum FileSystem {
         }
     }
 
-    /// One new folder, 0700, not yet durable: the caller syncs its parent.
-    public static func createFolder(_ path: String) throws {
-        try check(mkdir(path, 0o700), "mkdir", path)
-    }
-
-    /// At least as many as the folder's subfolders (its link count less `.` and its own entry),
-    /// or nil where the file system does not count them (btrfs, or ext4 past 65,000).
-    public static func subfolderBound(_ folder: String) -> Int? {
-        var info = stat()
-        guard stat(folder, &info) == 0, info.st_nlink >= 2 else { return nil }
-        return Int(info.st_nlink) - 2
-    }
-
     /// Names in a folder (no dot entries); empty when the folder does not exist.
     public static func list(_ folder: String) throws -> [String] {
         guard let dir = opendir(folder) else {
