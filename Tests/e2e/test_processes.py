@@ -314,3 +314,18 @@ def test_root_acts_as_the_owner_of_the_services_data_dir(make_service):
     svc.user_key("someone")
     owners = {(p.stat().st_uid, p.stat().st_gid) for p in svc.data_dir.rglob("*")}
     assert owners == {(nobody.pw_uid, nobody.pw_gid)}, owners
+
+
+def test_emit_mistakes_show_emits_own_usage_and_every_argument_has_help(tmp_path):
+    conf = write_conf(tmp_path)
+    bad = run_binary(["emit", "server.started", "--server", "s1", "--data", "{bad", "--config", str(conf)],
+                     env=clean_env())
+    assert bad.returncode != 0
+    assert "--data must be a JSON object" in bad.stderr, bad.stderr
+    assert "Usage: stellar-webhooks emit" in bad.stderr, bad.stderr
+    assert not (tmp_path / "data").exists()
+    # `<server-id>` and `--server` come with their help text.
+    for command in (["emit"], ["servers", "put"], ["servers", "remove"]):
+        shown = run_binary([*command, "--help"], env=clean_env()).stdout
+        described = re.findall(r"^\s*(?:<server-id>|--server <server-id>)\s+\S", shown, re.M)
+        assert len(described) == 1, shown
