@@ -37,6 +37,18 @@ final class DiscordMessageTests: XCTestCase {
             ]))
     }
 
+    func testAFieldOfOnlyWhiteSpaceIsSentAsADash() {
+        let spaced = JSONValue.object([
+            "event": .string("backup.created"), "timestamp": .string("2026-01-15T12:00:00.000Z"),
+            "server": .object(["id": .string("s"), "name": .string(" \t\n"), "status": .string("\u{00A0}")]),
+            "data": .object(["note": .string("  ")]),
+        ])
+        guard case .array(let embeds)? = DiscordMessage.body(for: spaced, footer: "f")["embeds"],
+            case .array(let fields)? = embeds.first?["fields"]
+        else { return XCTFail("no fields") }
+        XCTAssertEqual(fields.map { $0["value"] }, [.string("—"), .string("—"), .string("—")])
+    }
+
     func testTitlesAndColoursByMeaning() {
         XCTAssertEqual(DiscordMessage.words("server.auto_shutdown"), "Server Auto Shutdown")
         XCTAssertEqual(DiscordMessage.words("backupId"), "Backup Id")

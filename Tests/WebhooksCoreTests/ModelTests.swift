@@ -52,6 +52,7 @@ final class DiscordWebhookURLTests: XCTestCase {
         XCTAssertEqual(
             parse("https://canary.discord.com/api/webhooks/12345678901234567890/t?thread_id=42")?.threadId, "42")
         XCTAssertNotNil(parse("https://DISCORD.com:443/api/webhooks/12345678901234567/t"))
+        XCTAssertNotNil(parse("https://discord.com/api/webhooks/18446744073709551615/t"), "2^64 - 1")
     }
 
     func testRefusesLookalikesAndTricks() {
@@ -72,6 +73,11 @@ final class DiscordWebhookURLTests: XCTestCase {
             "https://discord.com/webhooks/123456789012345678/t",
             " https://discord.com/api/webhooks/123456789012345678/t",
             "https://discord.com/api/webhooks/123456789012345678/" + String(repeating: "a", count: 2048),
+            // Snowflakes as Discord's OpenAPI document has them: no leading zero, at most 2^64 - 1.
+            "https://discord.com/api/webhooks/0123456789012345678/t",
+            "https://discord.com/api/webhooks/18446744073709551616/t",
+            "https://discord.com/api/webhooks/123456789012345678/t?thread_id=042",
+            "https://discord.com/api/webhooks/123456789012345678/t?thread_id=99999999999999999999",
         ] {
             XCTAssertNil(parse(text), text)
         }

@@ -233,6 +233,9 @@ def test_valid_discord_urls_are_accepted(svc, user, url):
     "https://discord.com.evil.com/api/webhooks/123456789012345678/tok",
     "https://user:pw@discord.com/api/webhooks/123456789012345678/tok",
     "https://discord.com/api/webhooks/123456789012345678/tok#frag",
+    "https://discord.com/api/webhooks/0123456789012345678/tok",          # a leading zero
+    "https://discord.com/api/webhooks/18446744073709551616/tok",         # past 2^64 - 1
+    "https://discord.com/api/webhooks/123456789012345678/tok?thread_id=0123",
     "https://discord.com/api/webhooks/123456789012345678/tok?wait=true",
     "https://discord.com/api/webhooks/1234567890123456/tok",            # 16 digits
     "https://discord.com/api/webhooks/123456789012345678901/tok",       # 21 digits

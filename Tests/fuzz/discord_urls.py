@@ -14,6 +14,13 @@ from hypothesis import strategies as st
 
 MAX_LENGTH = 2048
 TOKEN_CHARS = string.ascii_letters + string.digits + "_-"
+LARGEST_SNOWFLAKE = 2 ** 64 - 1
+
+
+def snowflake(text):
+    """An id as Discord's OpenAPI document defines one: digits, no leading zero, at most 2^64 - 1."""
+    return (bool(text) and all(c in string.digits for c in text) and (text == "0" or text[0] != "0")
+            and int(text) <= LARGEST_SNOWFLAKE)
 
 
 def reference_valid(url, allowed_hosts, allow_insecure):
@@ -48,7 +55,7 @@ def reference_valid(url, allowed_hosts, allow_insecure):
         parts = parts[1:]
     if len(parts) != 3 or parts[0] != "webhooks":
         return False
-    if not (17 <= len(parts[1]) <= 20 and all(c in string.digits for c in parts[1])):
+    if not (17 <= len(parts[1]) <= 20 and snowflake(parts[1])):
         return False
     if not parts[2] or not all(c in TOKEN_CHARS for c in parts[2]):
         return False
@@ -56,13 +63,14 @@ def reference_valid(url, allowed_hosts, allow_insecure):
         if not query.startswith("thread_id="):
             return False
         thread = query[len("thread_id="):]
-        if not thread or not all(c in string.digits for c in thread):
+        if not snowflake(thread):
             return False
     return True
 
 
-def _digits(lo, hi):
-    return st.text(alphabet=string.digits, min_size=lo, max_size=hi)
+def _snowflakes(lo, hi):
+    """Snowflakes of `lo` to `hi` digits."""
+    return st.integers(10 ** (lo - 1) if lo > 1 else 0, min(10 ** hi - 1, LARGEST_SNOWFLAKE)).map(str)
 
 
 @st.composite
@@ -71,13 +79,13 @@ def valid_urls(draw, authority, scheme="http"):
     scheme_text = draw(st.sampled_from([scheme, scheme.upper(), scheme.capitalize()]))
     host = draw(st.sampled_from([authority, authority.upper()]))
     version = draw(st.sampled_from(["", "/v10", "/v9", "/v6", "/v1234567"]))
-    webhook_id = draw(_digits(17, 20))
+    webhook_id = draw(_snowflakes(17, 20))
     token = draw(st.text(alphabet=TOKEN_CHARS, min_size=1, max_size=80))
     url = f"{scheme_text}://{host}/api{version}/webhooks/{webhook_id}/{token}"
     if draw(st.integers(0, 4)) == 0:
         # Discord takes 17-20 digit snowflakes; shorter ones pass the service's rule, and Discord
         # (the fake) refuses the send: a failed delivery, also worth exercising.
-        url += "?thread_id=" + draw(st.one_of(_digits(17, 20), _digits(17, 20), _digits(1, 20)))
+        url += "?thread_id=" + draw(st.one_of(_snowflakes(17, 20), _snowflakes(17, 20), _snowflakes(1, 20)))
     return url
 
 
@@ -92,6 +100,8 @@ MUTATIONS = [
     lambda u, d: _reid(u, lambda i: i[:16]),                              # 16 digits
     lambda u, d: _reid(u, lambda i: i + "0" * (21 - len(i))),             # 21 digits
     lambda u, d: _reid(u, lambda i: i[:-1] + "a"),
+    lambda u, d: _reid(u, lambda i: "0" + i[1:]),                        # a leading zero
+    lambda u, d: _reid(u, lambda i: str(LARGEST_SNOWFLAKE + 1)),          # past 2^64 - 1
     lambda u, d: _retoken(u, lambda t: ""),
     lambda u, d: u.split("?")[0] + "/",
     lambda u, d: u.split("?")[0] + "/extra",

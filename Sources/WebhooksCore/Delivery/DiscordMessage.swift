@@ -104,8 +104,9 @@ public enum DiscordMessage {
         var budget = Limit.embedTotal - length(title) - length(footer) - (description.map(length) ?? 0)
         var rendered: [JSONValue] = []
         for (name, value) in fields.prefix(Limit.fields) {
-            let name = clip(name.isEmpty ? "—" : name, Limit.fieldName)
-            var value = clip(value.isEmpty ? "—" : value, Limit.fieldValue)
+            // Discord refuses a field that is empty or only white space: "—" stands in.
+            let name = clip(name.allSatisfy(\.isWhitespace) ? "—" : name, Limit.fieldName)
+            var value = clip(value.allSatisfy(\.isWhitespace) ? "—" : value, Limit.fieldValue)
             let room = budget - length(name)
             guard room >= 1 else { break }
             if length(value) > room { value = clip(value, room) }

@@ -51,7 +51,7 @@ public struct DiscordWebhookURL: Equatable, Sendable {
             parts.removeFirst()
         }
         guard parts.count == 3, parts[0] == "webhooks",
-            (17...20).contains(parts[1].count), parts[1].allSatisfy(\.isASCIIDigit),
+            (17...20).contains(parts[1].count), Self.isSnowflake(parts[1]),
             !parts[2].isEmpty, parts[2].allSatisfy(\.isTokenCharacter)
         else { return nil }
         webhookId = String(parts[1])
@@ -62,13 +62,19 @@ public struct DiscordWebhookURL: Equatable, Sendable {
             let query = rest[rest.index(after: pathEnd)...]
             guard query.hasPrefix("thread_id=") else { return nil }
             let thread = query.dropFirst("thread_id=".count)
-            guard !thread.isEmpty, thread.allSatisfy(\.isASCIIDigit) else { return nil }
+            guard Self.isSnowflake(thread) else { return nil }
             threadId = String(thread)
         }
     }
 }
 
 extension DiscordWebhookURL {
+    /// An id as Discord's OpenAPI document defines a snowflake: decimal digits, no leading zero,
+    /// at most 2^64 - 1.
+    static func isSnowflake(_ text: Substring) -> Bool {
+        !text.isEmpty && text.allSatisfy(\.isASCIIDigit) && (text == "0" || text.first != "0") && UInt64(text) != nil
+    }
+
     /// Discord's own hosts: sends to any of them go to discord.com.
     public static let discordOwnHosts = ["discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"]
 
