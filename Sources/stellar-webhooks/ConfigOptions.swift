@@ -14,9 +14,9 @@ struct ConfigOptions: ParsableArguments {
         Self.loadAll(path: path)
     }
 
-    /// The configuration, or a clean exit naming every bad key.
-    func load() throws -> Config {
-        try Self.load(path: path)
+    /// The configuration, or a clean exit (status `failing`) naming every bad key.
+    func load(failing: Int32 = 1) throws -> Config {
+        try Self.load(path: path, failing: failing)
     }
 
     /// The same two for a path ArgumentParser did not parse (main.swift's worker).
@@ -24,11 +24,11 @@ struct ConfigOptions: ParsableArguments {
         Config.load(path: path, environment: ProcessInfo.processInfo.environment)
     }
 
-    static func load(path: String?) throws -> Config {
+    static func load(path: String?, failing: Int32 = 1) throws -> Config {
         let (config, problems) = loadAll(path: path)
         guard problems.isEmpty else {
             for problem in problems { printError("configuration: \(problem)") }
-            throw ExitCode(1)
+            throw ExitCode(failing)
         }
         return config
     }

@@ -16,6 +16,6 @@ struct Deliver: ParsableCommand {
         let logger = bootstrapLogging(config, label: "deliver")
         let store = try ConfigOptions.openStore(config, caching: true, prepared: false)  // serve has prepared it
         let board = try? Scoreboard.open(at: StoreLayout(root: config.dataDir).scoreboard, writable: true)
-        try DeliveryHelper(config: config, store: store, scoreboard: board ?? nil, logger: logger).run()
+        try DeliveryHelper(config: config, store: store, scoreboard: board, logger: logger).run()
     }
 }

@@ -21,7 +21,7 @@ struct Status: ParsableCommand {
     @Flag(help: "Print JSON, for scripts.") var json = false
 
     func run() throws {
-        let config = try RunningService.config(options)
+        let config = try options.load(failing: RunningService.unknown)
         guard let snapshot = try RunningService.find(config) else {
             if json {
                 print(
@@ -55,7 +55,7 @@ struct Metrics: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        let config = try RunningService.config(options)
+        let config = try options.load(failing: RunningService.unknown)
         guard let snapshot = try RunningService.find(config) else {
             printError("stellar-webhooks is not running (data_dir \(config.dataDir)): no metrics")
             throw ExitCode(3)
@@ -70,15 +70,8 @@ struct Metrics: ParsableCommand {
 
 /// Finding the running service of a configuration: its scoreboard, and a live master behind it.
 enum RunningService {
-    /// The configuration, or exit 4 (LSB: status unknown) naming every bad key.
-    static func config(_ options: ConfigOptions) throws -> Config {
-        let (config, problems) = options.loadAll()
-        guard problems.isEmpty else {
-            for problem in problems { printError("configuration: \(problem)") }
-            throw ExitCode(4)
-        }
-        return config
-    }
+    /// LSB's exit status for "unknown": the configuration or the scoreboard cannot be read.
+    static let unknown: Int32 = 4
 
     /// What the scoreboard says, when the master that made it still runs; nil when none does.
     static func find(_ config: Config) throws -> ScoreboardSnapshot? {
@@ -90,7 +83,7 @@ enum RunningService {
             printError(
                 "cannot read \(path): run this as root or as the user the service runs as (e.g. sudo -u stellar-webhooks)"
             )
-            throw ExitCode(4)
+            throw ExitCode(unknown)
         }
         guard let board else { return nil }
         let snapshot = board.snapshot()

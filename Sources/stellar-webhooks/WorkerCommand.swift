@@ -28,7 +28,7 @@ struct Worker: ParsableCommand {
         let board = try? Scoreboard.open(at: StoreLayout(root: config.dataDir).scoreboard, writable: true)
         let app = App(
             config: config, store: store, secret: secret, dispatch: HelperLink(dataDir: config.dataDir),
-            scoreboard: board ?? nil, logger: logger)
+            scoreboard: board, logger: logger)
         FastCGIWorker(app: app, maxRequests: config.maxRequests, logger: logger).run()
     }
 }

@@ -210,6 +210,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def accepts_soon(proc, port, timeout=10):
+    """Whether the server `proc` accepts on 127.0.0.1:`port` within `timeout` seconds (False as
+    soon as it exits: most likely the port was taken meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 def clean_env(overrides=None):
     """This process's environment without any STELLAR_WEBHOOKS_* variable, plus `overrides`
     (config key -> value, turned into STELLAR_WEBHOOKS_<KEY>)."""
@@ -401,13 +414,8 @@ class Service:
                 self.nginx = subprocess.Popen(
                     ["nginx", "-p", str(self.run_dir), "-c", str(self.run_dir / "nginx.conf")],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.nginx.poll() is None:
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                        return
-                except OSError:
-                    time.sleep(0.05)
+            if accepts_soon(self.nginx, self.port):
+                return
             _stop(self.nginx, signal.SIGTERM, 5)  # most likely the port was taken meanwhile
         self.fail_start("nginx did not start")
 

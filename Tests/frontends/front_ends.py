@@ -18,17 +18,15 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from conftest import (  # noqa: E402
-    BIN, REPO_ROOT, Service, _stop, alive, argv, descendants, free_port, tail)
+    BIN, REPO_ROOT, Service, _stop, accepts_soon, alive, argv, descendants, free_port, tail)
 
 HERE = Path(__file__).resolve().parent
 AS_ROOT = os.geteuid() == 0
@@ -112,13 +110,8 @@ class FrontEnd(Service):
                     [shutil.which(self.program, path=SBIN_PATH), *self.command(main_config)],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=self.env,
                     start_new_session=True)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.front.poll() is None:
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                        return
-                except OSError:
-                    time.sleep(0.05)
+            if accepts_soon(self.front, self.port):
+                return
             _stop(self.front, signal.SIGTERM, 5)
         self.fail_start(f"{self.program} did not start")
 

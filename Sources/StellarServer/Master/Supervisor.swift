@@ -91,7 +91,8 @@ public final class Supervisor {
 
         while true {
             // Short while waiting to announce readiness, which workers reach in milliseconds.
-            var timeout = timespec(tv_sec: 0, tv_nsec: announcedReady ? 200_000_000 : 20_000_000)
+            let awaitingReady = notifier.isActive && !announcedReady
+            var timeout = timespec(tv_sec: 0, tv_nsec: awaitingReady ? 20_000_000 : 200_000_000)
             let signal = sigtimedwait(&signals, nil, &timeout)
             if signal == SIGTERM || signal == SIGINT {
                 // Before reaping: children that took the same Ctrl-C and left are stopping, not
@@ -130,9 +131,8 @@ public final class Supervisor {
     private func statusLine(_ snapshot: ScoreboardSnapshot, now: Date) -> String {
         var parts = ["\(config.workers) workers (\(snapshot.busyWorkers) busy, \(snapshot.idleWorkers) idle)"]
         if let pending = settings.pending() { parts.append("\(pending.count) deliveries pending") }
-        if snapshot.pause != .none, (snapshot.pausedUntil ?? .distantFuture) > now {
-            parts.append("sends paused (\(snapshot.pause.label))")
-        }
+        let pause = snapshot.pauseInForce(at: now)
+        if pause != .none { parts.append("sends paused (\(pause.label))") }
         parts.append(
             "last delivered "
                 + (snapshot.lastDelivered.map { "\(Int(now.timeIntervalSince($0))) s ago" } ?? "never since start"))

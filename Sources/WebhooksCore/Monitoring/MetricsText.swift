@@ -76,9 +76,9 @@ public enum MetricsText {
         out.sample("last_failed_delivery_timestamp_seconds", [:], board.lastFailed?.timeIntervalSince1970 ?? 0)
 
         out.family("sends_paused", .gauge, "Whether every send is paused, by reason.")
-        let paused = board.pause != .none && (board.pausedUntil.map { $0 > now } ?? true)
+        let pause = board.pauseInForce(at: now)
         for reason in Scoreboard.Pause.allCases where reason != .none {
-            out.sample("sends_paused", ["reason": reason.label], paused && board.pause == reason ? 1 : 0)
+            out.sample("sends_paused", ["reason": reason.label], pause == reason ? 1 : 0)
         }
         out.family("discord_rate_limited_total", .counter, "429 answers from Discord, by scope.")
         for (index, scope) in ["webhook", "global", "cloudflare_ban"].enumerated() {

@@ -57,7 +57,7 @@ public final class Scoreboard: @unchecked Sendable {
     /// Status codes counted one by one; any other lands in the last place ("other").
     public static let statusCodes = [200, 201, 202, 400, 401, 403, 404, 405, 408, 413, 415, 429, 500, 503]
     /// Every route of `Router.routes`, then requests that matched none.
-    public static var routeCount: Int { Router.routes.count + 1 }
+    public static let routeCount = Router.routes.count + 1
     /// Upper bounds of the request duration histogram, in seconds (a manual send waits up to
     /// `delivery_timeout` + 5 s).
     public static let requestBuckets: [Double] = [
@@ -85,19 +85,19 @@ public final class Scoreboard: @unchecked Sendable {
     static let slotWords = 3  // pid, state, requests served
     static let helper = slots + workerSlots * slotWords
     static let requests = helper + 8
-    static var requestCodes: Int { statusCodes.count + 1 }
-    static var durations: Int { requests + routeCount * requestCodes }
+    static let requestCodes = statusCodes.count + 1
+    static let durations = requests + routeCount * requestCodes
     /// Per route: one count per bucket (the last for over the largest bound), then the sum in µs.
-    static var durationWords: Int { requestBuckets.count + 2 }
-    static var restarts: Int { durations + routeCount * durationWords }
-    static var events: Int { restarts + RestartCause.allCases.count }
-    static var finished: Int { events + EventCatalogue.all.count }
-    static var sends: Int { finished + Finish.allCases.count }
-    static var sendWords: Int { sendBuckets.count + 2 }
-    static var rateLimited: Int { sends + sendWords }
-    static var disabledWebhooks: Int { rateLimited + 3 }
-    static var storageUnavailable: Int { disabledWebhooks + 1 }
-    static var words: Int { storageUnavailable + 1 }
+    static let durationWords = requestBuckets.count + 2
+    static let restarts = durations + routeCount * durationWords
+    static let events = restarts + RestartCause.allCases.count
+    static let finished = events + EventCatalogue.all.count
+    static let sends = finished + Finish.allCases.count
+    static let sendWords = sendBuckets.count + 2
+    static let rateLimited = sends + sendWords
+    static let disabledWebhooks = rateLimited + scopes.count
+    static let storageUnavailable = disabledWebhooks + 1
+    static let words = storageUnavailable + 1
 
     let words: UnsafeMutablePointer<UInt64>
     private let size: Int
@@ -118,7 +118,8 @@ public final class Scoreboard: @unchecked Sendable {
             UnsafeMutableRawPointer(board.words + 1).initializeMemory(
                 as: UInt8.self, repeating: 0, count: board.size - 8)
         } else {
-            let temp = "\(path).\(FileSystem.tempPrefix)\(masterPid)"
+            // A temp name start-up recovery removes, should this master die before the rename.
+            let temp = "\(Path.parent(of: path))/\(FileSystem.tempPrefix)\(Path.name(of: path)).\(masterPid)"
             let fd = Glibc.open(temp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             try FileSystem.check(fd, "open", temp)
             defer { close(fd) }

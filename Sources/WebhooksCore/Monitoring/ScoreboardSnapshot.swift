@@ -42,6 +42,12 @@ public struct ScoreboardSnapshot: Sendable {
     public var webhooksDisabled: UInt64
     public var storageUnavailable: UInt64
 
+    /// The pause in force at `now`: the helper's last word, unless the end it gave has passed
+    /// (it writes no more while it waits). `.none` without one; a full disk's has no end.
+    public func pauseInForce(at now: Date) -> Scoreboard.Pause {
+        pausedUntil.map { $0 > now } ?? true ? pause : .none
+    }
+
     public var busyWorkers: Int { workers.filter(\.busy).count }
     public var idleWorkers: Int { workers.count - busyWorkers }
     public var requestsServed: UInt64 { requests.joined().reduce(0, +) }

@@ -17,21 +17,21 @@ public struct ServiceStatus: Sendable {
     /// "sending", "paused" or "not running".
     public var helperState: String {
         guard snapshot.helperPid != nil else { return "not running" }
-        return isPaused ? "paused" : "sending"
+        return pause == .none ? "sending" : "paused"
     }
 
-    /// When an active pause ends; nil for a pause without an end (a full disk: until it takes writes).
-    var pausedUntil: Date? { snapshot.pausedUntil.flatMap { $0 > now ? $0 : nil } }
-    var isPaused: Bool { snapshot.pause != .none && (snapshot.pausedUntil == nil || pausedUntil != nil) }
+    /// Why every send is paused now, if it is; `snapshot.pausedUntil` says until when (nil for a
+    /// full disk: until it takes writes).
+    var pause: Scoreboard.Pause { snapshot.pauseInForce(at: now) }
 
     public var json: JSONValue {
         var helper: [String: JSONValue] = [
             "state": .string(helperState), "sendsInFlight": .int(snapshot.sendsInFlight),
         ]
         if let pid = snapshot.helperPid { helper["pid"] = .int(Int(pid)) }
-        if isPaused {
-            helper["pausedBecause"] = .string(snapshot.pause.label)
-            helper["pausedUntil"] = pausedUntil.map { .string(Timestamp.format($0)) } ?? .null
+        if pause != .none {
+            helper["pausedBecause"] = .string(pause.label)
+            helper["pausedUntil"] = snapshot.pausedUntil.map { .string(Timestamp.format($0)) } ?? .null
         }
         return .object([
             "running": .bool(true),
@@ -63,9 +63,9 @@ public struct ServiceStatus: Sendable {
         let board = snapshot
         var helper = "not running"
         if let pid = board.helperPid {
-            if isPaused {
-                let until = pausedUntil.map { "until \(Timestamp.format($0))" } ?? "until the store takes writes"
-                helper = "pid \(pid), paused (\(Self.reason(board.pause))) \(until)"
+            if pause != .none {
+                let until = board.pausedUntil.map { "until \(Timestamp.format($0))" } ?? "until the store takes writes"
+                helper = "pid \(pid), paused (\(Self.reason(pause))) \(until)"
             } else {
                 helper = "pid \(pid), sending (\(board.sendsInFlight) in flight)"
             }

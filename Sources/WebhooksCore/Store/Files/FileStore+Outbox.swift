@@ -5,13 +5,18 @@ import Glibc
 extension FileStore {
     /// Names of the pending entries, in the order they were queued.
     public func outboxNames() throws -> [String] {
-        try FileSystem.list(layout.outbox).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+        try outboxEntries().sorted()
     }
 
     /// Every entry counts, the oldest's queue time is in its name: one listing, no file read.
     public func pendingSummary() throws -> PendingSummary {
-        let names = try FileSystem.list(layout.outbox).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+        let names = try outboxEntries()
         return PendingSummary(count: names.count, oldestQueuedAt: names.min().flatMap(OutboxName.queuedAt))
+    }
+
+    /// The outbox's entries, in no order (a write in progress is a `.tmp-` name).
+    private func outboxEntries() throws -> [String] {
+        try FileSystem.list(layout.outbox).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
     }
 
     /// The pending delivery an outbox entry points to, read under its user's lock so a queue in
