@@ -61,6 +61,9 @@ public struct Delivery: Codable, Equatable, Sendable {
     public var retriesUsed: Int
     /// A test or manual retry: sent at once, never retried automatically. Not shown in the API.
     public var manual: Bool
+    /// The first delivery of the message this one sends again (a manual retry, a recovery); nil
+    /// for a first send. Not shown in the API.
+    public var firstSendId: String?
 
     public init(
         id: String, webhookId: String, userId: String, event: String, payload: JSONValue,
@@ -77,6 +80,19 @@ public struct Delivery: Codable, Equatable, Sendable {
         self.createdAt = createdAt
         self.retriesUsed = 0
         self.manual = false
+    }
+
+    /// The message this delivery sends: the same for every attempt and every resend of it, so a
+    /// receiver can tell a resend from a new message (Standard Webhooks' `webhook-id`).
+    public var messageId: String { firstSendId ?? id }
+
+    /// A new pending delivery of this one's message, created `now` (a manual retry, a recovery).
+    public func resend(id: String, now: String) -> Delivery {
+        var again = Delivery(
+            id: id, webhookId: webhookId, userId: userId, event: event, payload: payload, createdAt: now)
+        again.retryOf = self.id
+        again.firstSendId = messageId
+        return again
     }
 }
 

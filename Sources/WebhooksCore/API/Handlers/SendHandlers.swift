@@ -21,10 +21,7 @@ extension WebhookHandlers {
         guard let original = try store.delivery(userId: userId, webhookId: id, id: deliveryId) else {
             return .error(404, "Delivery not found")
         }
-        var delivery = Delivery(
-            id: Identifier.newUUID(), webhookId: id, userId: userId, event: original.event,
-            payload: original.payload, createdAt: context.timestamp)
-        delivery.retryOf = original.id
+        var delivery = original.resend(id: Identifier.newUUID(), now: context.timestamp)
         delivery.manual = true
         return try sendNow(delivery)
     }
