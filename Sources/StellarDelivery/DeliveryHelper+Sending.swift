@@ -49,7 +49,7 @@ extension DeliveryHelper {
             queue.insert(name, job)
             guard gate.mayStart(job.rateLimitKey, now: now) else { return }
         }
-        let request = provider.request(for: delivery.payload, config: config)
+        let request = provider.request(for: OutgoingMessage(delivery: delivery, now: now), config: config)
         try transport.start(key: name, url: target.sendURL, request: request)
         let started = Date()  // reading the store took time: the real start
         gate.started(job.rateLimitKey, now: started)

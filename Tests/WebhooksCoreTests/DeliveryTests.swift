@@ -272,7 +272,10 @@ final class DiscordProviderTests: XCTestCase {
 
     func testARequestIsTheEmbedAsJSON() {
         let payload = JSONValue.object(["event": .string("server.started"), "data": .object([:])])
-        let request = Providers.discord.request(for: payload, config: config)
+        let delivery = Delivery(
+            id: "d1", webhookId: "w1", userId: "u1", event: "server.started", payload: payload,
+            createdAt: "2026-12-05T00:00:00.000Z")
+        let request = Providers.discord.request(for: OutgoingMessage(delivery: delivery, now: Date()), config: config)
         XCTAssertEqual(request.headers.map(\.0), ["Content-Type"])
         XCTAssertEqual(request.headers.map(\.1), ["application/json"])
         XCTAssertEqual(request.body, DiscordMessage.body(for: payload, footer: config.discordFooter).serialized())

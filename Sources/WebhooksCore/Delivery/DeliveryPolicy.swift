@@ -61,6 +61,7 @@ public struct DeliveryPolicy: Sendable {
         -> Outcome
     {
         let error: String
+        var serverWait: TimeInterval?
         switch result {
         case .refused(let reason):
             return .failed(error: reason)
@@ -72,12 +73,13 @@ public struct DeliveryPolicy: Sendable {
             case .rateLimited(let wait, let scope): return .rateLimited(wait: wait, scope: scope)
             case .gone(let reason): return .webhookGone(reason: reason)
             case .failed(let reason): return .failed(error: reason)
-            case .retryable(let reason): error = reason
+            case .retryable(let reason, let wait): (error, serverWait) = (reason, wait)
             }
         }
         guard !manual, retriesUsed < retrySchedule.count else {
             return .failed(error: error)
         }
+        if let serverWait { return .retry(after: serverWait, error: error) }
         let step = Double(retrySchedule[retriesUsed])
         let jitter = max(-1, min(1, jitter)) * Self.jitterFraction
         return .retry(after: step * (1 + jitter), error: error)

@@ -43,9 +43,10 @@ struct WebhookHandlers {
         case .valid(let parsed): input = parsed
         }
         if let serverId = input.serverId, !(try ownsServer(serverId)) { return Self.serverNotFound }
-        let webhook = Webhook(
+        var webhook = Webhook(
             id: Identifier.newUUID(), userId: userId, url: input.url, events: input.events,
             serverId: input.serverId, enabled: input.enabled, createdAt: context.timestamp)
+        webhook.provider = input.provider.name
         let limit = context.config.maxWebhooksPerUser
         guard try store.createWebhook(webhook, limit: limit) else {
             return .error(400, "Webhook limit reached", extras: ["limit": .int(limit)])
@@ -54,9 +55,9 @@ struct WebhookHandlers {
     }
 
     func update(_ id: String, _ body: JSONValue) throws -> Response {
-        guard try store.webhook(userId: userId, id: id) != nil else { return Self.notFound }
+        guard let current = try store.webhook(userId: userId, id: id) else { return Self.notFound }
         let input: WebhookInput
-        switch WebhookInput.parse(body, creating: false, config: context.config) {
+        switch WebhookInput.parse(body, current: current, config: context.config) {
         case .rejected(let response): return response
         case .valid(let parsed): input = parsed
         }
@@ -64,7 +65,10 @@ struct WebhookHandlers {
             return Self.serverNotFound
         }
         let updated = try store.updateWebhook(userId: userId, id: id) { webhook in
-            if let url = input.url { webhook.url = url }
+            if let destination = input.destination {
+                webhook.url = destination.url
+                webhook.provider = destination.provider.name
+            }
             if let events = input.events { webhook.events = events }
             if let serverId = input.serverId { webhook.serverId = serverId }
             if let enabled = input.enabled {

@@ -1,39 +1,62 @@
 /// The fields of a create or update body, checked. Unknown fields are ignored.
 struct WebhookInput {
-    var url: String?
+    /// Where the webhook delivers, when the body changes it (its `url`, its `provider`, or both).
+    var destination: Destination?
     var events: [String]?
     /// Absent: leave as is. `.some(nil)`: no server (JSON null).
     var serverId: String??
     var enabled: Bool?
 
-    /// The input, or the 400 to answer with every problem at once: `Invalid events` when the
-    /// event names are all that is wrong, else `Validation failed`, whose details then name the
-    /// unknown events too (with `invalidEvents`, as `Invalid events` would).
-    static func parse(_ body: JSONValue, creating: Bool, config: Config) -> Checked<WebhookInput> {
+    /// A webhook's URL and the provider that delivers to it, checked together.
+    struct Destination {
+        var url: String
+        var provider: DeliveryProvider
+    }
+
+    /// The longest URL a webhook may have.
+    static let maxURLLength = 2048
+
+    /// The input for a create (`current` nil) or for an update of `current`, or the 400 to answer
+    /// with every problem at once: `Invalid events` when the event names are all that is wrong,
+    /// else `Validation failed`, whose details then name the unknown events too (with
+    /// `invalidEvents`, as `Invalid events` would).
+    static func parse(_ body: JSONValue, current: Webhook?, config: Config) -> Checked<WebhookInput> {
         var input = WebhookInput()
         var validation = Validation()
         var names: [String]?
 
+        var url: String?
         switch validation.field("url", in: body, .string) {
         case .absent:
-            if creating { validation.required("url") }
-        case .value(let url):
-            if url.utf8.count > DiscordWebhookURL.maxLength {
-                validation.fail("url", code: "too_big", "URL must be at most \(DiscordWebhookURL.maxLength) characters")
-            } else if Providers.discord.target(url, config: config) == nil {
-                validation.fail(
-                    "url", code: "invalid_string",
-                    "Must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})")
+            if current == nil { validation.required("url") }
+        case .value(let text):
+            if text.utf8.count > maxURLLength {
+                validation.fail("url", code: "too_big", "URL must be at most \(maxURLLength) characters")
             } else {
-                input.url = url
+                url = text
             }
         case .null, .invalid:
             break
         }
+        var named: DeliveryProvider?
+        if case .value(let name) = validation.field("provider", in: body, .string) {
+            named = Providers.named(name)
+            if named == nil {
+                validation.fail(
+                    "provider", code: "invalid_enum_value",
+                    "Must be one of: \(Providers.all.map(\.name).joined(separator: ", "))")
+            }
+        }
+        if url != nil || (named != nil && current != nil), validation.isEmpty {
+            switch Destination.resolve(url: url, provider: named, current: current, config: config) {
+            case .valid(let destination): input.destination = destination
+            case .invalid(let message): validation.fail("url", code: "invalid_string", message)
+            }
+        }
 
         switch validation.field("events", in: body, .array) {
         case .absent:
-            if creating { validation.required("events") }
+            if current == nil { validation.required("events") }
         case .value(let items):
             let strings = items.compactMap(\.stringValue)
             if strings.count != items.count {
@@ -75,5 +98,35 @@ struct WebhookInput {
         }
         if !invalidEvents.isEmpty { return .rejected(.error(400, "Invalid events", extras: unknown)) }
         return .valid(input)
+    }
+}
+
+extension WebhookInput.Destination {
+    enum Resolution {
+        case valid(WebhookInput.Destination)
+        case invalid(String)
+    }
+
+    /// The provider is the one named; else, when only the URL changes, the webhook's own if it
+    /// takes the new URL; else the one whose URLs it is (Discord's, Slack's). Any other URL is
+    /// an `http` endpoint, which must be asked for by name: a typo in a Discord URL must not turn
+    /// into a signed POST to some other host.
+    static func resolve(url: String?, provider named: DeliveryProvider?, current: Webhook?, config: Config)
+        -> Resolution
+    {
+        let url = url ?? current?.url ?? ""
+        if let named {
+            return named.target(url, config: config) == nil
+                ? .invalid(named.urlRule) : .valid(.init(url: url, provider: named))
+        }
+        if let current, let own = Providers.named(current.provider), own.target(url, config: config) != nil {
+            return .valid(.init(url: url, provider: own))
+        }
+        if let inferred = Providers.inferable.first(where: { $0.target(url, config: config) != nil }) {
+            return .valid(.init(url: url, provider: inferred))
+        }
+        let rules = Providers.inferable.map(\.urlRule).joined(separator: "; or ")
+        return .invalid(
+            "\(rules); for any other HTTPS endpoint, set \"provider\": \"http\" (signed as Standard Webhooks)")
     }
 }

@@ -9,10 +9,12 @@ public protocol DeliveryProvider: Sendable {
     var name: String { get }
     /// How people call the service, in messages ("Rate limited by Discord").
     var displayName: String { get }
+    /// What its webhook URLs look like, for a 400.
+    var urlRule: String { get }
     /// Where a send to `url` goes, under this configuration; nil when the URL is not an allowed one.
     func target(_ url: String, config: Config) -> DeliveryTarget?
-    /// The HTTP request a delivery's payload becomes.
-    func request(for payload: JSONValue, config: Config) -> DeliveryRequest
+    /// The HTTP request one attempt of a delivery becomes.
+    func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest
     /// What an HTTP answer means, before retries are counted.
     func verdict(status: Int, headers: [String: String], body: [UInt8]) -> AnswerVerdict
     /// How long the webhook's rate-limit bucket stays empty after an answer: the wait before the
@@ -36,6 +38,22 @@ public struct DeliveryTarget: Equatable, Sendable {
     }
 }
 
+/// One attempt of a delivery, as a provider builds its request from it.
+public struct OutgoingMessage: Sendable {
+    public var delivery: Delivery
+    /// The webhook's signing keys, the current one first (`SigningSecret`); empty for a provider
+    /// that does not sign.
+    public var signingKeys: [[UInt8]]
+    /// When this attempt starts.
+    public var now: Date
+
+    public init(delivery: Delivery, signingKeys: [[UInt8]] = [], now: Date) {
+        self.delivery = delivery
+        self.signingKeys = signingKeys
+        self.now = now
+    }
+}
+
 /// The body and the provider's own headers of one send (the transport adds its User-Agent).
 public struct DeliveryRequest: Equatable, Sendable {
     public var body: [UInt8]
@@ -56,8 +74,9 @@ public enum AnswerVerdict: Equatable, Sendable {
     case delivered
     /// Send again after `wait`, using up no retry.
     case rateLimited(wait: TimeInterval, scope: RateLimitScope)
-    /// Worth another try on the retry schedule.
-    case retryable(error: String)
+    /// Worth another try: after the server's `wait` when it gave one (Retry-After on a 503),
+    /// else on the retry schedule. Either way it uses up a retry.
+    case retryable(error: String, wait: TimeInterval? = nil)
     case failed(error: String)
     /// The webhook is gone for good: it is disabled and never used again.
     case gone(reason: String)

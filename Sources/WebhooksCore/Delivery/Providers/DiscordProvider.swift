@@ -9,6 +9,7 @@ import FoundationEssentials
 public struct DiscordProvider: DeliveryProvider {
     public let name = "discord"
     public let displayName = "Discord"
+    public let urlRule = "Must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})"
     /// Cloudflare's ban of an address lasts about an hour.
     public static let cloudflareBanPause: TimeInterval = 3600
 
@@ -18,9 +19,9 @@ public struct DiscordProvider: DeliveryProvider {
         }
     }
 
-    public func request(for payload: JSONValue, config: Config) -> DeliveryRequest {
+    public func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest {
         DeliveryRequest(
-            body: DiscordMessage.body(for: payload, footer: config.discordFooter).serialized(),
+            body: DiscordMessage.body(for: message.delivery.payload, footer: config.discordFooter).serialized(),
             headers: [("Content-Type", "application/json")])
     }
 

@@ -2,6 +2,8 @@
 public enum Providers {
     public static let discord = DiscordProvider()
     public static let all: [DeliveryProvider] = [discord]
+    /// The providers a webhook's URL alone names: their hosts are theirs.
+    public static let inferable: [DeliveryProvider] = [discord]
 
     /// The provider of that name; nil for one this version does not know.
     public static func named(_ name: String) -> DeliveryProvider? {
