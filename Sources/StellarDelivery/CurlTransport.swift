@@ -3,7 +3,7 @@ import FoundationEssentials
 import Glibc
 import WebhooksCore
 
-/// Every HTTP request to Discord goes through here: libcurl's multi interface, many transfers at
+/// Every HTTP request to a provider goes through here: libcurl's multi interface, many transfers at
 /// once on one thread (docs/architecture.md: "A delivery"). TLS is verified, redirects are not
 /// followed, connects are checked against private addresses after DNS, and answers are read up to a
 /// cap.
@@ -20,6 +20,8 @@ final class CurlTransport {
         let easy: UnsafeMutableRawPointer
         var headers: UnsafeMutablePointer<curl_slist>?
         var response: [UInt8] = []
+        /// The answer went past `responseCap`: reading stopped there, and the rest was never read.
+        var cutShort = false
         var refusedAddress: String?
         /// Sockets opened to addresses that passed the check: the request may have gone out.
         var openedSockets = 0
@@ -162,14 +164,16 @@ final class CurlTransport {
 
     /// A refusal counts only when no allowed address was connected: when one address was refused
     /// and a later one taken, the request went out, and what happened to it is the result.
-    static func ending(code: CURLcode, refusedAddress: String?, openedSockets: Int) -> Ending {
+    /// An answer cut short at `responseCap` is complete as far as anyone reads it.
+    static func ending(code: CURLcode, refusedAddress: String?, openedSockets: Int, cutShort: Bool = false) -> Ending {
         if let refusedAddress, openedSockets == 0 { return .refused(address: refusedAddress) }
-        return code == CURLE_OK ? .completed : .failed
+        return code == CURLE_OK || (cutShort && code == CURLE_WRITE_ERROR) ? .completed : .failed
     }
 
     private func result(of transfer: Transfer, code: CURLcode) -> AttemptResult {
         let ending = Self.ending(
-            code: code, refusedAddress: transfer.refusedAddress, openedSockets: transfer.openedSockets)
+            code: code, refusedAddress: transfer.refusedAddress, openedSockets: transfer.openedSockets,
+            cutShort: transfer.cutShort)
         if case .refused(let address) = ending {
             return .refused("Refused to connect to \(address): a private or local address")
         }
@@ -202,7 +206,9 @@ final class CurlTransport {
         transfer.errorBuffer.deallocate()
     }
 
-    /// CURLOPT_WRITEFUNCTION: keeps the first `responseCap` bytes of the answer, drops the rest.
+    /// CURLOPT_WRITEFUNCTION: keeps the first `responseCap` bytes of the answer and stops the
+    /// transfer there (returning less than it was given), so an endless or huge answer costs
+    /// neither memory nor the time to read it.
     private static let collectResponse: curl_write_callback = { buffer, size, count, user in
         let length = size * count
         guard let buffer, let user else { return length }
@@ -210,6 +216,10 @@ final class CurlTransport {
         let room = max(0, CurlTransport.responseCap - transfer.response.count)
         buffer.withMemoryRebound(to: UInt8.self, capacity: length) {
             transfer.response.append(contentsOf: UnsafeBufferPointer(start: $0, count: min(room, length)))
+        }
+        guard length <= room else {
+            transfer.cutShort = true
+            return 0
         }
         return length
     }

@@ -42,14 +42,26 @@ extension DeliveryHelper {
                 now: now)
         }
         guard let (provider, target) = target(webhook) else {
-            return try finishUnsent(name, delivery, error: "Webhook URL is not allowed by discord_hosts", now: now)
+            return try finishUnsent(
+                name, delivery, error: "Webhook URL is no longer allowed (discord_hosts, allow_insecure_targets)",
+                now: now)
+        }
+        var signingKeys: [[UInt8]] = []
+        if provider.signsRequests {
+            guard let keys = webhook.signing?.keys(for: webhook.id, box: secrets, now: now) else {
+                return try finishUnsent(
+                    name, delivery, error: "The webhook's signing secret cannot be opened: was secret.key replaced?",
+                    now: now)
+            }
+            signingKeys = keys
         }
         if target.rateLimitKey != job.rateLimitKey {
             job.rateLimitKey = target.rateLimitKey
             queue.insert(name, job)
             guard gate.mayStart(job.rateLimitKey, now: now) else { return }
         }
-        let request = provider.request(for: OutgoingMessage(delivery: delivery, now: now), config: config)
+        let request = provider.request(
+            for: OutgoingMessage(delivery: delivery, signingKeys: signingKeys, now: Date()), config: config)
         try transport.start(key: name, url: target.sendURL, request: request)
         let started = Date()  // reading the store took time: the real start
         gate.started(job.rateLimitKey, now: started)

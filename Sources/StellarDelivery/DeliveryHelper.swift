@@ -24,6 +24,8 @@ public final class DeliveryHelper {
     let coordination: HostCoordination?
     let logger: Logger
     let policy: DeliveryPolicy
+    /// Opens the signing secrets of webhooks whose provider signs.
+    let secrets: SecretBox
     let transport: CurlTransport
     /// The host's scoreboard: the helper's state and its sends, for metrics and `status`.
     let board: Scoreboard?
@@ -44,13 +46,16 @@ public final class DeliveryHelper {
     /// When to read the outbox and prune.
     var chores: Chores
 
-    public init(config: Config, store: StoreBackend, scoreboard: Scoreboard?, logger: Logger) throws {
+    public init(
+        config: Config, store: StoreBackend, serverSecret: [UInt8], scoreboard: Scoreboard?, logger: Logger
+    ) throws {
         self.config = config
         self.store = store
         self.coordination = store.coordination
         self.board = scoreboard
         self.logger = logger
         self.policy = DeliveryPolicy(retrySchedule: config.retrySchedule)
+        self.secrets = SecretBox(serverSecret: serverSecret)
         self.gate = SendGate(concurrency: config.deliveryConcurrency, ratePerSecond: config.globalRateLimit)
         self.chores = Chores(now: Date())
         self.transport = try CurlTransport(

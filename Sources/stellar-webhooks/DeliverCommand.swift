@@ -6,7 +6,7 @@ import WebhooksCore
 struct Deliver: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliver",
-        abstract: "Internal: the delivery helper, which sends queued deliveries to Discord.",
+        abstract: "Internal: the delivery helper, which sends queued deliveries to their providers.",
         shouldDisplay: false)
 
     @OptionGroup var options: ConfigOptions
@@ -15,7 +15,8 @@ struct Deliver: ParsableCommand {
         let config = try options.load()
         let logger = bootstrapLogging(config, label: "deliver")
         let store = try ConfigOptions.openStore(config, caching: true, prepared: false)  // serve has prepared it
+        let secret = try ServerSecret.loadOrCreate(at: config.secretPath)  // `serve` has checked it
         let board = try? Scoreboard.open(at: StoreLayout(root: config.dataDir).scoreboard, writable: true)
-        try DeliveryHelper(config: config, store: store, scoreboard: board, logger: logger).run()
+        try DeliveryHelper(config: config, store: store, serverSecret: secret, scoreboard: board, logger: logger).run()
     }
 }

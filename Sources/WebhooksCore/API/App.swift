@@ -10,6 +10,8 @@ public struct HandlerContext {
     public let config: Config
     public let dispatch: DeliveryDispatch
     public let scoreboard: Scoreboard?
+    /// Seals and opens webhooks' signing secrets.
+    public let secrets: SecretBox
     public let now: Date
 
     public var timestamp: String { Timestamp.format(now) }
@@ -23,6 +25,7 @@ public struct App {
     let dispatch: DeliveryDispatch
     public let scoreboard: Scoreboard?
     let verifier: KeyVerifier
+    let secrets: SecretBox
     let logger: Logger
 
     public init(
@@ -34,6 +37,7 @@ public struct App {
         self.dispatch = dispatch
         self.scoreboard = scoreboard
         self.verifier = KeyVerifier(secret: secret, store: store)
+        self.secrets = SecretBox(serverSecret: secret)
         self.logger = logger
     }
 
@@ -98,7 +102,8 @@ public struct App {
             body = parsed
         }
 
-        let context = HandlerContext(store: store, config: config, dispatch: dispatch, scoreboard: scoreboard, now: now)
+        let context = HandlerContext(
+            store: store, config: config, dispatch: dispatch, scoreboard: scoreboard, secrets: secrets, now: now)
         return try route.handler(
             RouteCall(parameters: parameters, request: request, body: body, caller: caller, context: context))
     }

@@ -10,8 +10,11 @@ public struct Webhook: Codable, Equatable, Sendable {
     public var serverId: String?
     public var enabled: Bool
     public var provider: String
-    /// Why the service disabled this webhook (Discord said it no longer exists); nil otherwise.
+    /// Why the service disabled this webhook (its provider said it no longer exists); nil otherwise.
     public var disabledReason: String?
+    /// An `http` webhook's signing secrets, sealed; nil for other providers. Never shown in the
+    /// webhook's JSON (`GET /webhooks/{id}/secret` opens it for its owner).
+    public var signing: SigningSecrets?
     public var createdAt: String
     public var updatedAt: String
 

@@ -47,11 +47,17 @@ struct WebhookHandlers {
             id: Identifier.newUUID(), userId: userId, url: input.url, events: input.events,
             serverId: input.serverId, enabled: input.enabled, createdAt: context.timestamp)
         webhook.provider = input.provider.name
+        var shownSecret: String?
+        if input.provider.signsRequests {
+            (webhook.signing, shownSecret) = try SigningSecrets.generate(for: webhook.id, box: context.secrets)
+        }
         let limit = context.config.maxWebhooksPerUser
         guard try store.createWebhook(webhook, limit: limit) else {
             return .error(400, "Webhook limit reached", extras: ["limit": .int(limit)])
         }
-        return .json(201, .object(try Rendering.webhook(webhook, deliveryCount: 0, store: store)))  // none yet
+        var object = try Rendering.webhook(webhook, deliveryCount: 0, store: store)  // none yet
+        if let shownSecret { object["secret"] = .string(shownSecret) }  // shown once here, and on request
+        return .json(201, .object(object))
     }
 
     func update(_ id: String, _ body: JSONValue) throws -> Response {
@@ -64,10 +70,17 @@ struct WebhookHandlers {
         if case .some(.some(let serverId)) = input.serverId, !(try ownsServer(serverId)) {
             return Self.serverNotFound
         }
+        var shownSecret: String?
         let updated = try store.updateWebhook(userId: userId, id: id) { webhook in
             if let destination = input.destination {
                 webhook.url = destination.url
                 webhook.provider = destination.provider.name
+                // A webhook that starts signing gets a secret; one that stops keeps none.
+                if !destination.provider.signsRequests {
+                    webhook.signing = nil
+                } else if webhook.signing == nil {
+                    (webhook.signing, shownSecret) = try SigningSecrets.generate(for: webhook.id, box: context.secrets)
+                }
             }
             if let events = input.events { webhook.events = events }
             if let serverId = input.serverId { webhook.serverId = serverId }
@@ -79,7 +92,9 @@ struct WebhookHandlers {
             webhook.updatedAt = context.timestamp
         }
         guard let updated else { return Self.notFound }
-        return .json(200, .object(try Rendering.webhook(updated, store: store)))
+        var object = try Rendering.webhook(updated, store: store)
+        if let shownSecret { object["secret"] = .string(shownSecret) }
+        return .json(200, .object(object))
     }
 
     func delete(_ id: String) throws -> Response {

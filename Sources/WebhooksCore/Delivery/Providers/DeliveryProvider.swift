@@ -11,6 +11,8 @@ public protocol DeliveryProvider: Sendable {
     var displayName: String { get }
     /// What its webhook URLs look like, for a 400.
     var urlRule: String { get }
+    /// Whether its requests are signed: its webhooks then have signing secrets (`SigningSecrets`).
+    var signsRequests: Bool { get }
     /// Where a send to `url` goes, under this configuration; nil when the URL is not an allowed one.
     func target(_ url: String, config: Config) -> DeliveryTarget?
     /// The HTTP request one attempt of a delivery becomes.

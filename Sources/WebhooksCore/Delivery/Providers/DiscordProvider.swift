@@ -9,6 +9,7 @@ import FoundationEssentials
 public struct DiscordProvider: DeliveryProvider {
     public let name = "discord"
     public let displayName = "Discord"
+    public let signsRequests = false
     public let urlRule = "Must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})"
     /// Cloudflare's ban of an address lasts about an hour.
     public static let cloudflareBanPause: TimeInterval = 3600

@@ -1,7 +1,8 @@
 /// Every provider the service delivers to, by the name a webhook's `provider` field holds.
 public enum Providers {
     public static let discord = DiscordProvider()
-    public static let all: [DeliveryProvider] = [discord]
+    public static let http = HTTPProvider()
+    public static let all: [DeliveryProvider] = [discord, http]
     /// The providers a webhook's URL alone names: their hosts are theirs.
     public static let inferable: [DeliveryProvider] = [discord]
 

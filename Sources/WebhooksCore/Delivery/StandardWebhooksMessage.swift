@@ -1,0 +1,15 @@
+/// The body an `http` webhook gets (docs/architecture.md: "Signed HTTPS endpoints"): Standard
+/// Webhooks' shape, `{"type", "timestamp", "data"}`. `type` is the event, `timestamp` when it
+/// happened (the same for every attempt), `data` the server it is about (`id`, `name`, `status`)
+/// beside the event's own data. An event data field named `server` is replaced by the server:
+/// the one name the service owns. The test message is `webhook.test`.
+public enum StandardWebhooksMessage {
+    public static func body(for payload: JSONValue) -> JSONValue {
+        let event = payload["event"]?.stringValue ?? ""
+        var data: [String: JSONValue] = [:]
+        if case .object(let eventData)? = payload["data"] { data = eventData }
+        if let server = payload["server"] { data["server"] = server }
+        if event == DiscordMessage.testEvent { data["message"] = .string("Webhook connected") }
+        return .object(["type": .string(event), "timestamp": payload["timestamp"] ?? .null, "data": .object(data)])
+    }
+}
