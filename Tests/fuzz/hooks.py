@@ -1,14 +1,18 @@
 """Schemathesis hooks for fuzzing stellar-webhooks (loaded with SCHEMATHESIS_HOOKS=hooks by
 run_fuzz.py, which sets SWH_FUZZ_DISCORD to the fake Discord's host:port).
 
-- format `discord-webhook-url`: URLs to the fake Discord, mostly valid, some one mutation away.
+- format `discord-webhook-url`: URLs to the fake Discord, mostly valid, some one mutation away;
+  format `endpoint-url` (provider `http`): URLs to the fake Discord's address, likewise.
 - check `documented_server_errors` (replaces not_a_server_error): the only 5xx answers allowed
   are 503 `Storage unavailable` with Retry-After, and 500 `{"success": false, …}` from the test
   and retry endpoints (Discord's side failed). 502/504 (the service died or hung) fail.
 - check `webhook_url_verdict`: whenever a create/update body carries a string `url`, the
-  service's verdict on it matches discord_urls.reference_valid (accepted ⇒ valid; a `Validation
-  failed` lists `url` exactly when it is invalid), and a positive-mode create/update answered
-  400 is explained (an invalid URL, or `Webhook limit reached`).
+  service's verdict on it matches the reference rule of the provider it names (discord_urls,
+  endpoint_urls) or, named none, Discord's (accepted ⇒ valid; a `Validation failed` lists `url`
+  exactly when it is invalid), and a positive-mode create/update answered 400 is explained (an
+  invalid URL, or `Webhook limit reached`). An update naming no provider keeps the webhook's
+  own, which the check does not know: there only a Discord URL must pass and a URL no provider
+  takes must fail.
 """
 
 import json
@@ -17,12 +21,15 @@ import os
 import schemathesis
 from schemathesis import GenerationMode
 
+import endpoint_urls
 from discord_urls import reference_valid, webhook_urls
 
 AUTHORITY = os.environ.get("SWH_FUZZ_DISCORD", "127.0.0.1:9")
 ALLOWED_HOSTS = [AUTHORITY]
 
 schemathesis.openapi.format("discord-webhook-url", webhook_urls(AUTHORITY))
+schemathesis.openapi.format("endpoint-url", endpoint_urls.endpoint_urls(AUTHORITY))
+PROVIDERS = {"discord", "http"}
 
 SEND_OPERATIONS = {"POST /webhooks/{id}/test", "POST /webhooks/{id}/deliveries/{deliveryId}/retry"}
 WEBHOOK_BODY_OPERATIONS = {"POST /webhooks", "PATCH /webhooks/{id}"}
@@ -63,9 +70,20 @@ def webhook_url_verdict(ctx, response, case):
     if label not in WEBHOOK_BODY_OPERATIONS or not isinstance(case.body, dict):
         return None
     url = case.body.get("url")
-    if not isinstance(url, str):
+    provider = case.body.get("provider")
+    if not isinstance(url, str) or ("provider" in case.body and (
+            not isinstance(provider, str) or provider not in PROVIDERS)):
+        return None  # no URL, or a provider refused on its own
+    discord = reference_valid(url, ALLOWED_HOSTS, allow_insecure=True)
+    endpoint = endpoint_urls.reference_valid(url, allow_insecure=True)
+    if provider == "http":
+        valid = endpoint
+    elif provider == "discord" or label == "POST /webhooks":
+        valid = discord
+    elif discord == endpoint:  # an update keeping its provider: only these cases are certain
+        valid = discord
+    else:
         return None
-    valid = reference_valid(url, ALLOWED_HOSTS, allow_insecure=True)
     status = response.status_code
     body = _json(response)
     error = body.get("error") if isinstance(body, dict) else None
