@@ -23,6 +23,8 @@ ROUTES = {
     ("GET", "/webhooks/{id}/deliveries/{deliveryId}"): "userKey",
     ("POST", "/webhooks/{id}/deliveries/{deliveryId}/retry"): "userKey",
     ("POST", "/webhooks/{id}/test"): "userKey",
+    ("GET", "/webhooks/{id}/secret"): "userKey",
+    ("POST", "/webhooks/{id}/secret/rotate"): "userKey",
     ("PUT", "/servers/{id}"): "serviceKey",
     ("DELETE", "/servers/{id}"): "serviceKey",
     ("POST", "/events"): "serviceKey",
