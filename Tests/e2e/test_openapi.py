@@ -23,6 +23,7 @@ ROUTES = {
     ("GET", "/webhooks/{id}/deliveries/{deliveryId}"): "userKey",
     ("POST", "/webhooks/{id}/deliveries/{deliveryId}/retry"): "userKey",
     ("POST", "/webhooks/{id}/test"): "userKey",
+    ("POST", "/webhooks/{id}/recover"): "userKey",
     ("PUT", "/servers/{id}"): "serviceKey",
     ("DELETE", "/servers/{id}"): "serviceKey",
     ("POST", "/events"): "serviceKey",
@@ -30,7 +31,7 @@ ROUTES = {
 # Routes that take no key (the shipped snippets admit loopback only).
 OPEN_ROUTES = {("GET", "/metrics")}
 BODY_ROUTES = {("POST", "/webhooks"), ("PATCH", "/webhooks/{id}"), ("PUT", "/servers/{id}"),
-               ("POST", "/events")}
+               ("POST", "/events"), ("POST", "/webhooks/{id}/recover")}
 SEND_ROUTES = {("POST", "/webhooks/{id}/deliveries/{deliveryId}/retry"),
                ("POST", "/webhooks/{id}/test")}
 
