@@ -105,50 +105,53 @@ extension PostgresStore {
     @discardableResult
     public func queue(_ deliveries: [Delivery], userId: String) throws -> [Delivery] {
         guard !deliveries.isEmpty else { return [] }
-        return try db.transaction {
-            let queuedAt = clock()
-            var queued: [Delivery] = []
-            var rows:
-                (
-                    ids: [String], webhooks: [String], positions: [String], created: [String], records: [String],
-                    names: [String]
-                ) = ([], [], [], [], [], [])
-            let sequence = Dictionary(uniqueKeysWithValues: deliveries.enumerated().map { ($1.id, $0) })
-            // Webhooks in a fixed order, so two fan-outs never wait on each other in a circle.
-            for (webhookId, group) in Dictionary(grouping: deliveries, by: \.webhookId).sorted(by: { $0.key < $1.key })
-            {
-                let counted = try db.execute(
-                    "UPDATE webhooks SET delivery_count = delivery_count + $3 WHERE id = $1 AND user_id = $2 RETURNING delivery_count",
-                    [webhookId, userId, String(group.count)]
-                ).first
-                guard let total = Int(counted?[0] ?? "") else { continue }  // deleted meanwhile
-                for (index, delivery) in group.enumerated() {
-                    rows.ids.append(delivery.id)
-                    rows.webhooks.append(webhookId)
-                    rows.positions.append(String(total - group.count + index + 1))
-                    rows.created.append(delivery.createdAt)
-                    rows.records.append(try text(delivery))
-                    rows.names.append(
-                        OutboxName.make(
-                            deliveryId: delivery.id, queuedAt: queuedAt, sequence: sequence[delivery.id] ?? 0))
-                    queued.append(delivery)
-                }
+        return try db.transaction { try queueInTransaction(deliveries, userId: userId) }
+    }
+
+    /// `queue`'s work, inside a transaction the caller holds (a bulk recovery, which selects what
+    /// it queues in the same transaction).
+    func queueInTransaction(_ deliveries: [Delivery], userId: String) throws -> [Delivery] {
+        let queuedAt = clock()
+        var queued: [Delivery] = []
+        var rows:
+            (
+                ids: [String], webhooks: [String], positions: [String], created: [String], records: [String],
+                names: [String]
+            ) = ([], [], [], [], [], [])
+        let sequence = Dictionary(uniqueKeysWithValues: deliveries.enumerated().map { ($1.id, $0) })
+        // Webhooks in a fixed order, so two fan-outs never wait on each other in a circle.
+        for (webhookId, group) in Dictionary(grouping: deliveries, by: \.webhookId).sorted(by: { $0.key < $1.key }) {
+            let counted = try db.execute(
+                "UPDATE webhooks SET delivery_count = delivery_count + $3 WHERE id = $1 AND user_id = $2 RETURNING delivery_count",
+                [webhookId, userId, String(group.count)]
+            ).first
+            guard let total = Int(counted?[0] ?? "") else { continue }  // deleted meanwhile
+            for (index, delivery) in group.enumerated() {
+                rows.ids.append(delivery.id)
+                rows.webhooks.append(webhookId)
+                rows.positions.append(String(total - group.count + index + 1))
+                rows.created.append(delivery.createdAt)
+                rows.records.append(try text(delivery))
+                rows.names.append(
+                    OutboxName.make(
+                        deliveryId: delivery.id, queuedAt: queuedAt, sequence: sequence[delivery.id] ?? 0))
+                queued.append(delivery)
             }
-            guard !queued.isEmpty else { return [] }
-            try db.execute(
-                """
-                INSERT INTO deliveries (id, webhook_id, position, created_at, pending, record)
-                SELECT id, webhook_id, position, created_at, true, record
-                FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[]) AS r (id, webhook_id, position, created_at, record)
-                """, [rows.ids, rows.webhooks, rows.positions, rows.created, rows.records].map(PostgresArray.literal))
-            try db.execute(
-                """
-                INSERT INTO outbox (name, delivery_id, webhook_id)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-                """, [rows.names, rows.ids, rows.webhooks].map(PostgresArray.literal))
-            try db.execute("NOTIFY \(Self.outboxChannel)")
-            return queued
         }
+        guard !queued.isEmpty else { return [] }
+        try db.execute(
+            """
+            INSERT INTO deliveries (id, webhook_id, position, created_at, pending, record)
+            SELECT id, webhook_id, position, created_at, true, record
+            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[]) AS r (id, webhook_id, position, created_at, record)
+            """, [rows.ids, rows.webhooks, rows.positions, rows.created, rows.records].map(PostgresArray.literal))
+        try db.execute(
+            """
+            INSERT INTO outbox (name, delivery_id, webhook_id)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+            """, [rows.names, rows.ids, rows.webhooks].map(PostgresArray.literal))
+        try db.execute("NOTIFY \(Self.outboxChannel)")
+        return queued
     }
 
     /// Helpers LISTEN here: something was queued.

@@ -14,8 +14,8 @@ struct StellarWebhooks: ParsableCommand {
             """,
         version: Product.version,
         subcommands: [
-            Serve.self, Status.self, Metrics.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Migrate.self,
-            Import.self, Worker.self, Deliver.self,
+            Serve.self, Status.self, Metrics.self, CheckConfig.self, Keys.self, Servers.self, Emit.self, Recover.self,
+            Migrate.self, Import.self, Worker.self, Deliver.self,
         ]
     )
 }

@@ -52,14 +52,19 @@ final class StoreContractTests: XCTestCase {
 
     /// Runs `scenario` on a fresh store of each backend.
     private func onEachStore(_ scenario: (StoreBackend, String) throws -> Void) throws {
+        try onEachBackend { open, backend in try scenario(try open(), backend) }
+    }
+
+    /// Runs `scenario` on a fresh store of each backend, which `open` opens as often as asked (as
+    /// several processes or hosts would), each time the same storage.
+    private func onEachBackend(_ scenario: (_ open: () throws -> StoreBackend, String) throws -> Void) throws {
         let folder = NSTemporaryDirectory() + "swh-contract-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let files = try FileStore(root: "\(folder)/files", clock: { Date() })
-        try files.prepare()
-        try scenario(files, "files")
-        let database = try PostgresStore(url: try newDatabase(), dataDir: "\(folder)/pg", clock: { Date() })
-        try database.prepare()
-        try scenario(database, "postgres")
+        try FileStore(root: "\(folder)/files", clock: { Date() }).prepare()
+        try scenario({ try FileStore(root: "\(folder)/files", clock: { Date() }) }, "files")
+        let url = try newDatabase()
+        try PostgresStore(url: url, dataDir: "\(folder)/pg", clock: { Date() }).prepare()
+        try scenario({ try PostgresStore(url: url, dataDir: "\(folder)/pg", clock: { Date() }) }, "postgres")
     }
 
     private func webhook(_ user: String, at createdAt: String = "2026-01-15T12:00:00.000Z") -> Webhook {
@@ -180,6 +185,110 @@ final class StoreContractTests: XCTestCase {
             XCTAssertTrue(try store.deleteWebhook(userId: "alice", id: hook.id))
             XCTAssertNil(try store.pendingDelivery(outboxName: names[1]), "\(backend): gone with its webhook")
             XCTAssertFalse(try store.record(made[2], outboxName: names[2]), backend)
+        }
+    }
+
+    /// Records `delivery` as finished with `status`, as the helper would after its attempt.
+    private func finish(_ delivery: Delivery, as status: DeliveryStatus, in store: StoreBackend) throws {
+        let name = try XCTUnwrap(try store.outboxNames().first { OutboxName.deliveryId(of: $0) == delivery.id })
+        var finished = delivery
+        finished.status = status
+        finished.attempts = 1
+        XCTAssertTrue(try store.record(finished, outboxName: name))
+    }
+
+    private func recover(
+        _ store: StoreBackend, _ hook: Webhook, user: String? = nil, since: String, until: String, limit: Int
+    ) throws -> (queued: [Delivery], remaining: Int) {
+        try store.recoverFailed(
+            userId: user ?? hook.userId, webhookId: hook.id, since: try XCTUnwrap(Timestamp.parse(since)),
+            until: try XCTUnwrap(Timestamp.parse(until)), limit: limit, now: "2026-01-15T13:00:00.000Z",
+            makeId: Identifier.newUUID)
+    }
+
+    func testRecoveryQueuesFailedDeliveriesOfTheRangeNotSentAgainOldestFirstOnce() throws {
+        try onEachStore { store, backend in
+            let hook = webhook("alice")
+            XCTAssertTrue(try store.createWebhook(hook, limit: 10))
+            // Minutes after 12:00 each was created at, and how it ended.
+            let made: [(minute: Int, status: DeliveryStatus)] = [
+                (-1, .failed), (0, .failed), (1, .delivered), (2, .failed), (3, .failed), (4, .pending),
+                (5, .failed), (20, .failed),
+            ]
+            var originals: [Delivery] = []
+            for (number, (minute, status)) in made.enumerated() {
+                let created = Timestamp.format(
+                    Date(timeIntervalSince1970: 1_768_478_400 + TimeInterval(minute * 60)))
+                let delivery = Delivery(
+                    id: Identifier.newUUID(), webhookId: hook.id, userId: "alice", event: "server.started",
+                    payload: .object(["n": .int(Int64(number))]), createdAt: created)
+                try store.queue([delivery], userId: "alice")
+                if status != .pending { try finish(delivery, as: status, in: store) }
+                originals.append(delivery)
+            }
+            // The one at 12:03 was retried by hand (at 12:10), so it is not recovered again.
+            let manual = originals[4].resend(id: Identifier.newUUID(), now: "2026-01-15T12:10:00.000Z")
+            try store.queue([manual], userId: "alice")
+            try finish(manual, as: .delivered, in: store)
+            let outboxBefore = try store.outboxNames()
+
+            let since = "2026-01-15T12:00:00.000Z"
+            let until = "2026-01-15T12:05:00.000Z"
+            let first = try recover(store, hook, since: since, until: until, limit: 2)
+            XCTAssertEqual(first.queued.map(\.retryOf), [originals[1].id, originals[3].id], backend)
+            XCTAssertEqual(first.remaining, 1, backend)
+            for (queued, original) in zip(first.queued, [originals[1], originals[3]]) {
+                XCTAssertEqual(queued.firstSendId, original.id, backend)
+                XCTAssertEqual(queued.payload, original.payload, backend)
+                XCTAssertEqual(queued.status, .pending, backend)
+                XCTAssertFalse(queued.manual, "\(backend): recoveries go through the normal queue")
+                XCTAssertEqual(queued.createdAt, "2026-01-15T13:00:00.000Z", backend)
+                XCTAssertEqual(
+                    try store.delivery(userId: "alice", webhookId: hook.id, id: queued.id), queued, backend)
+            }
+            // Queued behind what was pending, in the original order.
+            XCTAssertEqual(
+                try store.outboxNames().compactMap(OutboxName.deliveryId(of:)),
+                outboxBefore.compactMap(OutboxName.deliveryId(of:)) + first.queued.map(\.id), backend)
+
+            let second = try recover(store, hook, since: since, until: until, limit: 2)
+            XCTAssertEqual(second.queued.map(\.retryOf), [originals[6].id], backend)
+            XCTAssertEqual(second.remaining, 0, backend)
+            let third = try recover(store, hook, since: since, until: until, limit: 2)
+            XCTAssertEqual(third.queued.count, 0, "\(backend): nothing is queued twice")
+            XCTAssertEqual(third.remaining, 0, backend)
+            XCTAssertEqual(try store.deliveryCount(userId: "alice", webhookId: hook.id), 12, backend)
+
+            let bobs = try recover(store, hook, user: "bob", since: since, until: until, limit: 2)
+            XCTAssertTrue(bobs.queued.isEmpty && bobs.remaining == 0, "\(backend): another user's webhook")
+        }
+    }
+
+    func testRecoveriesAtOnceQueueEachDeliveryOnce() throws {
+        try onEachBackend { open, backend in
+            let store = try open()
+            let hook = webhook("alice")
+            XCTAssertTrue(try store.createWebhook(hook, limit: 10))
+            let made = deliveries(40, of: hook)
+            try store.queue(made, userId: "alice")
+            for delivery in made { try finish(delivery, as: .failed, in: store) }
+            let stores = try (0..<4).map { _ in try open() }
+            let lock = NSLock()
+            var results: [Result<[Delivery], Error>] = []
+            DispatchQueue.concurrentPerform(iterations: stores.count) { number in
+                let recovered = Result {
+                    try recover(
+                        stores[number], hook, since: "2026-01-15T12:00:00.000Z", until: "2026-01-15T12:00:00.000Z",
+                        limit: 1000
+                    ).queued
+                }
+                lock.withLock { results.append(recovered) }
+            }
+            let calls = try results.map { try $0.get() }
+            XCTAssertEqual(
+                calls.flatMap { $0 }.compactMap(\.retryOf).sorted(), made.map(\.id).sorted(),
+                "\(backend): each original once")
+            XCTAssertEqual(calls.filter { !$0.isEmpty }.count, 1, "\(backend): one call queued them all")
         }
     }
 

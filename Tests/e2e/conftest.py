@@ -491,6 +491,28 @@ class Service:
         record.update(changes)
         path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
+    def copy_stored_delivery(self, user, webhook_id, delivery_id, count):
+        """Adds `count` copies of a stored delivery (new ids, the same record otherwise), as if
+        queued after everything else: a long history without sending anything. Returns their ids."""
+        ids = [str(uuid.uuid4()) for _ in range(count)]
+        if self.database:
+            rows = ",".join(f"('{new_id}', {n})" for n, new_id in enumerate(ids, 1))
+            self.psql(
+                f"INSERT INTO deliveries (id, webhook_id, position, created_at, pending, record) "
+                f"SELECT c.id, d.webhook_id, w.delivery_count + c.n, d.created_at, d.pending, "
+                f"jsonb_set(d.record::jsonb, '{{id}}', to_jsonb(c.id))::text "
+                f"FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id, (VALUES {rows}) AS c (id, n) "
+                f"WHERE d.id = '{delivery_id}'; "
+                f"UPDATE webhooks SET delivery_count = delivery_count + {count} WHERE id = '{webhook_id}'")
+            return ids
+        record = json.loads(self._delivery_file(user, webhook_id, delivery_id).read_text())
+        for new_id in ids:
+            path = self._delivery_file(user, webhook_id, new_id)
+            path.write_text(json.dumps({**record, "id": new_id}, indent=2, ensure_ascii=False) + "\n")
+        with open(path.parent.parent / "deliveries.idx", "a") as index:  # fixed-width records
+            index.write("".join(f"{new_id}\n" for new_id in ids))
+        return ids
+
     def stored_answers(self):
         """Idempotent answers kept: {name: record}."""
         if self.database:

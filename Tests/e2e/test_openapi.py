@@ -25,6 +25,7 @@ ROUTES = {
     ("POST", "/webhooks/{id}/test"): "userKey",
     ("GET", "/webhooks/{id}/secret"): "userKey",
     ("POST", "/webhooks/{id}/secret/rotate"): "userKey",
+    ("POST", "/webhooks/{id}/recover"): "userKey",
     ("PUT", "/servers/{id}"): "serviceKey",
     ("DELETE", "/servers/{id}"): "serviceKey",
     ("POST", "/events"): "serviceKey",
@@ -32,7 +33,7 @@ ROUTES = {
 # Routes that take no key (the shipped snippets admit loopback only).
 OPEN_ROUTES = {("GET", "/metrics")}
 BODY_ROUTES = {("POST", "/webhooks"), ("PATCH", "/webhooks/{id}"), ("PUT", "/servers/{id}"),
-               ("POST", "/events")}
+               ("POST", "/events"), ("POST", "/webhooks/{id}/recover")}
 SEND_ROUTES = {("POST", "/webhooks/{id}/deliveries/{deliveryId}/retry"),
                ("POST", "/webhooks/{id}/test")}
 

@@ -22,6 +22,7 @@ public enum Router {
         Route("POST", "/webhooks/:id/test", .user) { try $0.webhooks.test($0["id"]) },
         Route("GET", "/webhooks/:id/secret", .user) { try $0.webhooks.secret($0["id"]) },
         Route("POST", "/webhooks/:id/secret/rotate", .user) { try $0.webhooks.rotateSecret($0["id"]) },
+        Route("POST", "/webhooks/:id/recover", .user, body: true) { try $0.webhooks.recover($0["id"], $0.body) },
         Route("PUT", "/servers/:id", .service, body: true) { try $0.service.putServer($0["id"], $0.body) },
         Route("DELETE", "/servers/:id", .service) { try $0.service.deleteServer($0["id"]) },
         Route("POST", "/events", .service, body: true) {

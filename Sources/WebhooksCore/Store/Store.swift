@@ -50,6 +50,17 @@ public protocol Store: AnyObject, Sendable {
     /// (a webhook deleted meanwhile gets none).
     @discardableResult
     func queue(_ deliveries: [Delivery], userId: String) throws -> [Delivery]
+    /// Bulk recovery (docs/architecture.md: "Recovery"): queues again, as new deliveries made by
+    /// `Delivery.resend` and queued as `queue` queues them, the webhook's `failed` deliveries
+    /// created in `since...until` that nothing sent again yet (no delivery's `retryOf` names
+    /// them), oldest first, at most `limit`; returns those queued and how many more there are.
+    /// Selecting and queueing are one step per webhook, so two recoveries at once never queue one
+    /// delivery twice. Reads only the deliveries created since `since` (a retry is always created
+    /// after its original). None for a missing webhook or another user's.
+    func recoverFailed(
+        userId: String, webhookId: String, since: Date, until: Date, limit: Int, now: String,
+        makeId: () -> String
+    ) throws -> (queued: [Delivery], remaining: Int)
 
     /// How many deliveries are pending and when the oldest was queued (monitoring).
     func pendingSummary() throws -> PendingSummary

@@ -38,51 +38,55 @@ extension FileStore {
     /// before the error goes up: an unanswered request leaves nothing to send.
     @discardableResult
     public func queue(_ deliveries: [Delivery], userId: String) throws -> [Delivery] {
-        try withUserLock(userId) {
-            // Taken under the lock, so entry names sort in the order deliveries were queued.
-            let queuedAt = clock()
-            var queued: [Delivery] = []
-            var entries: [(path: String, record: String)] = []
-            var records: [(path: String, bytes: [UInt8])] = []
-            // Read under the lock (the cached list is checked against the user's generation).
-            let live = Set(try webhooks(userId: userId).map(\.id))
-            for (number, delivery) in deliveries.enumerated() {
-                guard live.contains(delivery.webhookId) else { continue }
-                let name = OutboxName.make(deliveryId: delivery.id, queuedAt: queuedAt, sequence: number)
-                let record = layout.delivery(userId, delivery.webhookId, delivery.id)
-                entries.append((layout.outboxEntry(name), record))
-                records.append((record, try encode(delivery)))
-                queued.append(delivery)
-            }
-            guard !queued.isEmpty else { return [] }
-            defer { generations.bump(.user(userId)) }  // delivery counts change
-            var appended: [(index: DeliveryIndex, count: Int)] = []
-            var linked: [String] = []
-            do {
-                // A webhook's folder is made at its first delivery; the batch's syncs make it durable.
-                for webhookId in Set(queued.map(\.webhookId)) {
-                    try FileSystem.makeFolder(layout.deliveries(userId, webhookId), sync: false)
-                }
-                // An outbox entry is a second name of the delivery's first file (a hard link): one
-                // new inode per delivery, not two, and inodes are most of a fan-out's cost. Both
-                // names and the index records are made durable by the batch's second sync.
-                try FileSystem.writeBatch(records, in: root) {
-                    for (entry, record) in entries {
-                        try FileSystem.check(link(record, entry), "link", entry)
-                        linked.append(entry)
-                    }
-                    for (webhookId, group) in Dictionary(grouping: queued, by: \.webhookId) {
-                        let index = deliveryIndex(userId, webhookId)
-                        appended.append((index, try index.count()))
-                        try index.append(group.map(\.id))
-                    }
-                }
-            } catch {
-                for path in linked + records.map(\.path) { try? FileSystem.remove(path) }
-                for (index, count) in appended { try? index.truncate(toCount: count) }
-                throw error
-            }
-            return queued
+        try withUserLock(userId) { try queueHoldingLock(deliveries, userId: userId) }
+    }
+
+    /// `queue`'s work, for a caller that already holds the user's lock (a bulk recovery, which
+    /// selects what it queues under the same lock).
+    func queueHoldingLock(_ deliveries: [Delivery], userId: String) throws -> [Delivery] {
+        // Taken under the lock, so entry names sort in the order deliveries were queued.
+        let queuedAt = clock()
+        var queued: [Delivery] = []
+        var entries: [(path: String, record: String)] = []
+        var records: [(path: String, bytes: [UInt8])] = []
+        // Read under the lock (the cached list is checked against the user's generation).
+        let live = Set(try webhooks(userId: userId).map(\.id))
+        for (number, delivery) in deliveries.enumerated() {
+            guard live.contains(delivery.webhookId) else { continue }
+            let name = OutboxName.make(deliveryId: delivery.id, queuedAt: queuedAt, sequence: number)
+            let record = layout.delivery(userId, delivery.webhookId, delivery.id)
+            entries.append((layout.outboxEntry(name), record))
+            records.append((record, try encode(delivery)))
+            queued.append(delivery)
         }
+        guard !queued.isEmpty else { return [] }
+        defer { generations.bump(.user(userId)) }  // delivery counts change
+        var appended: [(index: DeliveryIndex, count: Int)] = []
+        var linked: [String] = []
+        do {
+            // A webhook's folder is made at its first delivery; the batch's syncs make it durable.
+            for webhookId in Set(queued.map(\.webhookId)) {
+                try FileSystem.makeFolder(layout.deliveries(userId, webhookId), sync: false)
+            }
+            // An outbox entry is a second name of the delivery's first file (a hard link): one
+            // new inode per delivery, not two, and inodes are most of a fan-out's cost. Both
+            // names and the index records are made durable by the batch's second sync.
+            try FileSystem.writeBatch(records, in: root) {
+                for (entry, record) in entries {
+                    try FileSystem.check(link(record, entry), "link", entry)
+                    linked.append(entry)
+                }
+                for (webhookId, group) in Dictionary(grouping: queued, by: \.webhookId) {
+                    let index = deliveryIndex(userId, webhookId)
+                    appended.append((index, try index.count()))
+                    try index.append(group.map(\.id))
+                }
+            }
+        } catch {
+            for path in linked + records.map(\.path) { try? FileSystem.remove(path) }
+            for (index, count) in appended { try? index.truncate(toCount: count) }
+            throw error
+        }
+        return queued
     }
 }
