@@ -210,7 +210,7 @@ final class SlackProviderTests: XCTestCase {
         XCTAssertNil(slack.target(validURL, config: Config()))
         XCTAssertNil(Providers.discord.target(slackURL, config: Config()))
         XCTAssertEqual(Providers.named("slack")?.displayName, "Slack")
-        XCTAssertEqual(Providers.all.map(\.name), ["discord", "slack"])
+        XCTAssertEqual(Providers.all.filter { $0.name == "slack" }.count, 1)
         XCTAssertEqual(Providers.inferable.map(\.name), ["discord", "slack"])
         var config = Config()
         config.slackHosts = ["slack.internal.example"]
