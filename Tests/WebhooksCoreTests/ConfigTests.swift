@@ -10,6 +10,18 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.retrySchedule, [10, 60, 300, 1800, 7200, 21600, 43200])
         XCTAssertEqual(config.socketMode, 0o660)
         XCTAssertEqual(config.discordHosts.first, "discord.com")
+        XCTAssertEqual(config.slackHosts, ["hooks.slack.com"])
+    }
+
+    func testSlackHostsAreCheckedLikeDiscords() {
+        let (config, problems) = Config.load(
+            fileText: "slack_hosts = Hooks.Slack.com, [::1]:8443", environment: [:])
+        XCTAssertEqual(problems, [])
+        XCTAssertEqual(config.slackHosts, ["hooks.slack.com", "[::1]:8443"])
+        for bad in ["", "hooks.slack.com/services", "a:b:c", "host:99999", "user@host"] {
+            let (_, problems) = Config.load(fileText: "", environment: ["STELLAR_WEBHOOKS_SLACK_HOSTS": bad])
+            XCTAssertEqual(problems.map(\.key), ["STELLAR_WEBHOOKS_SLACK_HOSTS"], bad)
+        }
     }
 
     func testFileThenEnvironmentOverride() {

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from fake_discord import FakeDiscord
+from fake_slack import FakeSlack
 from openapi_check import check_response
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -678,6 +679,21 @@ def discord():
 def fake_discord_config(fake, **more):
     """Configuration that sends to `fake`: its host:port allowed, loopback and http allowed."""
     return {"allow_insecure_targets": "true", "discord_hosts": f"127.0.0.1:{fake.port}", **more}
+
+
+@pytest.fixture
+def slack():
+    """A fake Slack (fake_slack.py) on a free loopback port, stopped after the test."""
+    fake = FakeSlack().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def fake_slack_config(fake, **more):
+    """Configuration that sends Slack's webhooks to `fake`, like fake_discord_config."""
+    return {"allow_insecure_targets": "true", "slack_hosts": fake.authority, **more}
 
 
 @pytest.fixture

@@ -2,17 +2,18 @@
 run_fuzz.py, which sets SWH_FUZZ_DISCORD to the fake Discord's host:port).
 
 - format `discord-webhook-url`: URLs to the fake Discord, mostly valid, some one mutation away;
-  format `endpoint-url` (provider `http`): URLs to the fake Discord's address, likewise.
+  formats `slack-webhook-url` and `endpoint-url` (provider `http`): URLs to the fake Discord's
+  address (in `slack_hosts` too), likewise.
 - check `documented_server_errors` (replaces not_a_server_error): the only 5xx answers allowed
   are 503 `Storage unavailable` with Retry-After, and 500 `{"success": false, …}` from the test
   and retry endpoints (Discord's side failed). 502/504 (the service died or hung) fail.
 - check `webhook_url_verdict`: whenever a create/update body carries a string `url`, the
   service's verdict on it matches the reference rule of the provider it names (discord_urls,
-  endpoint_urls) or, named none, Discord's (accepted ⇒ valid; a `Validation failed` lists `url`
+  slack_urls, endpoint_urls) or, named none, Discord's or Slack's (accepted ⇒ valid; a `Validation failed` lists `url`
   exactly when it is invalid), and a positive-mode create/update answered 400 is explained (an
   invalid URL, or `Webhook limit reached`). An update naming no provider keeps the webhook's
-  own, which the check does not know: there only a Discord URL must pass and a URL no provider
-  takes must fail.
+  own, which the check does not know: there only a Discord or Slack URL must pass and a URL no
+  provider takes must fail.
 """
 
 import json
@@ -22,14 +23,16 @@ import schemathesis
 from schemathesis import GenerationMode
 
 import endpoint_urls
+import slack_urls
 from discord_urls import reference_valid, webhook_urls
 
 AUTHORITY = os.environ.get("SWH_FUZZ_DISCORD", "127.0.0.1:9")
 ALLOWED_HOSTS = [AUTHORITY]
 
 schemathesis.openapi.format("discord-webhook-url", webhook_urls(AUTHORITY))
+schemathesis.openapi.format("slack-webhook-url", slack_urls.slack_urls(AUTHORITY))
 schemathesis.openapi.format("endpoint-url", endpoint_urls.endpoint_urls(AUTHORITY))
-PROVIDERS = {"discord", "http"}
+PROVIDERS = {"discord", "slack", "http"}
 
 SEND_OPERATIONS = {"POST /webhooks/{id}/test", "POST /webhooks/{id}/deliveries/{deliveryId}/retry"}
 WEBHOOK_BODY_OPERATIONS = {"POST /webhooks", "PATCH /webhooks/{id}"}
@@ -75,13 +78,14 @@ def webhook_url_verdict(ctx, response, case):
             not isinstance(provider, str) or provider not in PROVIDERS)):
         return None  # no URL, or a provider refused on its own
     discord = reference_valid(url, ALLOWED_HOSTS, allow_insecure=True)
+    slack = slack_urls.reference_valid(url, ALLOWED_HOSTS, allow_insecure=True)
     endpoint = endpoint_urls.reference_valid(url, allow_insecure=True)
-    if provider == "http":
-        valid = endpoint
-    elif provider == "discord" or label == "POST /webhooks":
-        valid = discord
-    elif discord == endpoint:  # an update keeping its provider: only these cases are certain
-        valid = discord
+    if provider is not None:
+        valid = {"discord": discord, "slack": slack, "http": endpoint}[provider]
+    elif label == "POST /webhooks" or discord or slack:  # inferred from the URL
+        valid = discord or slack
+    elif not endpoint:  # an update keeping its provider: no provider takes this URL
+        valid = False
     else:
         return None
     status = response.status_code

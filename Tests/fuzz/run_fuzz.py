@@ -11,7 +11,7 @@ tests do (conftest.Service; STELLAR_WEBHOOKS_BIN picks the binary), makes a user
 (examples, coverage, fuzzing, stateful links), positive and negative data, and the checks of
 schemathesis.toml and hooks.py, until --requests requests have reached nginx. The document's
 example URLs are pointed at the fake Discord, and `format: discord-webhook-url` generates URLs to
-it. Then it requires:
+it (Slack's and endpoint URLs go there too). Then it requires:
 
 - Schemathesis found no failure (every answer is in the document, and the hooks' checks hold);
 - no answer >= 500 in nginx's access log other than 503s and the 500s of test/retry (whose bodies
@@ -67,9 +67,10 @@ def access_log_entries(path):
 
 
 def prepare_document(run_dir, fake):
-    """The document with its example Discord URLs pointed at the fake."""
-    text = DOCUMENT.read_text().replace("https://discord.com/api/webhooks/",
-                                        f"http://127.0.0.1:{fake.port}/api/webhooks/")
+    """The document with its example URLs (Discord's, Slack's, an endpoint's) pointed at the fake."""
+    text = DOCUMENT.read_text()
+    for example in ("https://discord.com/", "https://hooks.slack.com/", "https://panel.example.com/"):
+        text = text.replace(example, f"http://127.0.0.1:{fake.port}/")
     path = Path(run_dir) / "openapi.yaml"
     path.write_text(text)
     return path
@@ -118,6 +119,8 @@ def main():
     svc = Service(config={
         "allow_insecure_targets": "true",
         "discord_hosts": f"127.0.0.1:{fake.port}",
+        # Slack URLs go to the fake too (it answers them 404, as Slack does a removed webhook).
+        "slack_hosts": f"127.0.0.1:{fake.port}",
         "workers": args.service_workers,
         "max_requests": 1_000_000_000,  # workers are replaced only if they die: pids must hold
         "delivery_timeout": 5,

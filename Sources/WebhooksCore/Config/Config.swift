@@ -21,6 +21,7 @@ public struct Config: Equatable, Sendable {
     public var maxRequests = 10_000
     public var maxBodyBytes = 65_536
     public var discordHosts = DiscordWebhookURL.discordOwnHosts
+    public var slackHosts = SlackWebhookURL.slackOwnHosts
     public var allowInsecureTargets = false
     public var caFile: String? = nil
     public var deliveryTimeout = 10
@@ -28,6 +29,8 @@ public struct Config: Equatable, Sendable {
     public var deliveryConcurrency = 32
     public var globalRateLimit = 50
     public var retentionDays = 30
+    /// The footer of every message a person reads: Discord's embed footer and Slack's context line
+    /// (one brand, one key).
     public var discordFooter = "StellarStack"
     public var logLevel = Logger.Level.info
     /// Keeps one user's `GET /webhooks` and event fan-out bounded.
@@ -141,11 +144,11 @@ extension Config {
             guard let number = positive(1...(64 << 20)) else { return "\(rangeMessage) to 67108864" }
             maxBodyBytes = number
         case "discord_hosts":
-            let hosts = value.split(separator: ",").map { $0.trimmed.lowercased() }
-            guard !hosts.isEmpty, hosts.allSatisfy(Self.isHostWithOptionalPort) else {
-                return "must be a comma-separated list of `host` or `host:port`"
-            }
+            guard let hosts = Self.hostList(value) else { return Self.hostListRule }
             discordHosts = hosts
+        case "slack_hosts":
+            guard let hosts = Self.hostList(value) else { return Self.hostListRule }
+            slackHosts = hosts
         case "allow_insecure_targets":
             guard let flag = Self.boolean(value) else { return "must be true or false" }
             allowInsecureTargets = flag
@@ -195,6 +198,14 @@ extension Config {
         case "false", "no", "off", "0": return false
         default: return nil
         }
+    }
+
+    private static let hostListRule = "must be a comma-separated list of `host` or `host:port`"
+
+    /// A hosts key's value, lower case; nil when it is not a list of hosts.
+    private static func hostList(_ value: String) -> [String]? {
+        let hosts = value.split(separator: ",").map { $0.trimmed.lowercased() }
+        return !hosts.isEmpty && hosts.allSatisfy(isHostWithOptionalPort) ? hosts : nil
     }
 
     /// `host`, `host:port`, `[v6]` or `[v6]:port`.

@@ -30,7 +30,31 @@ public enum DiscordMessage {
         if event == testEvent {
             return test(timestamp: timestamp, footer: footer)
         }
-        var fields: [(String, String)] = []
+        return wrap(
+            embed(
+                title: clip(title(for: event), Limit.title), description: nil, colour: colour(for: event),
+                fields: fields(of: payload), timestamp: timestamp, footer: footer))
+    }
+
+    /// The message `POST /webhooks/{id}/test` sends.
+    public static func test(timestamp: JSONValue, footer: String) -> JSONValue {
+        wrap(
+            embed(
+                title: testTitle, description: testDescription, colour: Colour.blue, fields: [],
+                timestamp: timestamp, footer: footer))
+    }
+
+    /// The test message's words, on every provider that shows one to a person.
+    static let testTitle = "🔔 Test"
+    static let testDescription = "Webhook connected"
+
+    /// "🔔 Backup Created": an event's title, on every provider that shows one to a person.
+    static func title(for event: String) -> String { "🔔 " + words(event) }
+
+    /// What a person reads of a stored payload, in order: the server's name and status, then the
+    /// data's strings, numbers and booleans by name. Discord's embed and Slack's section show these.
+    static func fields(of payload: JSONValue) -> [(name: String, value: String)] {
+        var fields: [(name: String, value: String)] = []
         if case .object(let server)? = payload["server"] {
             fields.append(("Server", text(server["name"])))
             fields.append(("Status", text(server["status"])))
@@ -41,19 +65,7 @@ public enum DiscordMessage {
                 fields.append((words(key), shown))
             }
         }
-        let title = clip("🔔 " + words(event), Limit.title)
-        return wrap(
-            embed(
-                title: title, description: nil, colour: colour(for: event), fields: fields, timestamp: timestamp,
-                footer: footer))
-    }
-
-    /// The message `POST /webhooks/{id}/test` sends.
-    public static func test(timestamp: JSONValue, footer: String) -> JSONValue {
-        wrap(
-            embed(
-                title: "🔔 Test", description: "Webhook connected", colour: Colour.blue, fields: [],
-                timestamp: timestamp, footer: footer))
+        return fields
     }
 
     /// The payload stored for a test delivery, so a manual retry of it renders the test again.
@@ -97,7 +109,7 @@ public enum DiscordMessage {
     }
 
     private static func embed(
-        title: String, description: String?, colour: Int64, fields: [(String, String)],
+        title: String, description: String?, colour: Int64, fields: [(name: String, value: String)],
         timestamp: JSONValue, footer: String
     ) -> JSONValue {
         let footer = clip(footer, 2048)

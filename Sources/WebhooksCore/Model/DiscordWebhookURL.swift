@@ -1,7 +1,6 @@
 /// A Discord webhook URL checked against the rules of README "The API": `https://` + an allowed host +
 /// `/api[/v{N}]/webhooks/{id}/{token}`, no user info, no fragment, only `thread_id` as query.
-/// Parsed by hand on purpose: general URL parsers accept forms (`https://discord.com@evil/…`,
-/// backslashes, odd escapes) that must never pass.
+/// Parsed by hand on purpose, like every webhook URL (`WebhookURLOrigin` checks the start).
 public struct DiscordWebhookURL: Equatable, Sendable {
     public var scheme: String
     /// `host` or `host:port`, lower case, as listed in `discord_hosts`.
@@ -10,35 +9,13 @@ public struct DiscordWebhookURL: Equatable, Sendable {
     public var token: String
     public var threadId: String?
 
-    public static let maxLength = 2048
-
     public init?(_ text: String, allowedHosts: [String], allowInsecure: Bool) {
-        guard text.utf8.count <= Self.maxLength,
-            text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\\") })
-        else { return nil }
-        var rest = Substring(text)
-        if rest.lowercased().hasPrefix("https://") {
-            scheme = "https"
-        } else if allowInsecure, rest.lowercased().hasPrefix("http://") {
-            scheme = "http"
-        } else {
+        guard let origin = WebhookURLOrigin(text, allowedHosts: allowedHosts, allowInsecure: allowInsecure) else {
             return nil
         }
-        rest = rest.dropFirst(scheme.count + 3)
-        guard !rest.contains("#"), !rest.contains("@") else { return nil }
-
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-        var authority = rest[..<authorityEnd].lowercased()
-        if authority.hasSuffix(scheme == "https" ? ":443" : ":80") {
-            authority = String(authority[..<authority.lastIndex(of: ":")!])
-        }
-        guard allowedHosts.contains(authority) else { return nil }
-        // An operator may list an address; a private one is still refused outside tests.
-        if !allowInsecure, PrivateAddress.literalIsPrivate(host: Self.host(of: authority)) == true {
-            return nil
-        }
-        self.authority = authority
-        rest = rest[authorityEnd...]
+        scheme = origin.scheme
+        authority = origin.authority
+        let rest = origin.rest
 
         let pathEnd = rest.firstIndex(of: "?") ?? rest.endIndex
         let segments = rest[..<pathEnd].split(separator: "/", omittingEmptySubsequences: false).dropFirst()
@@ -96,21 +73,5 @@ extension DiscordWebhookURL {
 
     private var sendAuthority: String {
         Self.discordOwnHosts.contains(authority) ? "discord.com" : authority
-    }
-
-    /// `host` of `host:port`, `[v6]` of `[v6]:port`.
-    static func host(of authority: String) -> String {
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            return String(authority[...close])
-        }
-        return String(authority.prefix { $0 != ":" })
-    }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
-
-    var isTokenCharacter: Bool {
-        ("a"..."z").contains(self) || ("A"..."Z").contains(self) || isASCIIDigit || self == "_" || self == "-"
     }
 }

@@ -13,9 +13,6 @@ struct WebhookInput {
         var provider: DeliveryProvider
     }
 
-    /// The longest URL a webhook may have.
-    static let maxURLLength = 2048
-
     /// The input for a create (`current` nil) or for an update of `current`, or the 400 to answer
     /// with every problem at once: `Invalid events` when the event names are all that is wrong,
     /// else `Validation failed`, whose details then name the unknown events too (with
@@ -30,8 +27,8 @@ struct WebhookInput {
         case .absent:
             if current == nil { validation.required("url") }
         case .value(let text):
-            if text.utf8.count > maxURLLength {
-                validation.fail("url", code: "too_big", "URL must be at most \(maxURLLength) characters")
+            if text.utf8.count > WebhookURLOrigin.maxLength {
+                validation.fail("url", code: "too_big", "URL must be at most \(WebhookURLOrigin.maxLength) characters")
             } else {
                 url = text
             }
