@@ -219,6 +219,42 @@ def test_provider_is_inferred_or_must_be_said(owner):
     assert status == 404, body
 
 
+def test_patch_starts_and_stops_signing(owner, receiver):
+    status, _, w = owner.post("/webhooks", {"url": DISCORD_URL, "events": ["server.started"]})
+    assert status == 201 and w["provider"] == "discord", w
+    path = f"/hooks/{unique_id('p')}"
+    # Becoming http: a secret, shown in this answer only.
+    status, _, body = owner.svc.request("PATCH", f"/webhooks/{w['id']}", key=owner.key,
+                                        body={"url": receiver.url(path), "provider": "http"})
+    assert status == 200 and body["provider"] == "http", body
+    assert_secret(body.get("secret"))
+    secret = body["secret"]
+    receiver.expect_secrets(path, [secret])
+    status, _, read = owner.get(f"/webhooks/{w['id']}/secret")
+    assert status == 200 and read["secret"] == secret, read
+    # Another URL alone: still http, the same secret, none shown.
+    path2 = f"/hooks/{unique_id('p')}"
+    status, _, body = owner.svc.request("PATCH", f"/webhooks/{w['id']}", key=owner.key,
+                                        body={"url": receiver.url(path2)})
+    assert status == 200 and body["provider"] == "http" and "secret" not in body, body
+    receiver.expect_secrets(path2, [secret])
+    owner.emit()
+    [rec] = receiver.wait_for(1, path2)
+    assert rec.verified is True, rec.checks
+    assert receiver.received(path) == []
+    # A Discord URL alone: http takes any https URL, so the webhook stays http and signed.
+    status, _, body = owner.svc.request("PATCH", f"/webhooks/{w['id']}", key=owner.key,
+                                        body={"url": DISCORD_URL})
+    assert status == 200 and body["provider"] == "http" and "secret" not in body, body
+    assert owner.get(f"/webhooks/{w['id']}/secret")[2]["secret"] == secret
+    # Discord said: no secret any more.
+    status, _, body = owner.svc.request("PATCH", f"/webhooks/{w['id']}", key=owner.key,
+                                        body={"provider": "discord"})
+    assert status == 200 and body["provider"] == "discord" and "secret" not in body, body
+    status, _, body = owner.get(f"/webhooks/{w['id']}/secret")
+    assert_error(status, body, 404, NO_SECRET)
+
+
 # -- manual retry: the same webhook-id ----------------------------------------------------------
 
 def test_manual_retry_keeps_the_webhook_id(owner, receiver):
@@ -370,6 +406,22 @@ def test_500_follows_the_schedule_redirects_and_404_fail_at_once(owner, receiver
     assert receiver.received(elsewhere) == []
     for w in (broken, moved, missing):
         assert owner.svc.webhook(owner.key, w["id"])["enabled"] is True
+
+
+def test_dropped_connections_follow_the_schedule(owner, receiver):
+    w, path = owner.hook()
+    receiver.set_always(path, "drop")
+    owner.emit()
+    [d] = owner.finished(w, timeout=10)
+    assert (d["status"], d["statusCode"], d["attempts"]) == ("failed", None, 3), d
+    assert d["error"].startswith("Connection failed"), d
+    got = receiver.received(path)
+    # libcurl sends a request again, at once and once, when a connection it reused from an
+    # earlier transfer closes before any answer: 3 attempts are 3 to 6 requests, each signed
+    # alike for the same message.
+    assert 3 <= len(got) <= 6 and all(r.status is None for r in got), [r.at for r in got]
+    assert all(r.verified is True for r in got)
+    assert {r.headers["webhook-id"] for r in got} == {d["id"]}
 
 
 # -- hostile receivers -----------------------------------------------------------------------------
