@@ -357,6 +357,9 @@ def test_429_waits_retry_after_without_using_a_retry(owner, receiver):
     [d] = owner.finished(w)
     assert (d["status"], d["statusCode"], d["attempts"]) == ("delivered", 200, 4), d
     assert d["error"] is None, d
+    log = [line for line in owner.svc.serve_log.read_text(errors="replace").splitlines()
+           if w["id"] in line and "rate limited" in line]
+    assert log and all("rate limited by the endpoint" in line for line in log), log
 
 
 def test_503_retry_after_is_honoured_and_uses_a_retry(owner, receiver):
