@@ -28,9 +28,11 @@ apt_install = missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $
 RELEASE_BIN := .build/release/stellar-webhooks
 RELEASE_SOURCES := Package.swift $(wildcard Package.resolved) $(shell find Sources -type f)
 # The test tools from PyPI: the OpenAPI document's validator, the API fuzzer (4.x: its
-# configuration format) and Prometheus' own parser of the metrics; and how much `make fuzz` and
-# `make test` fuzz.
-PIP_PACKAGES := pytest 'schemathesis>=4.32,<5' 'openapi-spec-validator>=0.7' prometheus_client
+# configuration format), Prometheus' own parser of the metrics, the official Standard Webhooks
+# library (the e2e receiver verifies every signed request with it) and cryptography (AES-GCM, to
+# open a sealed signing secret as the service does); and how much `make fuzz` and `make test` fuzz.
+PIP_PACKAGES := pytest 'schemathesis>=4.32,<5' 'openapi-spec-validator>=0.7' prometheus_client \
+	standardwebhooks cryptography
 FUZZ_REQUESTS ?= 100000
 FUZZ_QUICK_SECONDS ?= 60
 
@@ -62,7 +64,7 @@ run-deps:
 # What the tests and benchmarks need: all the system packages, then the Python tools.
 deps:
 	@$(call apt_install,$(APT_PACKAGES))
-	@$(PYTHON) -c 'import pytest, schemathesis, openapi_spec_validator, prometheus_client' 2>/dev/null || { \
+	@$(PYTHON) -c 'import pytest, schemathesis, openapi_spec_validator, prometheus_client, standardwebhooks, cryptography' 2>/dev/null || { \
 		$(PYTHON) -m pip --version >/dev/null 2>&1 || { $(call apt_install,python3-pip); }; \
 		$(PYTHON) -m pip install -q $(PIP_PACKAGES) 2>/dev/null || \
 		$(PYTHON) -m pip install -q --break-system-packages $(PIP_PACKAGES); }

@@ -104,7 +104,8 @@ extension DeliveryHelper {
             bucketWait = max(bucketWait ?? 0, wait)
             board?.rateLimited(.webhook)
             logger.notice(
-                "rate limited by Discord", metadata: ["webhook": "\(delivery.webhookId)", "wait": "\(wait)s"])
+                "rate limited by \(sent.provider.displayName)",
+                metadata: ["webhook": "\(delivery.webhookId)", "wait": "\(wait)s"])
         case .rateLimited(let wait, .global):
             gate.pauseAll(until: now.addingTimeInterval(wait), because: .discordGlobal)
             board?.rateLimited(.global)
