@@ -38,20 +38,21 @@ extension DeliveryHelper {
         }
         guard webhook.enabled || delivery.manual else {
             return try finishUnsent(
-                name, delivery, error: "Webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""),
-                now: now)
+                name, delivery, of: webhook.provider,
+                error: "Webhook is disabled" + (webhook.disabledReason.map { ": \($0)" } ?? ""), now: now)
         }
         guard let (provider, target) = target(webhook) else {
             return try finishUnsent(
-                name, delivery, error: "Webhook URL is no longer allowed (discord_hosts, allow_insecure_targets)",
-                now: now)
+                name, delivery, of: webhook.provider,
+                error: "Webhook URL is no longer allowed (discord_hosts, slack_hosts, allow_insecure_targets)", now: now
+            )
         }
         var signingKeys: [[UInt8]] = []
         if provider.signsRequests {
             guard let keys = webhook.signing?.keys(for: webhook.id, box: secrets, now: now) else {
                 return try finishUnsent(
-                    name, delivery, error: "The webhook's signing secret cannot be opened: was secret.key replaced?",
-                    now: now)
+                    name, delivery, of: provider.name,
+                    error: "The webhook's signing secret cannot be opened: was secret.key replaced?", now: now)
             }
             signingKeys = keys
         }
@@ -74,9 +75,9 @@ extension DeliveryHelper {
 
     /// Fails a delivery that cannot be sent at all, without an attempt: the policy's failed
     /// outcome of a refusal.
-    func finishUnsent(_ name: String, _ delivery: Delivery, error: String, now: Date) throws {
+    func finishUnsent(_ name: String, _ delivery: Delivery, of provider: String, error: String, now: Date) throws {
         let failed = policy.refused(delivery, error: error, now: now)
-        board?.deliveryFinished(.failed, at: now)  // counted before anyone can read the record
+        board?.deliveryFinished(.failed, by: provider, at: now)  // counted before anyone can read the record
         try store.record(failed, outboxName: name)
         queue.remove(name)
         logger.info(
@@ -91,10 +92,11 @@ extension DeliveryHelper {
             of: result, provider: sent.provider, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual,
             jitter: Double.random(in: -1...1))
         let delivery = policy.record(outcome, of: result, on: sent.delivery, by: sent.provider, now: now)
-        board?.sent(seconds: now.timeIntervalSince(sent.startedAt))
+        let providerName = sent.provider.name
+        board?.sent(by: providerName, seconds: now.timeIntervalSince(sent.startedAt))
         // Counted before anyone can read the record (Discord has answered: it is final either way).
         if delivery.status != .pending {
-            board?.deliveryFinished(delivery.status == .delivered ? .delivered : .failed, at: now)
+            board?.deliveryFinished(delivery.status == .delivered ? .delivered : .failed, by: providerName, at: now)
         }
 
         var bucketWait: TimeInterval?
@@ -102,23 +104,23 @@ extension DeliveryHelper {
         switch outcome {
         case .rateLimited(let wait, .webhook):
             bucketWait = max(bucketWait ?? 0, wait)
-            board?.rateLimited(.webhook)
+            board?.rateLimited(.webhook, by: providerName)
             logger.notice(
                 "rate limited by \(sent.provider.displayName)",
                 metadata: ["webhook": "\(delivery.webhookId)", "wait": "\(wait)s"])
         case .rateLimited(let wait, .global):
             gate.pauseAll(until: now.addingTimeInterval(wait), because: .discordGlobal)
-            board?.rateLimited(.global)
+            board?.rateLimited(.global, by: providerName)
             logger.warning("global rate limit from Discord: pausing every send", metadata: ["wait": "\(wait)s"])
         case .rateLimited(let wait, .cloudflareBan):
             gate.pauseAll(until: now.addingTimeInterval(wait), because: .cloudflareBan)
-            board?.rateLimited(.cloudflareBan)
+            board?.rateLimited(.cloudflareBan, by: providerName)
             logger.critical(
                 "Discord's Cloudflare temporarily banned this address (429 without rate-limit headers): pausing every send for an hour"
             )
         case .webhookGone(let reason):
-            board?.webhookDisabled()
-            catching("disabling a webhook") { try disable(delivery, reason: reason, now: now) }
+            board?.webhookDisabled(by: providerName)
+            catching("disabling a webhook") { try disable(delivery, of: providerName, reason: reason, now: now) }
         default:
             break
         }
@@ -155,7 +157,7 @@ extension DeliveryHelper {
     }
 
     /// Discord says the webhook is gone: disable it and fail its other automatic deliveries.
-    func disable(_ delivery: Delivery, reason: String, now: Date) throws {
+    func disable(_ delivery: Delivery, of provider: String, reason: String, now: Date) throws {
         _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
             $0.enabled = false
             $0.disabledReason = reason
@@ -164,7 +166,7 @@ extension DeliveryHelper {
         logger.warning("webhook disabled", metadata: ["webhook": "\(delivery.webhookId)", "reason": "\(reason)"])
         for name in queue.automaticJobs(ofWebhook: delivery.webhookId) {
             if let pending = try store.pendingDelivery(outboxName: name) {
-                try finishUnsent(name, pending, error: "Webhook disabled: \(reason)", now: now)
+                try finishUnsent(name, pending, of: provider, error: "Webhook disabled: \(reason)", now: now)
             } else {
                 queue.remove(name)
             }

@@ -22,6 +22,7 @@ from conftest import (DISCORD_URL, ISO_RE, STORE, UUID_RE, Service, assert_error
                       wait_until)
 from delivery_setup import get_delivery, parse_iso
 from fake_receiver import TALLY, FakeReceiver
+from metrics import scrape
 
 SECRET_RE = re.compile(r"^whsec_([A-Za-z0-9+/]+={0,2})$")
 NO_SECRET = "Webhook has no signing secret: only http webhooks are signed"
@@ -142,6 +143,7 @@ def owner(hsvc, receiver):
 
 def test_signed_delivery_verified_by_the_official_library(owner, receiver):
     before = time.time()
+    counted_before = scrape(owner.svc)
     w, path = owner.hook()
     secret = w["secret"]
     # The secret is in the 201 only: not in the webhook's later reads.
@@ -184,6 +186,14 @@ def test_signed_delivery_verified_by_the_official_library(owner, receiver):
     assert test.body["data"] == {"message": "Webhook connected"}, test.body
     assert test.headers["webhook-id"] == sent["deliveryId"]
     assert get_delivery(owner.svc, owner.key, w["id"], sent["deliveryId"])["event"] == "webhook.test"
+
+    # Both counted under their provider in the metrics, and nothing under Discord's.
+    counted = scrape(owner.svc)
+    def moved(provider):
+        name, labels = "stellar_webhooks_deliveries_finished_total", {"provider": provider, "outcome": "delivered"}
+        return counted.value(name, **labels) - counted_before.value(name, **labels)
+    assert (moved("http"), moved("discord")) == (2, 0)
+    assert counted.value("stellar_webhooks_send_duration_seconds_count", provider="http") >= 2
 
 
 def test_provider_is_inferred_or_must_be_said(owner):

@@ -28,7 +28,7 @@ FAMILIES = {
     "stellar_webhooks_oldest_pending_delivery_age_seconds",
     "stellar_webhooks_last_delivery_timestamp_seconds",
     "stellar_webhooks_last_failed_delivery_timestamp_seconds", "stellar_webhooks_sends_paused",
-    "stellar_webhooks_discord_rate_limited", "stellar_webhooks_webhooks_disabled",
+    "stellar_webhooks_rate_limited", "stellar_webhooks_webhooks_disabled",
     "stellar_webhooks_storage_unavailable",
 }
 
@@ -97,8 +97,8 @@ def test_a_failed_delivery_a_429_and_a_gone_webhook_are_counted(make_service, di
     assert after.value("stellar_webhooks_deliveries_finished_total", outcome="failed") - \
         before.value("stellar_webhooks_deliveries_finished_total", outcome="failed") == 2
     assert after.value("stellar_webhooks_webhooks_disabled_total") - before.value("stellar_webhooks_webhooks_disabled_total") == 1
-    assert after.value("stellar_webhooks_discord_rate_limited_total", scope="webhook") - \
-        before.value("stellar_webhooks_discord_rate_limited_total", scope="webhook") == 1
+    assert after.value("stellar_webhooks_rate_limited_total", provider="discord", scope="webhook") - \
+        before.value("stellar_webhooks_rate_limited_total", provider="discord", scope="webhook") == 1
     assert after.value("stellar_webhooks_last_failed_delivery_timestamp_seconds") > 0
     # A failed delivery is logged with why it failed.
     failed_lines = [line for line in setup.svc.serve_log.read_text().splitlines() if "delivery failed" in line]
@@ -163,7 +163,7 @@ def test_a_global_rate_limit_shows_as_a_pause(make_service, discord):
                what="the global pause on the metrics")
     metrics = scrape(setup.svc)
     assert metrics.value("stellar_webhooks_sends_paused", reason="cloudflare_ban") == 0
-    assert metrics.value("stellar_webhooks_discord_rate_limited_total", scope="global") == 1
+    assert metrics.value("stellar_webhooks_rate_limited_total", provider="discord", scope="global") == 1
     status = json.loads(setup.svc.cli("status", "--json").stdout)
     assert status["helper"]["state"] == "paused", status
     assert status["helper"]["pausedBecause"] == "discord_global", status

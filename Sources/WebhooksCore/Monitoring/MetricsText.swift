@@ -52,13 +52,23 @@ public enum MetricsText {
         for (index, event) in EventCatalogue.all.enumerated() {
             out.sample("events_received_total", ["event": event], Double(board.events[index]))
         }
-        out.family("deliveries_finished_total", .counter, "Deliveries that reached a final state, by outcome.")
-        for finish in Scoreboard.Finish.allCases {
-            out.sample("deliveries_finished_total", ["outcome": finish.label], Double(board.finished[finish.rawValue]))
+        out.family(
+            "deliveries_finished_total", .counter, "Deliveries that reached a final state, by provider and outcome.")
+        for provider in board.providers {
+            for finish in Scoreboard.Finish.allCases {
+                out.sample(
+                    "deliveries_finished_total", ["provider": provider.name, "outcome": finish.label],
+                    Double(provider.finished[finish.rawValue]))
+            }
         }
-        out.family("send_duration_seconds", .histogram, "Time one request to Discord took, answered or not.")
-        out.histogram("send_duration_seconds", [:], bounds: Scoreboard.sendBuckets, board.sendDurations)
-        out.family("sends_in_flight", .gauge, "Requests to Discord under way.")
+        out.family(
+            "send_duration_seconds", .histogram, "Time one request to a provider took, answered or not, by provider.")
+        for provider in board.providers {
+            out.histogram(
+                "send_duration_seconds", ["provider": provider.name], bounds: Scoreboard.sendBuckets,
+                provider.sendDurations)
+        }
+        out.family("sends_in_flight", .gauge, "Requests to providers under way.")
         out.sample("sends_in_flight", [:], Double(board.sendsInFlight))
         out.family("deliveries_pending", .gauge, "Deliveries waiting to be sent (the outbox).")
         out.sample("deliveries_pending", [:], Double(pending.count))
@@ -80,13 +90,22 @@ public enum MetricsText {
         for reason in Scoreboard.Pause.allCases where reason != .none {
             out.sample("sends_paused", ["reason": reason.label], pause == reason ? 1 : 0)
         }
-        out.family("discord_rate_limited_total", .counter, "429 answers from Discord, by scope.")
-        for (index, scope) in ["webhook", "global", "cloudflare_ban"].enumerated() {
-            out.sample("discord_rate_limited_total", ["scope": scope], Double(board.rateLimited[index]))
+        out.family(
+            "rate_limited_total", .counter,
+            "429 answers, by provider and scope (global and cloudflare_ban are Discord's alone).")
+        for provider in board.providers {
+            for (index, scope) in ["webhook", "global", "cloudflare_ban"].enumerated() {
+                out.sample(
+                    "rate_limited_total", ["provider": provider.name, "scope": scope],
+                    Double(provider.rateLimited[index]))
+            }
         }
         out.family(
-            "webhooks_disabled_total", .counter, "Webhooks disabled because Discord answered that they are gone.")
-        out.sample("webhooks_disabled_total", [:], Double(board.webhooksDisabled))
+            "webhooks_disabled_total", .counter,
+            "Webhooks disabled because their provider answered that they are gone, by provider.")
+        for provider in board.providers {
+            out.sample("webhooks_disabled_total", ["provider": provider.name], Double(provider.webhooksDisabled))
+        }
         out.family(
             "storage_unavailable_total", .counter,
             "Requests answered 503 because the store could not be read or written.")

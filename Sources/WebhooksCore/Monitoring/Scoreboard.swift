@@ -12,7 +12,7 @@ import Glibc
 /// Writing one is a relaxed atomic add on a mapped page: nothing a request waits for.
 public final class Scoreboard: @unchecked Sendable {
     /// "swhb" and the layout's version: a reader of another layout says so instead of misreading.
-    static let magic: UInt64 = 0x7377_6862_0000_0001
+    static let magic: UInt64 = 0x7377_6862_0000_0002
 
     /// What a worker's slot says it is doing.
     public enum WorkerState: UInt64, Sendable {
@@ -63,7 +63,7 @@ public final class Scoreboard: @unchecked Sendable {
     public static let requestBuckets: [Double] = [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
     ]
-    /// The same for one send to Discord.
+    /// The same for one send to a provider.
     public static let sendBuckets: [Double] = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
     public static let workerSlots = 256
     static let textWords = 32  // 256 bytes: the socket and the store, as `status` prints them
@@ -91,12 +91,14 @@ public final class Scoreboard: @unchecked Sendable {
     static let durationWords = requestBuckets.count + 2
     static let restarts = durations + routeCount * durationWords
     static let events = restarts + RestartCause.allCases.count
+    /// The helper's counts are per provider (`Providers.all`), each a run of this many words.
+    static let providerCount = Providers.all.count
     static let finished = events + EventCatalogue.all.count
-    static let sends = finished + Finish.allCases.count
+    static let sends = finished + providerCount * Finish.allCases.count
     static let sendWords = sendBuckets.count + 2
-    static let rateLimited = sends + sendWords
-    static let disabledWebhooks = rateLimited + scopes.count
-    static let storageUnavailable = disabledWebhooks + 1
+    static let rateLimited = sends + providerCount * sendWords
+    static let disabledWebhooks = rateLimited + providerCount * scopes.count
+    static let storageUnavailable = disabledWebhooks + providerCount
     static let words = storageUnavailable + 1
 
     let words: UnsafeMutablePointer<UInt64>
@@ -249,25 +251,32 @@ public final class Scoreboard: @unchecked Sendable {
         if let index = EventCatalogue.all.firstIndex(of: event) { add(Self.events + index) }
     }
 
-    /// One HTTP request to Discord answered (or failed to be), in `seconds`.
-    public func sent(seconds: Double) {
+    /// One HTTP request to `provider` answered (or failed to be), in `seconds`.
+    public func sent(by provider: String, seconds: Double) {
+        let base = Self.sends + Self.providerIndex(provider) * Self.sendWords
         let bucket = Self.sendBuckets.firstIndex { seconds <= $0 } ?? Self.sendBuckets.count
-        add(Self.sends + bucket)
-        add(Self.sends + Self.sendBuckets.count + 1, UInt64(max(0, seconds) * 1_000_000))
+        add(base + bucket)
+        add(base + Self.sendBuckets.count + 1, UInt64(max(0, seconds) * 1_000_000))
     }
 
-    public func deliveryFinished(_ finish: Finish, at date: Date) {
-        add(Self.finished + finish.rawValue)
+    public func deliveryFinished(_ finish: Finish, by provider: String, at date: Date) {
+        add(Self.finished + Self.providerIndex(provider) * Finish.allCases.count + finish.rawValue)
         let word = finish == .delivered ? Helper.lastDeliveredMs : Helper.lastFailedMs
         set(Self.helper + word.rawValue, Self.milliseconds(date))
     }
 
-    /// A 429 from Discord.
-    public func rateLimited(_ scope: RateLimitScope) { add(Self.rateLimited + Self.scopeIndex(scope)) }
+    /// A 429 from `provider`.
+    public func rateLimited(_ scope: RateLimitScope, by provider: String) {
+        add(Self.rateLimited + Self.providerIndex(provider) * Self.scopes.count + Self.scopeIndex(scope))
+    }
 
     static let scopes: [RateLimitScope] = [.webhook, .global, .cloudflareBan]
     static func scopeIndex(_ scope: RateLimitScope) -> Int { scopes.firstIndex(of: scope) ?? 0 }
-    public func webhookDisabled() { add(Self.disabledWebhooks) }
+    /// A webhook disabled because `provider` answered that it is gone.
+    public func webhookDisabled(by provider: String) { add(Self.disabledWebhooks + Self.providerIndex(provider)) }
+
+    /// A provider's place in `Providers.all` (a name this version does not know counts as the first).
+    static func providerIndex(_ name: String) -> Int { Providers.all.firstIndex { $0.name == name } ?? 0 }
 }
 
 /// A worker's slot on the scoreboard: idle or busy, and how many requests it has served.

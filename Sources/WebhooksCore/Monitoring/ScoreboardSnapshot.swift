@@ -34,12 +34,8 @@ public struct ScoreboardSnapshot: Sendable {
     public var workerRestarts: [UInt64]
     /// By `EventCatalogue.all`.
     public var events: [UInt64]
-    /// By `Scoreboard.Finish`.
-    public var finished: [UInt64]
-    public var sendDurations: (buckets: [UInt64], sumMicros: UInt64)
-    /// By `Scoreboard.scopes`.
-    public var rateLimited: [UInt64]
-    public var webhooksDisabled: UInt64
+    /// The helper's counts by provider (`Providers.all`), each as below.
+    public var providers: [ProviderCounts]
     public var storageUnavailable: UInt64
 
     /// The pause in force at `now`: the helper's last word, unless the end it gave has passed
@@ -48,9 +44,21 @@ public struct ScoreboardSnapshot: Sendable {
         pausedUntil.map { $0 > now } ?? true ? pause : .none
     }
 
+    /// What the helper counted of one provider's sends.
+    public struct ProviderCounts: Sendable {
+        public var name: String
+        /// By `Scoreboard.Finish`.
+        public var finished: [UInt64]
+        public var sendDurations: (buckets: [UInt64], sumMicros: UInt64)
+        /// By `Scoreboard.scopes`.
+        public var rateLimited: [UInt64]
+        public var webhooksDisabled: UInt64
+    }
+
     public var busyWorkers: Int { workers.filter(\.busy).count }
     public var idleWorkers: Int { workers.count - busyWorkers }
     public var requestsServed: UInt64 { requests.joined().reduce(0, +) }
+    public var webhooksDisabled: UInt64 { providers.map(\.webhooksDisabled).reduce(0, +) }
 }
 
 extension Scoreboard {
@@ -94,10 +102,14 @@ extension Scoreboard {
             },
             workerRestarts: run(Self.restarts, RestartCause.allCases.count),
             events: run(Self.events, EventCatalogue.all.count),
-            finished: run(Self.finished, Finish.allCases.count),
-            sendDurations: histogram(Self.sends, Self.sendBuckets.count),
-            rateLimited: run(Self.rateLimited, Self.scopes.count),
-            webhooksDisabled: load(Self.disabledWebhooks),
+            providers: Providers.all.enumerated().map { index, provider in
+                .init(
+                    name: provider.name,
+                    finished: run(Self.finished + index * Finish.allCases.count, Finish.allCases.count),
+                    sendDurations: histogram(Self.sends + index * Self.sendWords, Self.sendBuckets.count),
+                    rateLimited: run(Self.rateLimited + index * Self.scopes.count, Self.scopes.count),
+                    webhooksDisabled: load(Self.disabledWebhooks + index))
+            },
             storageUnavailable: load(Self.storageUnavailable))
     }
 }

@@ -84,7 +84,7 @@ public struct ServiceStatus: Sendable {
             "  helper      \(helper)",
             "  deliveries  \(deliveries)",
             "  last        delivered \(board.lastDelivered.map(Timestamp.format) ?? "none since start"), failed \(board.lastFailed.map(Timestamp.format) ?? "none since start")",
-            "  disabled    \(board.webhooksDisabled) since start (Discord answered that the webhook is gone)",
+            "  disabled    \(board.webhooksDisabled) since start (the provider answered that the webhook is gone)",
         ]
         return lines.joined(separator: "\n")
     }
