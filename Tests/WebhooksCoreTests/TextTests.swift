@@ -27,6 +27,22 @@ final class TextTests: XCTestCase {
         XCTAssertNotNil(Timestamp.parse("2024-02-29T23:59:59.999Z"))
     }
 
+    func testClientsTimestampsAreAnyRFC3339Form() {
+        let noon = fixedNow  // 2026-01-15T12:00:00.000Z
+        let same = [
+            "2026-01-15T12:00:00.000Z", "2026-01-15T12:00:00Z", "2026-01-15t12:00:00z", "2026-01-15 12:00:00Z",
+            "2026-01-15T14:00:00+02:00", "2026-01-15T07:30:00.000000-04:30", "2026-01-15T12:00:00+00:00",
+        ]
+        for text in same { XCTAssertEqual(Timestamp.parseRFC3339(text), noon, text) }
+        XCTAssertEqual(Timestamp.parseRFC3339("2026-01-15T12:00:00.123456Z"), noon.addingTimeInterval(0.123456))
+        for text in [
+            "", "2026-01-15", "2026-01-15T12:00:00", "2026-01-15T12:00:00.Z", "2026-01-15T12:00:00+0200",
+            "2026-01-15T12:00:00+24:00", "2026-02-31T00:00:00Z", "2026-01-15T12:00:00ZZ", "2026-01-15X12:00:00Z",
+        ] {
+            XCTAssertNil(Timestamp.parseRFC3339(text), text)
+        }
+    }
+
     func testQueryStringsArePercentDecodedAndBadEscapesKeptAsTheyCame() {
         XCTAssertEqual(
             Request.parseQuery("a=1&b=two+words&c=%C3%A9t%C3%A9&a=2"), ["a": "1", "b": "two words", "c": "été"])

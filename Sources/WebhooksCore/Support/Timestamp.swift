@@ -1,7 +1,8 @@
 import FoundationEssentials
 import Glibc
 
-/// ISO 8601 UTC timestamps with milliseconds (`2026-01-15T12:00:00.000Z`), the API's only format.
+/// ISO 8601 UTC timestamps with milliseconds (`2026-01-15T12:00:00.000Z`): the only format the
+/// API writes. What clients send (`parseRFC3339`) may be any RFC 3339 timestamp.
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
         let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
@@ -46,5 +47,40 @@ public enum Timestamp {
         // timegm normalises out-of-range days (Feb 31): a date that moved is no date.
         guard parts.tm_mday == day, parts.tm_mon == month - 1 else { return nil }
         return Date(timeIntervalSince1970: TimeInterval(seconds) + TimeInterval(millis) / 1000)
+    }
+
+    /// An RFC 3339 timestamp as clients write them: `T` (or `t`, or a space), seconds with a
+    /// fraction of any length or none, and `Z` or an offset (`+02:00`); nil for anything else.
+    public static func parseRFC3339(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(bytes[10]),
+            let whole = parse(
+                String(decoding: bytes[0..<10], as: UTF8.self) + "T"
+                    + String(decoding: bytes[11..<19], as: UTF8.self) + ".000Z")
+        else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if bytes[index] == UInt8(ascii: ".") {
+            let digits = bytes[(index + 1)...].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            guard !digits.isEmpty, let value = Double("0." + String(decoding: digits, as: UTF8.self)) else {
+                return nil
+            }
+            fraction = value
+            index += 1 + digits.count
+        }
+        let zone = bytes[index...]
+        var offset = 0.0
+        if zone.count == 1, zone.first == UInt8(ascii: "Z") || zone.first == UInt8(ascii: "z") {
+            offset = 0
+        } else if zone.count == 6, let sign = zone.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-"),
+            zone[zone.startIndex + 3] == UInt8(ascii: ":"),
+            let hours = Int(String(decoding: zone.dropFirst().prefix(2), as: UTF8.self)),
+            let minutes = Int(String(decoding: zone.suffix(2), as: UTF8.self)), hours < 24, minutes < 60
+        {
+            offset = Double(hours * 3600 + minutes * 60) * (sign == UInt8(ascii: "-") ? -1 : 1)
+        } else {
+            return nil
+        }
+        return whole.addingTimeInterval(fraction - offset)
     }
 }

@@ -1,7 +1,7 @@
 import FoundationEssentials
 
 /// A bulk recovery's range, checked (`POST /webhooks/{id}/recover`, the `recover` command): from
-/// `since` to `until` (now when left out), both the API's timestamps. A range reaching back past
+/// `since` to `until` (now when left out), both RFC 3339 timestamps. A range reaching back past
 /// `retention_days` is refused rather than cut short: what is older may already be pruned, so
 /// part of it would silently not be recovered.
 struct RecoveryInput: Equatable {
@@ -38,10 +38,10 @@ struct RecoveryInput: Equatable {
         case .absent:
             if required { validation.required(field) }
         case .value(let text):
-            if let date = Timestamp.parse(text) { return date }
+            if let date = Timestamp.parseRFC3339(text) { return date }
             validation.fail(
                 field, code: "invalid_string",
-                "\(field) must be an ISO 8601 UTC timestamp such as 2026-01-15T12:00:00.000Z")
+                "\(field) must be an ISO 8601 timestamp such as 2026-01-15T12:00:00.000Z or 2026-01-15T14:00:00+02:00")
         case .null, .invalid:
             break
         }
