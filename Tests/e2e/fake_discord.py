@@ -40,13 +40,13 @@ import socket
 import ssl
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 from discord_limits import EMPTY_MESSAGE, validate_message
+from fault_plan import FaultPlan
 
 ROUTE_RE = re.compile(r"^/api/v10/webhooks/(\d{17,20})/([A-Za-z0-9_-]+)$")
 # Any webhook-looking path, to label requests that missed the route (wrong version, etc.).
@@ -230,8 +230,7 @@ class FakeDiscord:
 
     def _reset_state(self):
         self._received = []
-        self._faults = {}
-        self._always = {}
+        self._faults = FaultPlan(_normalise_fault)
         self._windows = {}
         self.over_limit = 0
         self.connections = 0
@@ -298,17 +297,13 @@ class FakeDiscord:
 
     def set_fault(self, webhook_id, *faults):
         """Queues faults for webhook_id, consumed one per request (after any queued before)."""
-        normalised = [_normalise_fault(f) for f in faults]
         with self._lock:
-            self._faults.setdefault(str(webhook_id), deque()).extend(normalised)
+            self._faults.queue(str(webhook_id), faults)
 
     def set_always(self, webhook_id, fault):
         """A fault for every request to webhook_id (after the queue is used up); None clears."""
         with self._lock:
-            if fault is None:
-                self._always.pop(str(webhook_id), None)
-            else:
-                self._always[str(webhook_id)] = _normalise_fault(fault)
+            self._faults.always(str(webhook_id), fault)
 
     def received(self, webhook_id=None) -> list:
         with self._lock:
@@ -443,13 +438,7 @@ class FakeDiscord:
 
     def _next_fault(self, wid):
         """Caller holds the lock."""
-        q = self._faults.get(wid)
-        if q:
-            fault = q.popleft()
-            if not q:
-                del self._faults[wid]
-            return fault
-        return self._always.get(wid)
+        return self._faults.next(wid)
 
     def _handle(self, h, method):
         split = urlsplit(h.path)

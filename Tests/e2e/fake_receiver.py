@@ -39,10 +39,11 @@ import socket
 import ssl
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
 import standardwebhooks
+
+from fault_plan import FaultPlan
 
 HUGE_BYTES = 100 * 1024 * 1024
 CHUNK = 16 * 1024
@@ -163,8 +164,7 @@ class FakeReceiver:
         self._server = self._thread = None
         self._open = {}
         self._received = []
-        self._faults = {}
-        self._always = {}
+        self._faults = FaultPlan(_normalise)
         self._secrets = {}
         self.connections = 0
 
@@ -209,14 +209,11 @@ class FakeReceiver:
 
     def set_fault(self, path, *faults):
         with self._lock:
-            self._faults.setdefault(path, deque()).extend(_normalise(f) for f in faults)
+            self._faults.queue(path, faults)
 
     def set_always(self, path, fault):
         with self._lock:
-            if fault is None:
-                self._always.pop(path, None)
-            else:
-                self._always[path] = _normalise(fault)
+            self._faults.always(path, fault)
 
     def received(self, path=None):
         with self._lock:
@@ -254,8 +251,7 @@ class FakeReceiver:
                        wall=time.time(), method=method)
         with self._lock:
             secrets = list(self._secrets.get(h.path, []))
-            queue = self._faults.get(h.path)
-            fault = queue.popleft() if queue else self._always.get(h.path)
+            fault = self._faults.next(h.path)
         for secret in secrets:
             try:
                 standardwebhooks.Webhook(secret).verify(raw, headers)

@@ -30,8 +30,9 @@ import re
 import socket
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
+
+from fault_plan import FaultPlan
 
 ROUTE_RE = re.compile(r"^/services/(T[A-Z0-9]+)/(B[A-Z0-9]+)/([A-Za-z0-9]+)$")
 
@@ -150,8 +151,7 @@ class FakeSlack:
         self._server = None
         self._thread = None
         self._received = []
-        self._faults = {}
-        self._always = {}
+        self._faults = FaultPlan(_normalise_fault)
 
     def start(self) -> "FakeSlack":
         self._server = _Server(self, _Handler)
@@ -182,15 +182,12 @@ class FakeSlack:
     def set_fault(self, webhook, *faults):
         """Queues faults for the webhook (its B… id), consumed one per request."""
         with self._lock:
-            self._faults.setdefault(webhook, deque()).extend(_normalise_fault(f) for f in faults)
+            self._faults.queue(webhook, faults)
 
     def set_always(self, webhook, fault):
         """A fault for every request to the webhook once its queue is used up; None clears."""
         with self._lock:
-            if fault is None:
-                self._always.pop(webhook, None)
-            else:
-                self._always[webhook] = _normalise_fault(fault)
+            self._faults.always(webhook, fault)
 
     def received(self, webhook=None):
         with self._lock:
@@ -231,8 +228,7 @@ class FakeSlack:
         except (UnicodeDecodeError, ValueError):
             pass
         with self._lock:
-            queue = self._faults.get(webhook)
-            rec.fault = queue.popleft() if queue else self._always.get(webhook)
+            rec.fault = self._faults.next(webhook)
         headers = {}
         if rec.fault and rec.fault[0] == "drop":
             self._record(rec)

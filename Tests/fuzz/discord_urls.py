@@ -12,7 +12,8 @@ import string
 
 from hypothesis import strategies as st
 
-MAX_LENGTH = 2048
+from url_origin import MAX_LENGTH, url_origin
+
 TOKEN_CHARS = string.ascii_letters + string.digits + "_-"
 LARGEST_SNOWFLAKE = 2 ** 64 - 1
 
@@ -24,28 +25,10 @@ def snowflake(text):
 
 
 def reference_valid(url, allowed_hosts, allow_insecure):
-    if not isinstance(url, str) or len(url.encode()) > MAX_LENGTH:
+    origin = url_origin(url, allowed_hosts, allow_insecure)
+    if origin is None:
         return False
-    if not all(0x20 < ord(c) < 0x7F and c != "\\" for c in url):
-        return False
-    lower = url.lower()
-    if lower.startswith("https://"):
-        scheme = "https"
-    elif allow_insecure and lower.startswith("http://"):
-        scheme = "http"
-    else:
-        return False
-    rest = url[len(scheme) + 3:]
-    if "#" in rest or "@" in rest:
-        return False
-    cut = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0], default=len(rest))
-    authority = rest[:cut].lower()
-    default_port = ":443" if scheme == "https" else ":80"
-    if authority.endswith(default_port):
-        authority = authority[:authority.rindex(":")]
-    if authority not in allowed_hosts:
-        return False
-    rest = rest[cut:]
+    rest = origin[2]
     path, sep, query = rest.partition("?")
     parts = path.split("/")[1:]
     if not parts or parts[0] != "api":

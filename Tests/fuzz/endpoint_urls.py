@@ -7,65 +7,15 @@ Hypothesis strategy for URLs that pass it and URLs that almost do.
     endpoint_urls(authority) -> strategy: mostly valid URLs to `authority`, some one mutation away
 """
 
-import ipaddress
 import string
 
 from hypothesis import strategies as st
 
-MAX_LENGTH = 2048
-HOST_CHARS = set(string.ascii_lowercase + string.digits + ".-")
-
-
-def _private_literal(host):
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return not address.is_global
-
-
-def _authority_valid(authority):
-    host, port = authority, None
-    if authority.startswith("["):
-        close = authority.find("]")
-        if close < 0:
-            return False
-        host, rest = authority[:close + 1], authority[close + 1:]
-        if rest and not rest.startswith(":"):
-            return False
-        port = rest[1:] if rest else None
-        if not all(c in string.hexdigits + ":." for c in host[1:-1]):
-            return False
-    elif ":" in authority:
-        host, port = authority.split(":", 1)
-        if not host or host[0] in ".-" or not set(host) <= HOST_CHARS:
-            return False
-    elif not host or host[0] in ".-" or not set(host) <= HOST_CHARS:
-        return False
-    if port is not None and not (port.isdigit() and len(port) <= 5 and 1 <= int(port) <= 65535):
-        return False
-    return True
+from url_origin import MAX_LENGTH, url_origin
 
 
 def reference_valid(url, allow_insecure):
-    if not isinstance(url, str) or len(url.encode()) > MAX_LENGTH:
-        return False
-    if not all(0x20 < ord(c) < 0x7F and c != "\\" for c in url) or "#" in url:
-        return False
-    lower = url.lower()
-    if lower.startswith("https://"):
-        scheme = "https"
-    elif allow_insecure and lower.startswith("http://"):
-        scheme = "http"
-    else:
-        return False
-    rest = url[len(scheme) + 3:]
-    end = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0], default=len(rest))
-    authority = rest[:end].lower()
-    if "@" in authority or not _authority_valid(authority):
-        return False
-    host = authority.rsplit(":", 1)[0] if not authority.startswith("[") else authority[:authority.find("]") + 1]
-    return allow_insecure or not _private_literal(host)
+    return url_origin(url, None, allow_insecure) is not None
 
 
 PATH_CHARS = string.ascii_letters + string.digits + "-._~/%?=&"

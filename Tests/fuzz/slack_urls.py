@@ -10,7 +10,7 @@ import string
 
 from hypothesis import strategies as st
 
-from discord_urls import MAX_LENGTH
+from url_origin import url_origin
 
 ID_CHARS = string.ascii_uppercase + string.digits
 LONGEST_PART = 64
@@ -21,24 +21,10 @@ def _slack_id(text, prefix):
 
 
 def reference_valid(url, allowed_hosts, allow_insecure):
-    if not isinstance(url, str) or len(url.encode()) > MAX_LENGTH:
+    origin = url_origin(url, allowed_hosts, allow_insecure)
+    if origin is None or "?" in origin[2]:
         return False
-    if not all(0x20 < ord(c) < 0x7F and c != "\\" for c in url) or "#" in url or "?" in url:
-        return False
-    lower = url.lower()
-    if lower.startswith("https://"):
-        scheme = "https"
-    elif allow_insecure and lower.startswith("http://"):
-        scheme = "http"
-    else:
-        return False
-    authority, _, path = url[len(scheme) + 3:].partition("/")
-    authority = authority.lower()
-    default = ":443" if scheme == "https" else ":80"
-    if authority.endswith(default):
-        authority = authority[:-len(default)]
-    if "@" in authority or authority not in allowed_hosts:
-        return False
+    path = origin[2][1:]
     parts = path.split("/")
     return (len(parts) == 4 and parts[0] == "services" and _slack_id(parts[1], "T") and _slack_id(parts[2], "B")
             and 1 <= len(parts[3]) <= LONGEST_PART and all(c in string.ascii_letters + string.digits for c in parts[3]))
