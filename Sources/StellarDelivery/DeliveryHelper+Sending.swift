@@ -62,7 +62,9 @@ extension DeliveryHelper {
             guard gate.mayStart(job.rateLimitKey, now: now) else { return }
         }
         let request = provider.request(
-            for: OutgoingMessage(delivery: delivery, signingKeys: signingKeys, now: Date()), config: config)
+            for: OutgoingMessage(
+                delivery: delivery, signingKeys: signingKeys, pings: webhook.pings(for: delivery.event), now: Date()),
+            config: config)
         try transport.start(key: name, url: target.sendURL, request: request)
         let started = Date()  // reading the store took time: the real start
         gate.started(job.rateLimitKey, now: started)

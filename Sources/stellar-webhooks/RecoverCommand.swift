@@ -39,7 +39,8 @@ struct Recover: ParsableCommand {
             throw ExitCode(1)
         case .invalid(let validation):
             throw ValidationError(
-                validation.issues.map { "--\($0.path.joined(separator: ".")): \($0.message)" }.joined(separator: "\n"))
+                validation.issues.map { "--\($0.path.map(\.description).joined(separator: ".")): \($0.message)" }
+                    .joined(separator: "\n"))
         case .webhookDisabled:
             printError(
                 "webhook \(webhookId) is disabled: enable it first (PATCH with {\"enabled\": true}), then recover")

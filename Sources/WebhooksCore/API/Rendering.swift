@@ -1,5 +1,6 @@
 /// The API's JSON shapes for stored records (docs/architecture.md: "A request"). Optional fields
-/// are always present, as null when unset.
+/// are always present, as null when unset; a webhook's options (`mentions`) only when set, so a
+/// webhook that sets none reads as it did before them.
 enum Rendering {
     static func webhook(_ webhook: Webhook, store: Store) throws -> [String: JSONValue] {
         try self.webhook(
@@ -12,7 +13,7 @@ enum Rendering {
         if let serverId = webhook.serverId, let found = try store.server(id: serverId) {
             server = .object(["id": .string(found.id), "name": .string(found.name)])
         }
-        return [
+        var object: [String: JSONValue] = [
             "id": .string(webhook.id),
             "userId": .string(webhook.userId),
             "url": .string(webhook.url),
@@ -26,6 +27,16 @@ enum Rendering {
             "createdAt": .string(webhook.createdAt),
             "updatedAt": .string(webhook.updatedAt),
         ]
+        if let mentions = webhook.mentions { object["mentions"] = .array(mentions.map(self.mention)) }
+        return object
+    }
+
+    static func mention(_ mention: Mention) -> JSONValue {
+        .object([
+            "events": .array(mention.events.map { .string($0) }),
+            "roles": .array(mention.roles.map { .string($0) }),
+            "users": .array(mention.users.map { .string($0) }),
+        ])
     }
 
     static func delivery(_ delivery: Delivery) -> JSONValue {

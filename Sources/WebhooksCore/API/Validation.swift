@@ -3,11 +3,31 @@
 public struct Validation {
     public struct Issue: Equatable, Sendable {
         public var code: String
-        public var path: [String]
+        public var path: [Step]
         public var message: String
 
         var json: JSONValue {
-            .object(["code": .string(code), "path": .array(path.map { .string($0) }), "message": .string(message)])
+            .object(["code": .string(code), "path": .array(path.map(\.json)), "message": .string(message)])
+        }
+    }
+
+    /// One step of an issue's path: a field, or an item of an array (`["mentions", 0, "roles", 1]`).
+    public enum Step: Equatable, Sendable, CustomStringConvertible {
+        case field(String)
+        case index(Int)
+
+        var json: JSONValue {
+            switch self {
+            case .field(let name): .string(name)
+            case .index(let index): .int(index)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .field(let name): name
+            case .index(let index): String(index)
+            }
         }
     }
 
@@ -16,7 +36,17 @@ public struct Validation {
     public init() {}
 
     public mutating func fail(_ field: String, code: String, _ message: String) {
-        issues.append(Issue(code: code, path: [field], message: message))
+        fail(at: [.field(field)], code: code, message)
+    }
+
+    public mutating func fail(at path: [Step], code: String, _ message: String) {
+        issues.append(Issue(code: code, path: path, message: message))
+    }
+
+    /// Takes the issues `nested` found in a part of the body (an item of an array), their paths
+    /// under `prefix`: the part is checked with the same field readers as the body.
+    public mutating func include(_ nested: Validation, under prefix: [Step]) {
+        issues += nested.issues.map { Issue(code: $0.code, path: prefix + $0.path, message: $0.message) }
     }
 
     public mutating func required(_ field: String) {

@@ -3,8 +3,10 @@ import Glibc
 
 /// The body Discord gets for a delivery (docs/architecture.md: "A delivery"): one embed with the
 /// event as a title, a colour by meaning, the server and the event's data as fields, and
-/// `allowed_mentions` that ping no one. Everything is clipped to Discord's limits, counted in
-/// Unicode scalars.
+/// `allowed_mentions` that ping no one but the webhook's `mentions` for the event (`Pings`): those
+/// are the `content`, `<@&role>` and `<@user>`, and `allowed_mentions` lists exactly them with an
+/// empty `parse`, so nothing else can ping, whatever the event's data says (Discord never pings
+/// from an embed either). Everything is clipped to Discord's limits, counted in Unicode scalars.
 public enum DiscordMessage {
     public static let testEvent = "webhook.test"
 
@@ -24,7 +26,7 @@ public enum DiscordMessage {
     }
 
     /// The body for a stored event payload; a `webhook.test` payload gives the test message.
-    public static func body(for payload: JSONValue, footer: String) -> JSONValue {
+    public static func body(for payload: JSONValue, footer: String, pings: Pings = .none) -> JSONValue {
         let event = payload["event"]?.stringValue ?? ""
         let timestamp = payload["timestamp"] ?? .null
         if event == testEvent {
@@ -33,7 +35,8 @@ public enum DiscordMessage {
         return wrap(
             embed(
                 title: clip(title(for: event), Limit.title), description: nil, colour: colour(for: event),
-                fields: fields(of: payload), timestamp: timestamp, footer: footer))
+                fields: fields(of: payload), timestamp: timestamp, footer: footer),
+            pings: pings)
     }
 
     /// The message `POST /webhooks/{id}/test` sends.
@@ -104,8 +107,23 @@ public enum DiscordMessage {
         return words.map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: " ")
     }
 
-    private static func wrap(_ embed: JSONValue) -> JSONValue {
-        .object(["embeds": .array([embed]), "allowed_mentions": .object(["parse": .array([])])])
+    /// A message that pings no one has no `content` and `{"parse": []}`, as before mentions.
+    private static func wrap(_ embed: JSONValue, pings: Pings = .none) -> JSONValue {
+        var message: [String: JSONValue] = ["embeds": .array([embed])]
+        var allowed: [String: JSONValue] = ["parse": .array([])]
+        if !pings.isEmpty {
+            message["content"] = .string(content(pinging: pings))
+            allowed["roles"] = .array(pings.roles.map { .string($0) })
+            allowed["users"] = .array(pings.users.map { .string($0) })
+        }
+        message["allowed_mentions"] = .object(allowed)
+        return .object(message)
+    }
+
+    /// `<@&role> <@user>`: at most 10 of each (`MentionsInput`), snowflakes of at most 20 digits,
+    /// so far within Discord's 2000 characters of content.
+    static func content(pinging pings: Pings) -> String {
+        (pings.roles.map { "<@&\($0)>" } + pings.users.map { "<@\($0)>" }).joined(separator: " ")
     }
 
     private static func embed(

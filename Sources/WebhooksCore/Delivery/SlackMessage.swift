@@ -6,6 +6,8 @@ import FoundationEssentials
 /// fallback for notifications. No user text can ping or link: it is plain_text where Block Kit
 /// has it, and mrkdwn elsewhere is escaped (`&`, `<`, `>`, api.slack.com/docs/message-formatting)
 /// and `verbatim`, so Slack neither parses @here nor links names or URLs; `link_names` is never set.
+/// The only control sequences are ours: the date, and the webhook's `mentions` for the event
+/// (`Pings`), `<!subteam^S…>` and `<@U…>` in a section under the header and at the start of `text`.
 /// Everything is clipped to Slack's limits, counted in Unicode scalars.
 public enum SlackMessage {
     /// From api.slack.com/reference/block-kit/blocks and .../composition-objects: a header's text
@@ -22,7 +24,7 @@ public enum SlackMessage {
     }
 
     /// The body for a stored event payload; a `webhook.test` payload gives the test message.
-    public static func body(for payload: JSONValue, footer: String) -> JSONValue {
+    public static func body(for payload: JSONValue, footer: String, pings: Pings = .none) -> JSONValue {
         let event = payload["event"]?.stringValue ?? ""
         let time = payload["timestamp"]?.stringValue.flatMap(Timestamp.parse)
         if event == DiscordMessage.testEvent {
@@ -42,12 +44,12 @@ public enum SlackMessage {
         }
         return message(
             title: DiscordMessage.title(for: event), sections: sections,
-            fallback: fields.map { "\($0.name): \($0.value)" }, footer: footer, time: time)
+            fallback: fields.map { "\($0.name): \($0.value)" }, footer: footer, time: time, pings: pings)
     }
 
-    private static func message(title: String, sections: [JSONValue], fallback: [String], footer: String, time: Date?)
-        -> JSONValue
-    {
+    private static func message(
+        title: String, sections: [JSONValue], fallback: [String], footer: String, time: Date?, pings: Pings = .none
+    ) -> JSONValue {
         let header = JSONValue.object([
             "type": .string("header"), "text": plainText(DiscordMessage.clip(title, Limit.header)),
         ])
@@ -58,11 +60,23 @@ public enum SlackMessage {
             context.append(
                 mrkdwn("<!date^\(seconds)^{date_short_pretty} {time_secs}|\(Timestamp.format(time))>"))
         }
+        let lines = ([title] + fallback).joined(separator: "\n")
+        var sections = sections
+        var text = escaped(lines, limit: Limit.text)
+        if !pings.isEmpty {
+            // Pings in the text notifications show, and under the header in the message.
+            let line = mentions(pinging: pings)
+            sections.insert(.object(["type": .string("section"), "text": mrkdwn(line)]), at: 0)
+            text = line + "\n" + escaped(lines, limit: Limit.text - 1 - DiscordMessage.length(line))
+        }
         let blocks = [header] + sections + [.object(["type": .string("context"), "elements": .array(context)])]
-        return .object([
-            "text": .string(escaped(([title] + fallback).joined(separator: "\n"), limit: Limit.text)),
-            "blocks": .array(blocks),
-        ])
+        return .object(["text": .string(text), "blocks": .array(blocks)])
+    }
+
+    /// `<!subteam^S…> <@U…>`: at most 10 of each (`MentionsInput`), ids of at most 64
+    /// characters, so far within a text object's 3000.
+    static func mentions(pinging pings: Pings) -> String {
+        (pings.roles.map { "<!subteam^\($0)>" } + pings.users.map { "<@\($0)>" }).joined(separator: " ")
     }
 
     /// `*Name*` over the value, both escaped; the name at most as long as Discord's field names.

@@ -15,6 +15,9 @@ public struct Webhook: Codable, Equatable, Sendable {
     /// An `http` webhook's signing secrets, sealed; nil for other providers. Never shown in the
     /// webhook's JSON (`GET /webhooks/{id}/secret` opens it for its owner).
     public var signing: SigningSecrets?
+    /// Whom its messages ping, by event (`Mention`); nil when it pings no one (never empty), so
+    /// the records of webhooks that set none, older ones included, are as they were.
+    public var mentions: [Mention]?
     public var createdAt: String
     public var updatedAt: String
 
@@ -38,6 +41,11 @@ public struct Webhook: Codable, Equatable, Sendable {
     /// known to be the owner's: enabled, subscribed, and unscoped or scoped to that server.
     public func receives(_ event: String, fromServer serverId: String) -> Bool {
         enabled && events.contains(event) && (self.serverId == nil || self.serverId == serverId)
+    }
+
+    /// Whom a message of `event` pings.
+    public func pings(for event: String) -> Pings {
+        mentions.map { Pings(for: event, in: $0) } ?? .none
     }
 }
 

@@ -5,6 +5,7 @@ struct NewWebhookInput {
     var events: [String]
     var serverId: String?
     var enabled: Bool
+    var mentions: [Mention]?
 
     /// The input, or the 400 to answer (`WebhookInput.parse` names every problem at once).
     static func parse(_ body: JSONValue, config: Config) -> Checked<NewWebhookInput> {
@@ -23,6 +24,6 @@ struct NewWebhookInput {
         return .valid(
             NewWebhookInput(
                 url: destination.url, provider: destination.provider, events: events, serverId: input.serverId ?? nil,
-                enabled: input.enabled ?? true))
+                enabled: input.enabled ?? true, mentions: input.mentions ?? nil))
     }
 }

@@ -47,6 +47,7 @@ struct WebhookHandlers {
             id: Identifier.newUUID(), userId: userId, url: input.url, events: input.events,
             serverId: input.serverId, enabled: input.enabled, createdAt: context.timestamp)
         webhook.provider = input.provider.name
+        webhook.mentions = input.mentions
         var shownSecret: String?
         if input.provider.signsRequests {
             (webhook.signing, shownSecret) = try SigningSecrets.generate(for: webhook.id, box: context.secrets)
@@ -84,6 +85,7 @@ struct WebhookHandlers {
             }
             if let events = input.events { webhook.events = events }
             if let serverId = input.serverId { webhook.serverId = serverId }
+            if let mentions = input.mentions { webhook.mentions = mentions }
             if let enabled = input.enabled {
                 webhook.enabled = enabled
                 // Re-enabling is the user's answer to a webhook we disabled.

@@ -6,6 +6,8 @@ struct WebhookInput {
     /// Absent: leave as is. `.some(nil)`: no server (JSON null).
     var serverId: String??
     var enabled: Bool?
+    /// Absent: leave as is. `.some(nil)`: ping no one (JSON null or `[]`).
+    var mentions: [Mention]??
 
     /// A webhook's URL and the provider that delivers to it, checked together.
     struct Destination {
@@ -75,6 +77,21 @@ struct WebhookInput {
 
         if case .value(let enabled) = validation.field("enabled", in: body, .boolean) {
             input.enabled = enabled
+        }
+
+        // The provider after the update, which mentions are for; unknown when the URL is refused.
+        let provider =
+            input.destination?.provider ?? named
+            ?? (body["url"] == nil ? current.flatMap { Providers.named($0.provider) } : nil)
+        input.mentions = MentionsInput.parse(body, provider: provider, validation: &validation)
+        // Ids of one provider are not another's: a new provider takes no stored mentions along.
+        if body["mentions"] == nil, let current, current.mentions != nil, let provider,
+            provider.name != current.provider
+        {
+            validation.fail(
+                "mentions", code: "invalid_string",
+                "The webhook's mentions are \(current.provider) ids: with a new provider, send its mentions (or [] for none)"
+            )
         }
 
         var invalidEvents: [String] = []

@@ -13,6 +13,9 @@ public protocol DeliveryProvider: Sendable {
     var urlRule: String { get }
     /// Whether its requests are signed: its webhooks then have signing secrets (`SigningSecrets`).
     var signsRequests: Bool { get }
+    /// The ids its messages ping roles and users by; nil when they ping no one (its webhooks
+    /// take no `mentions`).
+    var mentionIDs: MentionIDs? { get }
     /// Where a send to `url` goes, under this configuration; nil when the URL is not an allowed one.
     func target(_ url: String, config: Config) -> DeliveryTarget?
     /// The HTTP request one attempt of a delivery becomes.
@@ -46,12 +49,16 @@ public struct OutgoingMessage: Sendable {
     /// The webhook's signing keys, the current one first (`SigningSecret`); empty for a provider
     /// that does not sign.
     public var signingKeys: [[UInt8]]
+    /// Whom the message pings: the webhook's `mentions` for the delivery's event, as they are
+    /// when it is sent.
+    public var pings: Pings
     /// When this attempt starts.
     public var now: Date
 
-    public init(delivery: Delivery, signingKeys: [[UInt8]] = [], now: Date) {
+    public init(delivery: Delivery, signingKeys: [[UInt8]] = [], pings: Pings = .none, now: Date) {
         self.delivery = delivery
         self.signingKeys = signingKeys
+        self.pings = pings
         self.now = now
     }
 }

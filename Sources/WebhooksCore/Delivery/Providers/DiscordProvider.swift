@@ -11,6 +11,14 @@ public struct DiscordProvider: DeliveryProvider {
     public let displayName = "Discord"
     public let signsRequests = false
     public let urlRule = "Must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})"
+    /// Roles and users are both snowflakes (`<@&id>`, `<@id>` in the message's content).
+    public let mentionIDs: MentionIDs? = MentionIDs(
+        roles: .init(
+            text: "Must be a Discord role id (a snowflake: decimal digits, no leading zero, at most 2^64 - 1)",
+            matches: { DiscordWebhookURL.isSnowflake($0) }),
+        users: .init(
+            text: "Must be a Discord user id (a snowflake: decimal digits, no leading zero, at most 2^64 - 1)",
+            matches: { DiscordWebhookURL.isSnowflake($0) }))
     /// Cloudflare's ban of an address lasts about an hour.
     public static let cloudflareBanPause: TimeInterval = 3600
 
@@ -22,7 +30,8 @@ public struct DiscordProvider: DeliveryProvider {
 
     public func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest {
         DeliveryRequest(
-            body: DiscordMessage.body(for: message.delivery.payload, footer: config.discordFooter).serialized(),
+            body: DiscordMessage.body(for: message.delivery.payload, footer: config.discordFooter, pings: message.pings)
+                .serialized(),
             headers: [("Content-Type", "application/json")])
     }
 

@@ -12,6 +12,8 @@ public struct HTTPProvider: DeliveryProvider {
     public let displayName = "the endpoint"
     public let urlRule = "Must be an https:// URL with no credentials (user:password@) and no fragment"
     public let signsRequests = true
+    /// A program reads the message: there is no one to ping.
+    public let mentionIDs: MentionIDs? = nil
     /// A 429 without a usable `Retry-After`: a receiver that gives none is not hammered.
     static let defaultRateLimitWait: TimeInterval = 10
 

@@ -15,6 +15,14 @@ public struct SlackProvider: DeliveryProvider {
     public let signsRequests = false
     public let urlRule =
         "Must be a Slack incoming webhook URL (https://hooks.slack.com/services/T{team}/B{webhook}/{secret})"
+    /// Roles are user groups (`<!subteam^S…>`), users are users (`<@U…>`; `W…` in Enterprise Grid).
+    public let mentionIDs: MentionIDs? = MentionIDs(
+        roles: .init(
+            text: "Must be a Slack user group id (S, then upper-case letters and digits; at most 64)",
+            matches: { SlackWebhookURL.isSlackId($0, prefix: "S") }),
+        users: .init(
+            text: "Must be a Slack user id (U or W, then upper-case letters and digits; at most 64)",
+            matches: { SlackWebhookURL.isSlackId($0, prefix: "U") || SlackWebhookURL.isSlackId($0, prefix: "W") }))
     /// The least time between two messages to one webhook.
     public static let messageSpacing: TimeInterval = 1
 
@@ -26,7 +34,8 @@ public struct SlackProvider: DeliveryProvider {
 
     public func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest {
         DeliveryRequest(
-            body: SlackMessage.body(for: message.delivery.payload, footer: config.discordFooter).serialized(),
+            body: SlackMessage.body(for: message.delivery.payload, footer: config.discordFooter, pings: message.pings)
+                .serialized(),
             headers: [("Content-Type", "application/json")])
     }
 
