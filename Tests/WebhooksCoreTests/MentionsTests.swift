@@ -158,6 +158,17 @@ final class MentionsAPITests: XCTestCase {
             ["mentions[0].users[0]"])
     }
 
+    /// ASCII only: a digit with a combining mark sorts among the digits, and is still no id.
+    func testIdsAreASCII() {
+        let cases: [(DeliveryProvider, String)] = [
+            (Providers.slack, "U1\u{301}"), (Providers.slack, "U\u{FF11}"), (Providers.discord, "1\u{301}"),
+        ]
+        for (provider, id) in cases {
+            XCTAssertEqual(provider.mentionIDs?.users.matches(id[...]), false, id)
+        }
+        XCTAssertEqual(Providers.slack.mentionIDs?.users.matches("U024BE7LH"), true)
+    }
+
     func testHTTPWebhooksTakeNone() {
         let refused = withMentions(
             .array([mention(["server.crashed"], roles: ["1"])]), url: "https://panel.example.com/hook", provider: "http"
