@@ -13,7 +13,11 @@ run_fuzz.py, which sets SWH_FUZZ_DISCORD to the fake Discord's host:port).
   exactly when it is invalid), and a positive-mode create/update answered 400 is explained (an
   invalid URL, or `Webhook limit reached`). An update naming no provider keeps the webhook's
   own, which the check does not know: there only a Discord or Slack URL must pass and a URL no
-  provider takes must fail.
+  provider takes must fail. A positive-mode 400 on `mentions` is explained when the reference
+  rule (mentions.py) refuses them, or on an update (the webhook's provider and its stored
+  mentions are not known here).
+- check `mentions_verdict`: a create's `mentions` are accepted exactly when the reference rule
+  (mentions.py) takes them for the provider the body names or its URL implies.
 """
 
 import json
@@ -23,6 +27,7 @@ import schemathesis
 from schemathesis import GenerationMode
 
 import endpoint_urls
+import mentions
 import slack_urls
 from discord_urls import reference_valid, webhook_urls
 
@@ -102,9 +107,50 @@ def webhook_url_verdict(ctx, response, case):
     if status == 400 and error == "Invalid events" and not valid:
         raise AssertionError(f"{label}: invalid URL {url!r} passed validation")
     if status == 400 and _mode(case) == GenerationMode.POSITIVE:
+        refusable = {"url"} if not valid else set()
+        if label != "POST /webhooks" or not mentions.reference_valid(
+                case.body.get("mentions"), _provider(case.body) if valid else provider):
+            refusable.add("mentions")
         explained = error == "Webhook limit reached" or (
-            error == "Validation failed" and not valid
-            and all(d.get("path", [None])[0] == "url" for d in body.get("details", [])))
+            error == "Validation failed"
+            and all(d.get("path", [None])[0] in refusable for d in body.get("details", [])))
         if not explained:
             raise AssertionError(f"{label}: valid data refused: {body}")
+    return None
+
+
+def _provider(body):
+    """The provider a create's body names, or that its URL implies; None when neither."""
+    provider = body.get("provider")
+    if isinstance(provider, str) and provider in PROVIDERS:
+        return provider
+    url = body.get("url")
+    if reference_valid(url, ALLOWED_HOSTS, allow_insecure=True):
+        return "discord"
+    if slack_urls.reference_valid(url, ALLOWED_HOSTS, allow_insecure=True):
+        return "slack"
+    return None
+
+
+@schemathesis.check
+def mentions_verdict(ctx, response, case):
+    if case.operation.label != "POST /webhooks" or not isinstance(case.body, dict) or "mentions" not in case.body:
+        return None
+    named = case.body.get("provider")
+    if "provider" in case.body and (not isinstance(named, str) or named not in PROVIDERS):
+        return None  # a provider refused on its own
+    provider = _provider(case.body)
+    if provider is None:
+        return None  # a URL no provider takes: that is the 400
+    valid = mentions.reference_valid(case.body["mentions"], provider)
+    status = response.status_code
+    body = _json(response)
+    if 200 <= status < 300 and not valid:
+        raise AssertionError(f"accepted {provider} mentions the rule refuses: {case.body['mentions']!r}")
+    if status == 400 and isinstance(body, dict) and body.get("error") == "Validation failed":
+        flagged = any(d.get("path", [None])[0] == "mentions" for d in body.get("details", []))
+        if flagged == valid:
+            raise AssertionError(
+                f"{provider} mentions {case.body['mentions']!r} are {'valid' if valid else 'invalid'} by the "
+                f"rule, but the service {'refused' if flagged else 'did not flag'} them: {body}")
     return None
