@@ -105,7 +105,7 @@ CATEGORIES = ["server", "backup", "transfer", "file", "resource"]
 
 WEBHOOK_KEYS = {"id", "userId", "url", "events", "serverId", "enabled", "provider", "server",
                 "_count", "createdAt", "updatedAt"}
-WEBHOOK_OPTIONAL_KEYS = {"disabledReason"}
+WEBHOOK_OPTIONAL_KEYS = {"disabledReason", "mentions"}
 DELIVERY_KEYS = {"id", "webhookId", "event", "payload", "statusCode", "response", "attempts",
                  "deliveredAt", "createdAt", "status", "nextAttemptAt", "error", "retryOf"}
 SUMMARY_KEYS = {"id", "event", "status", "statusCode", "attempts", "deliveredAt", "createdAt"}

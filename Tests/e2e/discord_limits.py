@@ -1,12 +1,14 @@
 """What Discord accepts in an execute-webhook body (docs/architecture.md: "Discord"), for the fake
 Discord: its length limits (content 2000, 10 embeds, title 256, description 4096, 25 fields,
-field name 256, value 1024, footer 2048, 6000 in all), types, and "Cannot send an empty message".
+field name 256, value 1024, footer 2048, 6000 in all), types, `allowed_mentions` (at most 100
+snowflakes each of roles and users, neither also in `parse`), and "Cannot send an empty message".
 Lengths are counted in Python characters."""
 
 import re
 from datetime import datetime
 
 EMPTY_MESSAGE = {"message": "Cannot send an empty message", "code": 50006}
+SNOWFLAKE = re.compile(r"0|[1-9][0-9]{0,19}")
 
 class _Errors:
     """Discord's nested `errors` object: {"embeds": {"0": {"title": {"_errors": [...]}}}}."""
@@ -175,7 +177,14 @@ def validate_message(body):
                 errors.add(["allowed_mentions", "parse", i], "BASE_TYPE_CHOICES",
                            "Value must be one of {'roles', 'users', 'everyone'}.")
         for key in ("roles", "users"):
-            _check_list(errors, ["allowed_mentions", key], mentions.get(key), max_len=100)
+            ids = _check_list(errors, ["allowed_mentions", key], mentions.get(key), max_len=100)
+            for i, value in enumerate(ids or []):
+                if not (isinstance(value, str) and SNOWFLAKE.fullmatch(value) and int(value) < 2 ** 64):
+                    errors.add(["allowed_mentions", key, i], "NUMBER_TYPE_COERCE",
+                               f"Value \"{value}\" is not snowflake.")
+            if ids and key in (parse or []):
+                errors.add(["allowed_mentions"], "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                           f'parse:["{key}"] and {key}: [ids...] are mutually exclusive.')
         _check_bool(errors, ["allowed_mentions", "replied_user"], mentions.get("replied_user"))
     if errors:
         return 400, {"code": 50035, "message": "Invalid Form Body", "errors": errors.tree}
@@ -186,3 +195,24 @@ def validate_message(body):
     if not (has_content or has_embeds or has_other):
         return 400, dict(EMPTY_MESSAGE)
     return None
+
+
+USER_MENTION = re.compile(r"<@!?([0-9]+)>")
+ROLE_MENTION = re.compile(r"<@&([0-9]+)>")
+
+
+def pinged(body):
+    """Whom Discord pings for a valid execute-webhook body, as its message's `mention_roles`,
+    `mentions` (user ids here) and `mention_everyone` say: mentions in `content` only (an embed
+    never pings), as far as `allowed_mentions` allows (absent: every kind)."""
+    content = body.get("content") or ""
+    allowed = body.get("allowed_mentions")
+    parse = ["roles", "users", "everyone"] if allowed is None else allowed.get("parse") or []
+
+    def kind(key, pattern):
+        listed = (allowed or {}).get(key) or []
+        return [i for i in dict.fromkeys(pattern.findall(content)) if key in parse or i in listed]
+
+    everyone = "everyone" in parse and ("@everyone" in content or "@here" in content)
+    return kind("roles", ROLE_MENTION), kind("users", USER_MENTION), everyone
+

@@ -10,7 +10,8 @@ in-process.
     fake.stop()
 
 Like Discord it serves `POST /api/v10/webhooks/{id}/{token}` only: 204 without `wait`, 200 and
-the created message with `wait=true`; per-webhook rate limits (`limit` per `window` seconds) with
+the created message with `wait=true` (pinging as Discord would: `mention_roles`, `mentions`,
+`mention_everyone` from the content as `allowed_mentions` allows); per-webhook rate limits (`limit` per `window` seconds) with
 `X-RateLimit-*` headers on every answer and a 429 over the limit; 400 for bodies Discord refuses
 (50109 bad JSON, 50035 over its limits, 50006 empty; the limits are in discord_limits.py).
 Faults are queued or set per webhook id:
@@ -45,7 +46,7 @@ from datetime import datetime, timezone
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
-from discord_limits import EMPTY_MESSAGE, validate_message
+from discord_limits import EMPTY_MESSAGE, pinged, validate_message
 from fault_plan import FaultPlan
 
 ROUTE_RE = re.compile(r"^/api/v10/webhooks/(\d{17,20})/([A-Za-z0-9_-]+)$")
@@ -596,6 +597,7 @@ class FakeDiscord:
         message_id = self._snowflake()
         if query.get("wait", "").lower() not in ("true", "1"):
             return 204, b"", hdrs, message_id
+        roles, users, everyone = pinged(body)
         message = {
             "id": message_id,
             "type": 0,
@@ -605,10 +607,10 @@ class FakeDiscord:
                        "avatar": None, "discriminator": "0000"},
             "attachments": [],
             "embeds": body.get("embeds") or [],
-            "mentions": [],
-            "mention_roles": [],
+            "mentions": [{"id": user, "username": f"user-{user}", "bot": False} for user in users],
+            "mention_roles": roles,
             "pinned": False,
-            "mention_everyone": False,
+            "mention_everyone": everyone,
             "tts": bool(body.get("tts")),
             "timestamp": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
             "edited_timestamp": None,

@@ -45,6 +45,30 @@ MAX_TEXT_OBJECT = 3000
 MAX_CONTEXT_ELEMENTS = 10
 
 
+# What Slack reads as a ping in mrkdwn (api.slack.com/reference/surfaces/formatting): a user, a
+# user group, or everyone there (`<!here>`, `<!channel>`, `<!everyone>`).
+PING_RE = re.compile(r"<(@[UW][A-Z0-9]+|!subteam\^S[A-Z0-9]+|!here|!channel|!everyone)(?:\|[^>]*)?>")
+
+
+def pinged(body):
+    """The pings of a message, in order of first appearance: those of its `text` and of every
+    mrkdwn text object in its blocks (plain_text never pings)."""
+    texts = [body.get("text") or ""]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+                texts.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(body.get("blocks") or [])
+    return list(dict.fromkeys(m for text in texts for m in PING_RE.findall(text)))
+
+
 @dataclass
 class Received:
     """One request that reached the handler."""
