@@ -61,15 +61,17 @@ extension DeliveryHelper {
             queue.insert(name, job)
             guard gate.mayStart(job.rateLimitKey, now: now) else { return }
         }
-        let request = provider.request(
-            for: OutgoingMessage(
-                delivery: delivery, signingKeys: signingKeys, pings: webhook.pings(for: delivery.event), now: Date()),
-            config: config)
-        try transport.start(key: name, url: target.sendURL, request: request)
+        // Its thread as kept now: an id kept after it was queued is used.
+        let message = OutgoingMessage(
+            delivery: delivery, signingKeys: signingKeys, pings: webhook.pings(for: delivery.event),
+            thread: webhook.thread(for: delivery), now: Date())
+        let request = provider.request(for: message, config: config)
+        try transport.start(key: name, url: provider.sendURL(target, for: message), request: request)
         let started = Date()  // reading the store took time: the real start
         gate.started(job.rateLimitKey, now: started)
         queue.remove(name)
-        inFlight[name] = InFlight(job: job, delivery: delivery, startedAt: started, provider: provider)
+        inFlight[name] = InFlight(
+            job: job, delivery: delivery, startedAt: started, provider: provider, thread: message.thread)
         logger.debug(
             "sending",
             metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
@@ -92,8 +94,20 @@ extension DeliveryHelper {
         guard let sent = inFlight.removeValue(forKey: name) else { return }
         let outcome = policy.outcome(
             of: result, provider: sent.provider, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual,
-            jitter: Double.random(in: -1...1))
-        let delivery = policy.record(outcome, of: result, on: sent.delivery, by: sent.provider, now: now)
+            toThread: sent.thread?.id != nil, jitter: Double.random(in: -1...1))
+        var delivery = policy.record(outcome, of: result, on: sent.delivery, by: sent.provider, now: now)
+        if let thread = sent.thread, outcome == .delivered, case .answered(_, _, let body) = result {
+            delivery.threadId = DiscordProvider.threadId(answer: body)
+            // Kept before the delivery is recorded, which lets the next send to this webhook
+            // start (on any host: the claim waits for the record), so that one reads it.
+            if let id = delivery.threadId, id != thread.id {
+                catching("keeping a thread") {
+                    _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
+                        $0.keep(threadId: id, for: thread)
+                    }
+                }
+            }
+        }
         let providerName = sent.provider.name
         board?.sent(by: providerName, seconds: now.timeIntervalSince(sent.startedAt))
         // Counted before anyone can read the record (Discord has answered: it is final either way).
@@ -123,6 +137,13 @@ extension DeliveryHelper {
         case .webhookGone(let reason):
             board?.webhookDisabled(by: providerName)
             catching("disabling a webhook") { try disable(delivery, of: providerName, reason: reason, now: now) }
+        case .threadGone:
+            // Pending again and due now: its next send reads no id and makes the thread anew.
+            if let thread = sent.thread {
+                catching("forgetting a thread") {
+                    _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) { $0.forget(thread) }
+                }
+            }
         default:
             break
         }

@@ -8,4 +8,6 @@ struct InFlight {
     var startedAt: Date
     /// Who reads the answer.
     var provider: DeliveryProvider
+    /// The forum thread it was sent to or makes (`threadPerServer`), kept or forgotten by the answer.
+    var thread: ServerThread?
 }

@@ -15,7 +15,9 @@ run_fuzz.py, which sets SWH_FUZZ_DISCORD to the fake Discord's host:port).
   own, which the check does not know: there only a Discord or Slack URL must pass and a URL no
   provider takes must fail. A positive-mode 400 on `mentions` is explained when the reference
   rule (mentions.py) refuses them, or on an update (the webhook's provider and its stored
-  mentions are not known here).
+  mentions are not known here). Likewise one on `threadPerServer`: a create's `true` for a
+  provider other than Discord or with a URL of one thread (`?thread_id=`, which the document
+  cannot rule out), or any update (the stored option and provider are not known here).
 - check `mentions_verdict`: a create's `mentions` are accepted exactly when the reference rule
   (mentions.py) takes them for the provider the body names or its URL implies.
 """
@@ -111,12 +113,22 @@ def webhook_url_verdict(ctx, response, case):
         if label != "POST /webhooks" or not mentions.reference_valid(
                 case.body.get("mentions"), _provider(case.body) if valid else provider):
             refusable.add("mentions")
+        if label != "POST /webhooks" or _threads_refused(case.body):
+            refusable.add("threadPerServer")
         explained = error == "Webhook limit reached" or (
             error == "Validation failed"
             and all(d.get("path", [None])[0] in refusable for d in body.get("details", [])))
         if not explained:
             raise AssertionError(f"{label}: valid data refused: {body}")
     return None
+
+
+def _threads_refused(body):
+    """Whether a create's `threadPerServer` is refused: true for no Discord webhook, or for a URL
+    of one thread."""
+    if body.get("threadPerServer") is not True:
+        return False
+    return _provider(body) != "discord" or "thread_id=" in str(body.get("url"))
 
 
 def _provider(body):

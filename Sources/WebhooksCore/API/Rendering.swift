@@ -1,6 +1,7 @@
 /// The API's JSON shapes for stored records (docs/architecture.md: "A request"). Optional fields
-/// are always present, as null when unset; a webhook's options (`mentions`) only when set, so a
-/// webhook that sets none reads as it did before them.
+/// are always present, as null when unset; a webhook's options (`mentions`, `threadPerServer`)
+/// only when set, so a webhook that sets none reads as it did before them. The threads a webhook
+/// keeps are the helper's bookkeeping, not shown: each delivery names the thread it went to.
 enum Rendering {
     static func webhook(_ webhook: Webhook, store: Store) throws -> [String: JSONValue] {
         try self.webhook(
@@ -28,6 +29,7 @@ enum Rendering {
             "updatedAt": .string(webhook.updatedAt),
         ]
         if let mentions = webhook.mentions { object["mentions"] = .array(mentions.map(self.mention)) }
+        if webhook.threadPerServer == true { object["threadPerServer"] = .bool(true) }
         return object
     }
 
@@ -53,6 +55,7 @@ enum Rendering {
             "nextAttemptAt": .string(delivery.nextAttemptAt),
             "deliveredAt": .string(delivery.deliveredAt),
             "retryOf": .string(delivery.retryOf),
+            "threadId": .string(delivery.threadId),
             "createdAt": .string(delivery.createdAt),
         ])
     }

@@ -31,6 +31,9 @@ public enum Outcome: Equatable, Sendable {
     case failed(error: String)
     /// 404 or 401: the webhook is gone on Discord's side and must never be used again.
     case webhookGone(reason: String)
+    /// The forum thread it was posted to is gone: send it again now, in a new thread; uses up no
+    /// retry, and a manual send goes again too (it has not been delivered).
+    case threadGone(error: String)
 }
 
 public struct DeliveryPolicy: Sendable {
@@ -54,9 +57,11 @@ public struct DeliveryPolicy: Sendable {
 
     /// `provider` reads the answer; `retriesUsed`: scheduled retries already spent. `jitter` in
     /// -1...1 picks where in ±20 % the next wait lands. A manual send (test, manual retry) is
-    /// never retried automatically.
+    /// never retried automatically. A thread is gone only for a message posted to a kept one
+    /// (`toThread`): otherwise the answer fails it, so a new thread is made at most once.
     public func outcome(
-        of result: AttemptResult, provider: DeliveryProvider, retriesUsed: Int, manual: Bool, jitter: Double
+        of result: AttemptResult, provider: DeliveryProvider, retriesUsed: Int, manual: Bool, toThread: Bool = false,
+        jitter: Double
     )
         -> Outcome
     {
@@ -73,6 +78,7 @@ public struct DeliveryPolicy: Sendable {
             case .rateLimited(let wait, let scope): return .rateLimited(wait: wait, scope: scope)
             case .gone(let reason): return .webhookGone(reason: reason)
             case .failed(let reason): return .failed(error: reason)
+            case .threadGone(let reason): return toThread ? .threadGone(error: reason) : .failed(error: reason)
             case .retryable(let reason, let wait): (error, serverWait) = (reason, wait)
             }
         }
@@ -121,6 +127,9 @@ public struct DeliveryPolicy: Sendable {
             updated.nextAttemptAt = Timestamp.format(now.addingTimeInterval(wait))
             updated.error =
                 "Rate limited by \(rateLimitedBy); sending again in \(Int((wait * 10).rounded()) / 10).\(Int((wait * 10).rounded()) % 10) s"
+        case .threadGone(let error):
+            updated.nextAttemptAt = Timestamp.format(now)
+            updated.error = error
         case .retry(let after, let error):
             updated.retriesUsed += 1
             updated.nextAttemptAt = Timestamp.format(now.addingTimeInterval(after))

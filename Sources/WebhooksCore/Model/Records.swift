@@ -18,6 +18,13 @@ public struct Webhook: Codable, Equatable, Sendable {
     /// Whom its messages ping, by event (`Mention`); nil when it pings no one (never empty), so
     /// the records of webhooks that set none, older ones included, are as they were.
     public var mentions: [Mention]?
+    /// Whether each server's messages go to a forum thread of their own (`ServerThread`); nil
+    /// when not (never false), so records of webhooks that never set it are as they were.
+    public var threadPerServer: Bool?
+    /// The kept forum threads of a `threadPerServer` webhook: thread id by `ServerThread.key`.
+    /// Written by the helper from Discord's answers; cleared when the option goes off or the URL
+    /// changes (the ids are the old forum's). Never shown in the webhook's JSON.
+    public var threads: [String: String]?
     public var createdAt: String
     public var updatedAt: String
 
@@ -75,6 +82,9 @@ public struct Delivery: Codable, Equatable, Sendable {
     /// The first delivery of the message this one sends again (a manual retry, a recovery); nil
     /// for a first send. Not shown in the API.
     public var firstSendId: String?
+    /// The forum thread the message went to (Discord's `channel_id`), for a `threadPerServer`
+    /// webhook; nil otherwise.
+    public var threadId: String?
 
     public init(
         id: String, webhookId: String, userId: String, event: String, payload: JSONValue,

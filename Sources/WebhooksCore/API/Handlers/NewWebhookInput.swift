@@ -6,6 +6,7 @@ struct NewWebhookInput {
     var serverId: String?
     var enabled: Bool
     var mentions: [Mention]?
+    var threadPerServer: Bool
 
     /// The input, or the 400 to answer (`WebhookInput.parse` names every problem at once).
     static func parse(_ body: JSONValue, config: Config) -> Checked<NewWebhookInput> {
@@ -24,6 +25,7 @@ struct NewWebhookInput {
         return .valid(
             NewWebhookInput(
                 url: destination.url, provider: destination.provider, events: events, serverId: input.serverId ?? nil,
-                enabled: input.enabled ?? true, mentions: input.mentions ?? nil))
+                enabled: input.enabled ?? true, mentions: input.mentions ?? nil,
+                threadPerServer: input.threadPerServer ?? false))
     }
 }

@@ -48,6 +48,7 @@ struct WebhookHandlers {
             serverId: input.serverId, enabled: input.enabled, createdAt: context.timestamp)
         webhook.provider = input.provider.name
         webhook.mentions = input.mentions
+        if input.threadPerServer { webhook.threadPerServer = true }
         var shownSecret: String?
         if input.provider.signsRequests {
             (webhook.signing, shownSecret) = try SigningSecrets.generate(for: webhook.id, box: context.secrets)
@@ -73,6 +74,7 @@ struct WebhookHandlers {
         }
         var shownSecret: String?
         let updated = try store.updateWebhook(userId: userId, id: id) { webhook in
+            let url = webhook.url
             if let destination = input.destination {
                 webhook.url = destination.url
                 webhook.provider = destination.provider.name
@@ -86,6 +88,9 @@ struct WebhookHandlers {
             if let events = input.events { webhook.events = events }
             if let serverId = input.serverId { webhook.serverId = serverId }
             if let mentions = input.mentions { webhook.mentions = mentions }
+            if let threadPerServer = input.threadPerServer { webhook.threadPerServer = threadPerServer ? true : nil }
+            // Kept threads are the old forum's, and kept only while the option is on.
+            if webhook.threadPerServer == nil || webhook.url != url { webhook.threads = nil }
             if let enabled = input.enabled {
                 webhook.enabled = enabled
                 // Re-enabling is the user's answer to a webhook we disabled.

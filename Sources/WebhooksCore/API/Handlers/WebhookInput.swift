@@ -8,6 +8,8 @@ struct WebhookInput {
     var enabled: Bool?
     /// Absent: leave as is. `.some(nil)`: ping no one (JSON null or `[]`).
     var mentions: [Mention]??
+    /// Absent: leave as is.
+    var threadPerServer: Bool?
 
     /// A webhook's URL and the provider that delivers to it, checked together.
     struct Destination {
@@ -93,6 +95,10 @@ struct WebhookInput {
                 "The webhook's mentions are \(current.provider) ids: with a new provider, send its mentions (or [] for none)"
             )
         }
+
+        input.threadPerServer = ThreadPerServerInput.parse(
+            body, provider: provider, url: input.destination?.url ?? current?.url, current: current, config: config,
+            validation: &validation)
 
         var invalidEvents: [String] = []
         if let names {

@@ -20,11 +20,18 @@ public protocol DeliveryProvider: Sendable {
     func target(_ url: String, config: Config) -> DeliveryTarget?
     /// The HTTP request one attempt of a delivery becomes.
     func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest
+    /// The URL that attempt is sent to: the target's, unless the message says otherwise (a
+    /// Discord forum thread).
+    func sendURL(_ target: DeliveryTarget, for message: OutgoingMessage) -> String
     /// What an HTTP answer means, before retries are counted.
     func verdict(status: Int, headers: [String: String], body: [UInt8]) -> AnswerVerdict
     /// How long the webhook's rate-limit bucket stays empty after an answer: the wait before the
     /// next send to it, or nil when it may go at once. Header names in lower case.
     func bucketWait(headers: [String: String]) -> TimeInterval?
+}
+
+extension DeliveryProvider {
+    public func sendURL(_ target: DeliveryTarget, for message: OutgoingMessage) -> String { target.sendURL }
 }
 
 /// Where one send goes.
@@ -52,13 +59,19 @@ public struct OutgoingMessage: Sendable {
     /// Whom the message pings: the webhook's `mentions` for the delivery's event, as they are
     /// when it is sent.
     public var pings: Pings
+    /// The forum thread it goes to, made when it has no id yet (`threadPerServer`); nil for a
+    /// message to the webhook's own channel.
+    public var thread: ServerThread?
     /// When this attempt starts.
     public var now: Date
 
-    public init(delivery: Delivery, signingKeys: [[UInt8]] = [], pings: Pings = .none, now: Date) {
+    public init(
+        delivery: Delivery, signingKeys: [[UInt8]] = [], pings: Pings = .none, thread: ServerThread? = nil, now: Date
+    ) {
         self.delivery = delivery
         self.signingKeys = signingKeys
         self.pings = pings
+        self.thread = thread
         self.now = now
     }
 }
@@ -89,4 +102,7 @@ public enum AnswerVerdict: Equatable, Sendable {
     case failed(error: String)
     /// The webhook is gone for good: it is disabled and never used again.
     case gone(reason: String)
+    /// The thread the message was posted to is gone: post it again at once in a new thread,
+    /// using up no retry.
+    case threadGone(error: String)
 }

@@ -16,9 +16,18 @@ struct DiscordAnswer {
     var summary: String {
         var text = "\(status)"
         if let message = json?["message"]?.stringValue { text += " \(message)" }
-        if case .int(let code)? = json?["code"] { text += " (code \(code))" }
+        if let code { text += " (code \(code))" }
         return text
     }
+
+    /// Discord's JSON error code (10015 Unknown Webhook, 10003 Unknown Channel), if any.
+    var code: Int64? {
+        if case .int(let code)? = json?["code"] { code } else { nil }
+    }
+
+    /// The channel the message went to (`channel_id` of a `wait=true` answer): in a forum, its
+    /// thread.
+    var channelId: String? { json?["channel_id"]?.stringValue }
 
     /// `retry_after` from the body (seconds, a float), else the `Retry-After` header, else 1 s;
     /// never more than an hour.
@@ -35,7 +44,6 @@ struct DiscordAnswer {
             return .global
         }
         let hasRateLimitHeaders = headers.keys.contains { $0.hasPrefix("x-ratelimit-") }
-        let code: Int64? = if case .int(let code)? = json?["code"] { code } else { nil }
         if !hasRateLimitHeaders && (code ?? 0) == 0 {
             return .cloudflareBan
         }

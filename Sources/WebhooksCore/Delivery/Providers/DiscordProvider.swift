@@ -5,7 +5,9 @@ import FoundationEssentials
 /// as its documentation gives them: 2xx delivered; 429 waits `retry_after` (a global one pauses
 /// every send, one without rate-limit headers is Cloudflare's ban of the address, an hour); 404
 /// Unknown Webhook and 401 Invalid Webhook Token mean it is gone; other 4xx and redirects fail;
-/// 5xx is worth another try. Buckets empty at `X-RateLimit-Remaining: 0`.
+/// 5xx is worth another try. Buckets empty at `X-RateLimit-Remaining: 0`. A message to a forum
+/// thread (`threadPerServer`) names a new thread (`thread_name`) or posts to a kept one
+/// (`thread_id`), whose 404 Unknown Channel means the thread is gone, not the webhook.
 public struct DiscordProvider: DeliveryProvider {
     public let name = "discord"
     public let displayName = "Discord"
@@ -28,11 +30,32 @@ public struct DiscordProvider: DeliveryProvider {
         }
     }
 
+    /// Discord's limit on a channel's name, a thread's included.
+    static let threadNameLimit = 100
+    /// Discord's Unknown Channel: the `thread_id` posted to is no longer there.
+    static let unknownChannel: Int64 = 10003
+
     public func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest {
-        DeliveryRequest(
-            body: DiscordMessage.body(for: message.delivery.payload, footer: config.discordFooter, pings: message.pings)
-                .serialized(),
-            headers: [("Content-Type", "application/json")])
+        var body = DiscordMessage.body(
+            for: message.delivery.payload, footer: config.discordFooter, pings: message.pings)
+        if let thread = message.thread, thread.id == nil, case .object(var fields) = body {
+            fields["thread_name"] = .string(DiscordMessage.clip(thread.name, Self.threadNameLimit))
+            body = .object(fields)
+        }
+        return DeliveryRequest(body: body.serialized(), headers: [("Content-Type", "application/json")])
+    }
+
+    /// The webhook's URL (which has `?wait=true`), with `thread_id` for a kept thread.
+    public func sendURL(_ target: DeliveryTarget, for message: OutgoingMessage) -> String {
+        guard let id = message.thread?.id else { return target.sendURL }
+        return target.sendURL + "&thread_id=\(id)"
+    }
+
+    /// The thread a message went to, from the `wait=true` answer (`channel_id`).
+    public static func threadId(answer body: [UInt8]) -> String? {
+        DiscordAnswer(status: 200, headers: [:], body: body).channelId.flatMap {
+            DiscordWebhookURL.isSnowflake($0[...]) ? $0 : nil
+        }
     }
 
     public func verdict(status: Int, headers: [String: String], body: [UInt8]) -> AnswerVerdict {
@@ -44,6 +67,11 @@ public struct DiscordProvider: DeliveryProvider {
             let scope = answer.rateLimitScope
             return .rateLimited(
                 wait: scope == .cloudflareBan ? Self.cloudflareBanPause : answer.retryAfter, scope: scope)
+        case 404 where answer.code == Self.unknownChannel:
+            return .threadGone(
+                error:
+                    "Discord answered \(answer.summary): the thread is gone, so the message is posted again in a new one"
+            )
         case 404, 401:
             return .gone(reason: "Discord answered \(answer.summary): the webhook no longer exists, so it was disabled")
         case 300..<400:
