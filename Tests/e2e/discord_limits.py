@@ -164,7 +164,7 @@ def validate_message(body):
     _check_url(errors, ["avatar_url"], body.get("avatar_url"))
     _check_bool(errors, ["tts"], body.get("tts"))
     _check_int(errors, ["flags"], body.get("flags"), lo=0)
-    _check_string(errors, ["thread_name"], body.get("thread_name"), max_len=100)
+    _check_string(errors, ["thread_name"], body.get("thread_name"), min_len=1, max_len=100)
     embeds = _check_list(errors, ["embeds"], body.get("embeds"), max_len=10)
     total = sum(_check_embed(errors, ["embeds", i], e) for i, e in enumerate(embeds or []))
     if total > 6000:

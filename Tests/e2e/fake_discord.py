@@ -14,6 +14,15 @@ the created message with `wait=true` (pinging as Discord would: `mention_roles`,
 `mention_everyone` from the content as `allowed_mentions` allows); per-webhook rate limits (`limit` per `window` seconds) with
 `X-RateLimit-*` headers on every answer and a 429 over the limit; 400 for bodies Discord refuses
 (50109 bad JSON, 50035 over its limits, 50006 empty; the limits are in discord_limits.py).
+
+Forum channels: `fake.make_forum(webhook_id)` puts a webhook in one. A message to it must name a
+new thread (`thread_name`: the thread is made, and the message, its first, comes back with
+`channel_id` the thread's id, which is also the message's id, and `position` 0) or a thread of
+the forum (`?thread_id=`: `position` counts on); neither, both, or `thread_name` outside a forum
+is Discord's 400 (220001, 220002, 220003), and a thread of another channel or one
+`fake.delete_thread(id)` deleted is 404 Unknown Channel (10003). `fake.threads(webhook_id)`
+lists a forum's threads: {id: (name, messages)}.
+
 Faults are queued or set per webhook id:
 
     "404" "401" "403"             Unknown Webhook / Invalid Webhook Token / Missing Permissions
@@ -66,6 +75,12 @@ RATE_LIMITED = "You are being rate limited."
 CLOUDFLARE_BAN = {"message": "You are being blocked from accessing our API temporarily due to "
                              "exceeding our rate limits frequently.", "code": 0}
 TOO_LARGE = {"message": "Request entity too large", "code": 40005}
+UNKNOWN_CHANNEL = {"message": "Unknown Channel", "code": 10003}
+FORUM_NEEDS_THREAD = {"message": "Webhooks posted to forum channels must have a thread_name or thread_id",
+                      "code": 220001}
+FORUM_BOTH = {"message": "Webhooks posted to forum channels cannot have both a thread_name and thread_id",
+              "code": 220002}
+THREADS_ONLY_IN_FORUMS = {"message": "Webhooks can only create threads in forum channels", "code": 220003}
 
 BAD_GATEWAY_HTML = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
                     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare"
@@ -233,6 +248,8 @@ class FakeDiscord:
         self._received = []
         self._faults = FaultPlan(_normalise_fault)
         self._windows = {}
+        self._forums = {}  # webhook id -> {thread id: [name, messages]}
+        self._deleted_threads = set()
         self.over_limit = 0
         self.connections = 0
         self.tls_failures = 0
@@ -305,6 +322,23 @@ class FakeDiscord:
         """A fault for every request to webhook_id (after the queue is used up); None clears."""
         with self._lock:
             self._faults.always(str(webhook_id), fault)
+
+    def make_forum(self, webhook_id):
+        """Puts webhook_id in a forum channel: its messages must go to threads."""
+        with self._lock:
+            self._forums.setdefault(str(webhook_id), {})
+
+    def delete_thread(self, thread_id):
+        """Deletes a forum thread, as a moderator would: posting to it is Unknown Channel."""
+        with self._lock:
+            for threads in self._forums.values():
+                threads.pop(str(thread_id), None)
+            self._deleted_threads.add(str(thread_id))
+
+    def threads(self, webhook_id) -> dict:
+        """The forum's threads: {thread id: (name, messages posted to it)}."""
+        with self._lock:
+            return {tid: tuple(t) for tid, t in self._forums.get(str(webhook_id), {}).items()}
 
     def received(self, webhook_id=None) -> list:
         with self._lock:
@@ -595,6 +629,28 @@ class FakeDiscord:
             return 400, _json_bytes(err), hdrs, None
 
         message_id = self._snowflake()
+        channel_id, position = thread_id or self._channel_id(wid), None
+        thread_name = body.get("thread_name")
+        with self._lock:
+            forum = self._forums.get(wid)
+            if forum is None and thread_name is not None:
+                return 400, _json_bytes(THREADS_ONLY_IN_FORUMS), hdrs, None
+            if forum is not None:
+                if thread_name is not None and thread_id is not None:
+                    return 400, _json_bytes(FORUM_BOTH), hdrs, None
+                if thread_name is not None:  # checked with the message's other limits
+                    # A forum post's thread has its first message's id.
+                    channel_id, position = message_id, 0
+                    forum[channel_id] = [thread_name, 1]
+                elif thread_id is None:
+                    return 400, _json_bytes(FORUM_NEEDS_THREAD), hdrs, None
+                elif thread_id not in forum:
+                    return 404, _json_bytes(UNKNOWN_CHANNEL), hdrs, None
+                else:
+                    position = forum[thread_id][1]
+                    forum[thread_id][1] += 1
+            elif thread_id in self._deleted_threads:
+                return 404, _json_bytes(UNKNOWN_CHANNEL), hdrs, None
         if query.get("wait", "").lower() not in ("true", "1"):
             return 204, b"", hdrs, message_id
         roles, users, everyone = pinged(body)
@@ -602,7 +658,7 @@ class FakeDiscord:
             "id": message_id,
             "type": 0,
             "content": body.get("content") or "",
-            "channel_id": thread_id or self._channel_id(wid),
+            "channel_id": channel_id,
             "author": {"bot": True, "id": wid, "username": body.get("username") or "Captain Hook",
                        "avatar": None, "discriminator": "0000"},
             "attachments": [],
@@ -618,6 +674,8 @@ class FakeDiscord:
             "components": [],
             "webhook_id": wid,
         }
+        if position is not None:
+            message["position"] = position
         return 200, _json_bytes(message), hdrs, message_id
 
     def _snowflake(self):
