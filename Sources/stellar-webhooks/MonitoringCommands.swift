@@ -13,7 +13,7 @@ struct Status: ParsableCommand {
             Version, master pid and uptime, socket, store, workers busy and idle, requests served, \
             the delivery helper's state (sending, or paused: why and until when), pending \
             deliveries and the oldest one's age, the last delivered and failed delivery, and \
-            webhooks Discord had disabled. Exit status as LSB's: 0 running, 3 not running, 4 \
+            webhooks their provider had disabled. Exit status as LSB's: 0 running, 3 not running, 4 \
             unknown (the configuration or data_dir cannot be read).
             """)
 

@@ -16,7 +16,7 @@ struct Servers: ParsableCommand {
         @Argument(
             help: ArgumentHelp("The panel's id for the server: 1-128 of A-Z a-z 0-9 . _ -.", valueName: "server-id"))
         var serverId: String
-        @Option(help: "Display name, shown in Discord messages.") var name: String
+        @Option(help: "Display name, shown in the messages.") var name: String
         @Option(help: ArgumentHelp("The user who owns it and receives its events.", valueName: "user-id")) var owner:
             String
         @Option(help: "Status shown in messages, e.g. RUNNING.") var status: String?

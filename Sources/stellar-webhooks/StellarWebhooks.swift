@@ -5,7 +5,7 @@ struct StellarWebhooks: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stellar-webhooks",
         abstract:
-            "Self-hosted StellarStack webhooks: a FastCGI service behind nginx that delivers server events to Discord.",
+            "Self-hosted StellarStack webhooks: a FastCGI service behind nginx that delivers server events to Discord, Slack and HTTPS endpoints.",
         discussion: """
             Configuration comes from --config FILE (else $STELLAR_WEBHOOKS_CONFIG, else \
             /etc/stellar-webhooks/stellar-webhooks.conf when it exists); any key can be overridden \
