@@ -2,10 +2,14 @@
 against the fake Discord's messages: the first event about a server posts its card and later ones
 edit it in place (PATCH …/messages/{id}), statusCardOnly sends the cards alone, a deleted card is
 posted again within the same delivery and the new one kept, a burst of events ends with the card
-on the last state, another server gets its own card, and providers that cannot edit refuse it."""
+on the last state (on one host, and on two sharing PostgreSQL), another server gets its own card,
+and providers that cannot edit refuse it."""
+
+import pytest
 
 from conftest import detail_fields, fake_slack_config
-from delivery_setup import Setup
+from delivery_setup import Setup, new_discord_id
+from test_hosts import Hosts
 
 EVENTS = ["server.started", "server.stopped", "server.crashed"]
 
@@ -112,6 +116,26 @@ def test_a_burst_ends_with_the_card_on_the_last_state(make_service, discord):
     received = discord.received(did)
     assert [r.method for r in received] == ["POST"] + ["PATCH"] * 9
     assert discord.over_limit == 0  # edits kept the webhook's rate limit, as posts do
+
+
+@pytest.mark.postgres_only
+def test_two_hosts_keep_one_card_on_the_last_state(make_service, discord, tmp_path):
+    """Events through either host: one card, posted once and then only edited, and it ends on
+    the last event's state (each host's helper reads the card the other kept)."""
+    hosts = Hosts(make_service, discord, tmp_path)
+    owner, key = hosts.a.new_user()
+    server = hosts.b.new_server(owner)
+    did = new_discord_id()
+    w = hosts.front.create_webhook(key, events=EVENTS, url=discord.url(did), statusCard=True, statusCardOnly=True)
+    skey = hosts.a.service_key("panel-cards")
+    for n in range(12):
+        (hosts.a, hosts.b)[n % 2].put_server(server, "My MC", owner, f"STATE-{n}")
+        status, _, body = (hosts.a, hosts.b)[n % 2].post_event(skey, EVENTS[n % 3], server)
+        assert status == 202, body
+    hosts.front.wait_for_deliveries(key, w["id"], 12, status="delivered", timeout=60)
+    [card] = discord.messages(did).values()
+    assert card_fields(card)["Status"] == "STATE-11"
+    assert [r.method for r in discord.received(did)] == ["POST"] + ["PATCH"] * 11
 
 
 def test_each_server_has_its_own_card(make_service, discord):
