@@ -3,7 +3,8 @@ against the fake Discord's messages: the first event about a server posts its ca
 edit it in place (PATCH …/messages/{id}), statusCardOnly sends the cards alone, a deleted card is
 posted again within the same delivery and the new one kept, a burst of events ends with the card
 on the last state (on one host, and on two sharing PostgreSQL), another server gets its own card,
-and providers that cannot edit refuse it."""
+a manual retry of a failed edit edits again while a recovery posts the event instead, and
+providers that cannot edit refuse it."""
 
 import pytest
 
@@ -149,6 +150,39 @@ def test_each_server_has_its_own_card(make_service, discord):
     titles = sorted(m["embeds"][0]["title"] for m in discord.messages(did).values())
     assert titles == ["Creative", "My MC"]
     assert [r.method for r in discord.received(did)] == ["POST", "POST"]
+
+
+def test_a_manual_retry_edits_again_and_a_recovery_posts(make_service, discord):
+    s = Setup(make_service, discord)
+    w, did = card_hook(s, statusCardOnly=True)
+    s.emit("server.started")
+    [posted] = discord.wait_for(1, did)
+    s.finished(w, count=1, status="delivered")
+
+    discord.set_always(did, ("status", 400))
+    emit_as(s, "OFFLINE", "server.stopped")
+    failed = s.finished(w, count=2)[0]
+    assert (failed["status"], failed["action"]) == ("failed", "edit"), failed
+    discord.set_always(did, None)
+    status, _, answer = s.svc.request("POST", f"/webhooks/{w['id']}/deliveries/{failed['id']}/retry", key=s.key)
+    assert status == 200 and answer["success"] is True, answer
+    retried = discord.wait_for(3, did)[2]
+    assert retried.method == "PATCH" and retried.path.endswith(f"/messages/{posted.message_id}")
+    assert card_fields(discord.messages(did)[posted.message_id])["Status"] == "OFFLINE"
+
+    discord.set_always(did, ("status", 400))
+    emit_as(s, "CRASHED", "server.crashed")
+    crashed = s.finished(w, count=4)[0]
+    assert crashed["status"] == "failed" and crashed["card"] is True, crashed
+    discord.set_always(did, None)
+    status, _, answer = s.svc.request("POST", f"/webhooks/{w['id']}/recover", key=s.key,
+                                      body={"since": crashed["createdAt"]})
+    assert (status, answer) == (202, {"queued": 1, "remaining": 0}), answer
+    recovered = discord.wait_for(5, did)[4]
+    assert recovered.method == "POST" and recovered.body["embeds"][0]["title"] == "🔔 Server Crashed"
+    newest = s.finished(w, count=5)[0]
+    assert (newest["card"], newest["action"], newest["retryOf"]) == (False, "post", crashed["id"]), newest
+    assert card_fields(discord.messages(did)[posted.message_id])["Status"] == "OFFLINE"  # recovery leaves the card alone
 
 
 def test_refused_where_messages_cannot_be_edited(make_service, discord, slack):
