@@ -20,7 +20,7 @@ extension PostgresStore {
             let originals = try rows.values.compactMap { try record(Delivery.self, $0[0]) }
             let total = Int(rows.first?[1] ?? "0") ?? 0
             let queued = try queueInTransaction(
-                originals.map { $0.resend(id: makeId(), now: now) }, userId: userId)
+                originals.map { $0.resend(id: makeId(), now: now, asPost: true) }, userId: userId)
             return (queued, total - originals.count)
         }
     }

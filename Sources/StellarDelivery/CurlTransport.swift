@@ -65,8 +65,8 @@ final class CurlTransport {
 
     var inFlight: Int { transfers.count }
 
-    /// Starts a POST of the request's body, with its headers and our User-Agent, to `url`; its
-    /// result comes back from `finished()` under `key`.
+    /// Starts a POST (or the request's other method, a PATCH) of the request's body, with its
+    /// headers and our User-Agent, to `url`; its result comes back from `finished()` under `key`.
     func start(key: String, url: String, request: DeliveryRequest) throws {
         let body = request.body
         guard let easy = stellar_curl_easy_init() else { throw HelperError(description: "curl_easy_init failed") }
@@ -101,6 +101,9 @@ final class CurlTransport {
             stellar_curl_set_pointer(easy, CURLOPT_OPENSOCKETDATA, me),
             stellar_curl_set_pointer(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer),
         ]
+        if request.method != "POST" {  // the body is sent as a POST's, under this method
+            results.append(stellar_curl_set_string(easy, CURLOPT_CUSTOMREQUEST, request.method))
+        }
         if let caFile = settings.caFile {
             results.append(stellar_curl_set_string(easy, CURLOPT_CAINFO, caFile))
         }

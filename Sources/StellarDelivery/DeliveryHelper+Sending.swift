@@ -61,17 +61,23 @@ extension DeliveryHelper {
             queue.insert(name, job)
             guard gate.mayStart(job.rateLimitKey, now: now) else { return }
         }
-        // Its thread as kept now: an id kept after it was queued is used.
+        // Its thread and card as kept now: an id kept after it was queued is used.
+        let card = webhook.card(for: delivery)
+        guard delivery.card != true || card != nil else {
+            return try finishUnsent(
+                name, delivery, of: provider.name, error: "The webhook no longer keeps status cards", now: now)
+        }
         let message = OutgoingMessage(
             delivery: delivery, signingKeys: signingKeys, pings: webhook.pings(for: delivery.event),
-            thread: webhook.thread(for: delivery), now: Date())
+            thread: webhook.thread(for: delivery), card: card, now: Date())
         let request = provider.request(for: message, config: config)
         try transport.start(key: name, url: provider.sendURL(target, for: message), request: request)
         let started = Date()  // reading the store took time: the real start
         gate.started(job.rateLimitKey, now: started)
         queue.remove(name)
         inFlight[name] = InFlight(
-            job: job, delivery: delivery, startedAt: started, provider: provider, thread: message.thread)
+            job: job, delivery: delivery, startedAt: started, provider: provider, thread: message.thread,
+            card: card)
         logger.debug(
             "sending",
             metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
@@ -94,8 +100,22 @@ extension DeliveryHelper {
         guard let sent = inFlight.removeValue(forKey: name) else { return }
         let outcome = policy.outcome(
             of: result, provider: sent.provider, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual,
-            toThread: sent.thread?.id != nil, jitter: Double.random(in: -1...1))
+            toThread: sent.thread?.id != nil, editing: sent.card?.action == .edit, jitter: Double.random(in: -1...1))
         var delivery = policy.record(outcome, of: result, on: sent.delivery, by: sent.provider, now: now)
+        if outcome == .delivered, sent.provider is DiscordProvider, case .answered(_, _, let body) = result {
+            delivery.sentMessageId = DiscordProvider.messageId(answer: body)
+        }
+        if let card = sent.card {
+            delivery.action = card.action
+            if let id = delivery.sentMessageId {
+                // Kept before the delivery is recorded, as a thread is: the next card reads it.
+                catching("keeping a status card") {
+                    _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
+                        $0.keep(card, messageId: id)
+                    }
+                }
+            }
+        }
         if let thread = sent.thread, outcome == .delivered, case .answered(_, _, let body) = result {
             delivery.threadId = DiscordProvider.threadId(answer: body)
             // Kept before the delivery is recorded, which lets the next send to this webhook
@@ -142,6 +162,15 @@ extension DeliveryHelper {
             if let thread = sent.thread {
                 catching("forgetting a thread") {
                     _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) { $0.forget(thread) }
+                }
+            }
+        case .messageGone:
+            // Pending again and due now: its next send finds no message and posts a new card.
+            if let card = sent.card {
+                catching("forgetting a status card") {
+                    _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
+                        $0.forgetMessage(of: card)
+                    }
                 }
             }
         default:

@@ -10,4 +10,6 @@ struct InFlight {
     var provider: DeliveryProvider
     /// The forum thread it was sent to or makes (`threadPerServer`), kept or forgotten by the answer.
     var thread: ServerThread?
+    /// The status card it posted or edited (`statusCard`), kept or forgotten by the answer.
+    var card: ServerCard?
 }

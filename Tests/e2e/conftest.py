@@ -105,9 +105,10 @@ CATEGORIES = ["server", "backup", "transfer", "file", "resource"]
 
 WEBHOOK_KEYS = {"id", "userId", "url", "events", "serverId", "enabled", "provider", "server",
                 "_count", "createdAt", "updatedAt"}
-WEBHOOK_OPTIONAL_KEYS = {"disabledReason", "mentions", "threadPerServer"}
+WEBHOOK_OPTIONAL_KEYS = {"disabledReason", "mentions", "threadPerServer", "statusCard", "statusCardOnly"}
 DELIVERY_KEYS = {"id", "webhookId", "event", "payload", "statusCode", "response", "attempts",
-                 "deliveredAt", "createdAt", "status", "nextAttemptAt", "error", "retryOf", "threadId"}
+                 "deliveredAt", "createdAt", "status", "nextAttemptAt", "error", "retryOf", "threadId",
+                 "card", "action", "messageId"}
 SUMMARY_KEYS = {"id", "event", "status", "statusCode", "attempts", "deliveredAt", "createdAt"}
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"

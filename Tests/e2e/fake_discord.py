@@ -9,7 +9,7 @@ in-process.
     assert got.body["embeds"][0]["title"] == "🔔 Test"
     fake.stop()
 
-Like Discord it serves `POST /api/v10/webhooks/{id}/{token}` only: 204 without `wait`, 200 and
+Like Discord it serves `POST /api/v10/webhooks/{id}/{token}`: 204 without `wait`, 200 and
 the created message with `wait=true` (pinging as Discord would: `mention_roles`, `mentions`,
 `mention_everyone` from the content as `allowed_mentions` allows); per-webhook rate limits (`limit` per `window` seconds) with
 `X-RateLimit-*` headers on every answer and a 429 over the limit; 400 for bodies Discord refuses
@@ -22,6 +22,12 @@ the forum (`?thread_id=`: `position` counts on); neither, both, or `thread_name`
 is Discord's 400 (220001, 220002, 220003), and a thread of another channel or one
 `fake.delete_thread(id)` deleted is 404 Unknown Channel (10003). `fake.threads(webhook_id)`
 lists a forum's threads: {id: (name, messages)}.
+
+Messages: every post is kept by webhook, and `PATCH …/{token}/messages/{id}` edits one as
+Discord's Edit Webhook Message does (the body checked as a post's; 200 and the message, with
+`edited_timestamp`); a message of another webhook, or one `fake.delete_message(id)` deleted,
+is 404 Unknown Message (10008). Edits use the webhook's rate-limit window, as posts do.
+`fake.messages(webhook_id)` gives {id: body as last posted or edited}.
 
 Faults are queued or set per webhook id:
 
@@ -58,7 +64,7 @@ from urllib.parse import parse_qsl, urlsplit
 from discord_limits import EMPTY_MESSAGE, pinged, validate_message
 from fault_plan import FaultPlan
 
-ROUTE_RE = re.compile(r"^/api/v10/webhooks/(\d{17,20})/([A-Za-z0-9_-]+)$")
+ROUTE_RE = re.compile(r"^/api/v10/webhooks/(\d{17,20})/([A-Za-z0-9_-]+)(?:/messages/(\d{17,20}))?$")
 # Any webhook-looking path, to label requests that missed the route (wrong version, etc.).
 LOOSE_WEBHOOK_RE = re.compile(r"/webhooks/([^/?#]+)/([^/?#]+)")
 
@@ -76,6 +82,7 @@ CLOUDFLARE_BAN = {"message": "You are being blocked from accessing our API tempo
                              "exceeding our rate limits frequently.", "code": 0}
 TOO_LARGE = {"message": "Request entity too large", "code": 40005}
 UNKNOWN_CHANNEL = {"message": "Unknown Channel", "code": 10003}
+UNKNOWN_MESSAGE = {"message": "Unknown Message", "code": 10008}
 FORUM_NEEDS_THREAD = {"message": "Webhooks posted to forum channels must have a thread_name or thread_id",
                       "code": 220001}
 FORUM_BOTH = {"message": "Webhooks posted to forum channels cannot have both a thread_name and thread_id",
@@ -250,6 +257,7 @@ class FakeDiscord:
         self._windows = {}
         self._forums = {}  # webhook id -> {thread id: [name, messages]}
         self._deleted_threads = set()
+        self._messages = {}  # webhook id -> {message id: body}
         self.over_limit = 0
         self.connections = 0
         self.tls_failures = 0
@@ -339,6 +347,17 @@ class FakeDiscord:
         """The forum's threads: {thread id: (name, messages posted to it)}."""
         with self._lock:
             return {tid: tuple(t) for tid, t in self._forums.get(str(webhook_id), {}).items()}
+
+    def delete_message(self, message_id):
+        """Deletes a message, as a moderator would: editing it is Unknown Message."""
+        with self._lock:
+            for messages in self._messages.values():
+                messages.pop(str(message_id), None)
+
+    def messages(self, webhook_id) -> dict:
+        """The webhook's messages: {message id: body as last posted or edited}."""
+        with self._lock:
+            return dict(self._messages.get(str(webhook_id), {}))
 
     def received(self, webhook_id=None) -> list:
         with self._lock:
@@ -495,6 +514,7 @@ class FakeDiscord:
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
 
         m = ROUTE_RE.match(path)
+        edited = m.group(3) if m else None
         if m:
             wid, token = m.group(1), m.group(2)
         else:
@@ -512,10 +532,11 @@ class FakeDiscord:
             self._record(rec)
             self._send(h, 404, _json_bytes(NOT_FOUND), method=method)
             return
-        if method != "POST":
+        if method != ("PATCH" if edited else "POST"):
+            allow = "PATCH" if edited else "POST"
             rec.status = 405
             self._record(rec)
-            self._send(h, 405, _json_bytes(METHOD_NOT_ALLOWED), {"Allow": "POST"}, method=method)
+            self._send(h, 405, _json_bytes(METHOD_NOT_ALLOWED), {"Allow": allow}, method=method)
             return
 
         with self._lock:
@@ -537,7 +558,7 @@ class FakeDiscord:
             self._record(rec)
             self._send(h, status, body, hdrs, ctype)
             return
-        status, body, hdrs, message_id = self._answer(wid, query, headers, raw)
+        status, body, hdrs, message_id = self._answer(wid, query, headers, raw, edited)
         rec.status, rec.message_id = status, message_id
         self._record(rec)
         self._send(h, status, body, hdrs)
@@ -593,8 +614,9 @@ class FakeDiscord:
             return 429, _json_bytes(CLOUDFLARE_BAN), {"Retry-After": "3600"}, "application/json"
         raise AssertionError(f"fake Discord: unhandled fault {kind!r}")  # _normalise_fault let it by
 
-    def _answer(self, wid, query, headers, raw):
-        """Rate limit, then validate, then deliver: (status, body, headers, message id)."""
+    def _answer(self, wid, query, headers, raw, edited=None):
+        """Rate limit, then validate, then deliver (or edit message `edited`): (status, body,
+        headers, message id)."""
         now = time.monotonic()
         with self._lock:
             w = self._window_for(wid, now)
@@ -620,6 +642,8 @@ class FakeDiscord:
         problem = validate_message(body)
         if problem is not None:
             return problem[0], _json_bytes(problem[1]), hdrs, None
+        if edited is not None:
+            return self._edit(wid, edited, body, hdrs)
 
         thread_id = query.get("thread_id")
         if thread_id is not None and not re.fullmatch(r"\d{17,20}", thread_id):
@@ -651,6 +675,8 @@ class FakeDiscord:
                     forum[thread_id][1] += 1
             elif thread_id in self._deleted_threads:
                 return 404, _json_bytes(UNKNOWN_CHANNEL), hdrs, None
+        with self._lock:
+            self._messages.setdefault(wid, {})[message_id] = body
         if query.get("wait", "").lower() not in ("true", "1"):
             return 204, b"", hdrs, message_id
         roles, users, everyone = pinged(body)
@@ -676,6 +702,21 @@ class FakeDiscord:
         }
         if position is not None:
             message["position"] = position
+        return 200, _json_bytes(message), hdrs, message_id
+
+    def _edit(self, wid, message_id, body, hdrs):
+        """Edit Webhook Message: the webhook's own message, else Unknown Message."""
+        with self._lock:
+            messages = self._messages.get(wid, {})
+            if message_id not in messages:
+                return 404, _json_bytes(UNKNOWN_MESSAGE), hdrs, None
+            messages[message_id] = body
+        now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        message = {
+            "id": message_id, "type": 0, "content": body.get("content") or "",
+            "channel_id": self._channel_id(wid), "embeds": body.get("embeds") or [],
+            "edited_timestamp": now, "webhook_id": wid,
+        }
         return 200, _json_bytes(message), hdrs, message_id
 
     def _snowflake(self):

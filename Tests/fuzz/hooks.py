@@ -17,7 +17,10 @@ run_fuzz.py, which sets SWH_FUZZ_DISCORD to the fake Discord's host:port).
   rule (mentions.py) refuses them, or on an update (the webhook's provider and its stored
   mentions are not known here). Likewise one on `threadPerServer`: a create's `true` for a
   provider other than Discord or with a URL of one thread (`?thread_id=`, which the document
-  cannot rule out), or any update (the stored option and provider are not known here).
+  cannot rule out), or any update (the stored option and provider are not known here). And one
+  on `statusCard` or `statusCardOnly`: a create's `statusCard` with `threadPerServer`, or
+  `statusCardOnly` without `statusCard` (rules between fields the document does not state), or
+  any update.
 - check `mentions_verdict`: a create's `mentions` are accepted exactly when the reference rule
   (mentions.py) takes them for the provider the body names or its URL implies.
 """
@@ -115,6 +118,8 @@ def webhook_url_verdict(ctx, response, case):
             refusable.add("mentions")
         if label != "POST /webhooks" or _threads_refused(case.body):
             refusable.add("threadPerServer")
+        if label != "POST /webhooks" or _cards_refused(case.body):
+            refusable.update({"statusCard", "statusCardOnly"})
         explained = error == "Webhook limit reached" or (
             error == "Validation failed"
             and all(d.get("path", [None])[0] in refusable for d in body.get("details", [])))
@@ -129,6 +134,13 @@ def _threads_refused(body):
     if body.get("threadPerServer") is not True:
         return False
     return _provider(body) != "discord" or "thread_id=" in str(body.get("url"))
+
+
+def _cards_refused(body):
+    """Whether a create's `statusCard` options are refused by a rule between fields: the card
+    with `threadPerServer`, or `statusCardOnly` without the card."""
+    card = body.get("statusCard") is True
+    return (card and body.get("threadPerServer") is True) or (body.get("statusCardOnly") is True and not card)
 
 
 def _provider(body):

@@ -1,7 +1,8 @@
 /// The API's JSON shapes for stored records (docs/architecture.md: "A request"). Optional fields
-/// are always present, as null when unset; a webhook's options (`mentions`, `threadPerServer`)
-/// only when set, so a webhook that sets none reads as it did before them. The threads a webhook
-/// keeps are the helper's bookkeeping, not shown: each delivery names the thread it went to.
+/// are always present, as null when unset; a webhook's options (`mentions`, `threadPerServer`,
+/// `statusCard`, `statusCardOnly`) only when set, so a webhook that sets none reads as it did
+/// before them. The threads and cards a webhook keeps are the helper's bookkeeping, not shown:
+/// each delivery names the thread it went to and the message it posted or edited.
 enum Rendering {
     static func webhook(_ webhook: Webhook, store: Store) throws -> [String: JSONValue] {
         try self.webhook(
@@ -30,6 +31,8 @@ enum Rendering {
         ]
         if let mentions = webhook.mentions { object["mentions"] = .array(mentions.map(self.mention)) }
         if webhook.threadPerServer == true { object["threadPerServer"] = .bool(true) }
+        if webhook.statusCard == true { object["statusCard"] = .bool(true) }
+        if webhook.statusCardOnly == true { object["statusCardOnly"] = .bool(true) }
         return object
     }
 
@@ -56,6 +59,9 @@ enum Rendering {
             "deliveredAt": .string(delivery.deliveredAt),
             "retryOf": .string(delivery.retryOf),
             "threadId": .string(delivery.threadId),
+            "card": .bool(delivery.card == true),
+            "action": .string((delivery.action ?? .post).rawValue),
+            "messageId": .string(delivery.sentMessageId),
             "createdAt": .string(delivery.createdAt),
         ])
     }

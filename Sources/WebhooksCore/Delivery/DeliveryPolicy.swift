@@ -34,6 +34,9 @@ public enum Outcome: Equatable, Sendable {
     /// The forum thread it was posted to is gone: send it again now, in a new thread; uses up no
     /// retry, and a manual send goes again too (it has not been delivered).
     case threadGone(error: String)
+    /// The status card it edited was deleted: send it again now, as a new card; like
+    /// `threadGone`, it uses up no retry.
+    case messageGone(error: String)
 }
 
 public struct DeliveryPolicy: Sendable {
@@ -58,10 +61,11 @@ public struct DeliveryPolicy: Sendable {
     /// `provider` reads the answer; `retriesUsed`: scheduled retries already spent. `jitter` in
     /// -1...1 picks where in ±20 % the next wait lands. A manual send (test, manual retry) is
     /// never retried automatically. A thread is gone only for a message posted to a kept one
-    /// (`toThread`): otherwise the answer fails it, so a new thread is made at most once.
+    /// (`toThread`), a message only for an edit (`editing`): otherwise the answer fails it, so a
+    /// new thread or card is made at most once.
     public func outcome(
         of result: AttemptResult, provider: DeliveryProvider, retriesUsed: Int, manual: Bool, toThread: Bool = false,
-        jitter: Double
+        editing: Bool = false, jitter: Double
     )
         -> Outcome
     {
@@ -79,6 +83,7 @@ public struct DeliveryPolicy: Sendable {
             case .gone(let reason): return .webhookGone(reason: reason)
             case .failed(let reason): return .failed(error: reason)
             case .threadGone(let reason): return toThread ? .threadGone(error: reason) : .failed(error: reason)
+            case .messageGone(let reason): return editing ? .messageGone(error: reason) : .failed(error: reason)
             case .retryable(let reason, let wait): (error, serverWait) = (reason, wait)
             }
         }
@@ -127,7 +132,7 @@ public struct DeliveryPolicy: Sendable {
             updated.nextAttemptAt = Timestamp.format(now.addingTimeInterval(wait))
             updated.error =
                 "Rate limited by \(rateLimitedBy); sending again in \(Int((wait * 10).rounded()) / 10).\(Int((wait * 10).rounded()) % 10) s"
-        case .threadGone(let error):
+        case .threadGone(let error), .messageGone(let error):
             updated.nextAttemptAt = Timestamp.format(now)
             updated.error = error
         case .retry(let after, let error):

@@ -108,7 +108,7 @@ public enum DiscordMessage {
     }
 
     /// A message that pings no one has no `content` and `{"parse": []}`, as before mentions.
-    private static func wrap(_ embed: JSONValue, pings: Pings = .none) -> JSONValue {
+    static func wrap(_ embed: JSONValue, pings: Pings = .none) -> JSONValue {
         var message: [String: JSONValue] = ["embeds": .array([embed])]
         var allowed: [String: JSONValue] = ["parse": .array([])]
         if !pings.isEmpty {
@@ -126,7 +126,7 @@ public enum DiscordMessage {
         (pings.roles.map { "<@&\($0)>" } + pings.users.map { "<@\($0)>" }).joined(separator: " ")
     }
 
-    private static func embed(
+    static func embed(
         title: String, description: String?, colour: Int64, fields: [(name: String, value: String)],
         timestamp: JSONValue, footer: String
     ) -> JSONValue {

@@ -30,12 +30,29 @@ public struct EventEmitter {
         let deliveries = try store.webhooks(userId: server.ownerId)
             .filter { $0.receives(event, fromServer: server.id) }
             .reversed()  // oldest webhook first
-            .map { webhook in
-                Delivery(
-                    id: Identifier.newUUID(), webhookId: webhook.id, userId: server.ownerId,
-                    event: event, payload: payload, createdAt: timestamp)
+            .flatMap { webhook in
+                // A statusCard webhook's card is kept by a delivery of its own, after the event
+                // message (none with statusCardOnly).
+                var sends: [Delivery] = []
+                if webhook.statusCardOnly != true {
+                    sends.append(delivery(payload, of: event, to: webhook, at: timestamp))
+                }
+                if webhook.statusCard == true {
+                    var card = delivery(payload, of: event, to: webhook, at: timestamp)
+                    card.card = true
+                    sends.append(card)
+                }
+                return sends
             }
-        let queued = try store.queue(Array(deliveries), userId: server.ownerId)
+        let queued = try store.queue(deliveries, userId: server.ownerId)
         return Emitted(eventId: Identifier.newUUID(), deliveries: queued.count)
+    }
+
+    private func delivery(_ payload: JSONValue, of event: String, to webhook: Webhook, at timestamp: String)
+        -> Delivery
+    {
+        Delivery(
+            id: Identifier.newUUID(), webhookId: webhook.id, userId: webhook.userId, event: event, payload: payload,
+            createdAt: timestamp)
     }
 }

@@ -25,6 +25,14 @@ public struct Webhook: Codable, Equatable, Sendable {
     /// Written by the helper from Discord's answers; cleared when the option goes off or the URL
     /// changes (the ids are the old forum's). Never shown in the webhook's JSON.
     public var threads: [String: String]?
+    /// Whether it keeps a status card per server (`StatusCard`); nil when not (never false).
+    public var statusCard: Bool?
+    /// Whether the cards are all it sends about servers (no event messages); nil when not.
+    public var statusCardOnly: Bool?
+    /// The kept cards of a `statusCard` webhook, by server id. Written by the helper from
+    /// Discord's answers; cleared when the option goes off or the URL changes (the messages are
+    /// the old channel's). Never shown in the webhook's JSON.
+    public var cards: [String: StatusCard]?
     public var createdAt: String
     public var updatedAt: String
 
@@ -85,6 +93,15 @@ public struct Delivery: Codable, Equatable, Sendable {
     /// The forum thread the message went to (Discord's `channel_id`), for a `threadPerServer`
     /// webhook; nil otherwise.
     public var threadId: String?
+    /// Whether it keeps its server's status card (`StatusCard`) rather than posting the event;
+    /// nil for an event message.
+    public var card: Bool?
+    /// What its last attempt did: posted a message or edited the card; nil until a card
+    /// delivery is sent (an event message is always a post).
+    public var action: DeliveryAction?
+    /// The Discord message it posted or edited (the `id` of the `wait=true` answer); nil
+    /// otherwise. Shown as `messageId`.
+    public var sentMessageId: String?
 
     public init(
         id: String, webhookId: String, userId: String, event: String, payload: JSONValue,
@@ -108,11 +125,14 @@ public struct Delivery: Codable, Equatable, Sendable {
     public var messageId: String { firstSendId ?? id }
 
     /// A new pending delivery of this one's message, created `now` (a manual retry, a recovery).
-    public func resend(id: String, now: String) -> Delivery {
+    /// A manual retry of a card delivery keeps the card (it edits again); a recovery (`asPost`)
+    /// posts the event instead, for an old event must never put a card back on an older state.
+    public func resend(id: String, now: String, asPost: Bool = false) -> Delivery {
         var again = Delivery(
             id: id, webhookId: webhookId, userId: userId, event: event, payload: payload, createdAt: now)
         again.retryOf = self.id
         again.firstSendId = messageId
+        if !asPost { again.card = card }
         return again
     }
 }

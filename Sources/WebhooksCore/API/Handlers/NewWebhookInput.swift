@@ -7,6 +7,8 @@ struct NewWebhookInput {
     var enabled: Bool
     var mentions: [Mention]?
     var threadPerServer: Bool
+    var statusCard: Bool
+    var statusCardOnly: Bool
 
     /// The input, or the 400 to answer (`WebhookInput.parse` names every problem at once).
     static func parse(_ body: JSONValue, config: Config) -> Checked<NewWebhookInput> {
@@ -26,6 +28,7 @@ struct NewWebhookInput {
             NewWebhookInput(
                 url: destination.url, provider: destination.provider, events: events, serverId: input.serverId ?? nil,
                 enabled: input.enabled ?? true, mentions: input.mentions ?? nil,
-                threadPerServer: input.threadPerServer ?? false))
+                threadPerServer: input.threadPerServer ?? false, statusCard: input.statusCard.statusCard ?? false,
+                statusCardOnly: input.statusCard.statusCardOnly ?? false))
     }
 }

@@ -49,6 +49,8 @@ struct WebhookHandlers {
         webhook.provider = input.provider.name
         webhook.mentions = input.mentions
         if input.threadPerServer { webhook.threadPerServer = true }
+        if input.statusCard { webhook.statusCard = true }
+        if input.statusCardOnly { webhook.statusCardOnly = true }
         var shownSecret: String?
         if input.provider.signsRequests {
             (webhook.signing, shownSecret) = try SigningSecrets.generate(for: webhook.id, box: context.secrets)
@@ -91,6 +93,10 @@ struct WebhookHandlers {
             if let threadPerServer = input.threadPerServer { webhook.threadPerServer = threadPerServer ? true : nil }
             // Kept threads are the old forum's, and kept only while the option is on.
             if webhook.threadPerServer == nil || webhook.url != url { webhook.threads = nil }
+            if let statusCard = input.statusCard.statusCard { webhook.statusCard = statusCard ? true : nil }
+            if let only = input.statusCard.statusCardOnly { webhook.statusCardOnly = only ? true : nil }
+            // Kept cards are messages of the old channel, and kept only while the option is on.
+            if webhook.statusCard == nil || webhook.url != url { webhook.cards = nil }
             if let enabled = input.enabled {
                 webhook.enabled = enabled
                 // Re-enabling is the user's answer to a webhook we disabled.

@@ -10,6 +10,7 @@ struct WebhookInput {
     var mentions: [Mention]??
     /// Absent: leave as is.
     var threadPerServer: Bool?
+    var statusCard = StatusCardInput()
 
     /// A webhook's URL and the provider that delivers to it, checked together.
     struct Destination {
@@ -99,6 +100,9 @@ struct WebhookInput {
         input.threadPerServer = ThreadPerServerInput.parse(
             body, provider: provider, url: input.destination?.url ?? current?.url, current: current, config: config,
             validation: &validation)
+        input.statusCard = StatusCardInput.parse(
+            body, provider: provider, threadPerServer: input.threadPerServer ?? current?.threadPerServer ?? false,
+            current: current, validation: &validation)
 
         var invalidEvents: [String] = []
         if let names {

@@ -21,7 +21,7 @@ public protocol DeliveryProvider: Sendable {
     /// The HTTP request one attempt of a delivery becomes.
     func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest
     /// The URL that attempt is sent to: the target's, unless the message says otherwise (a
-    /// Discord forum thread).
+    /// Discord forum thread, a status card's message).
     func sendURL(_ target: DeliveryTarget, for message: OutgoingMessage) -> String
     /// What an HTTP answer means, before retries are counted.
     func verdict(status: Int, headers: [String: String], body: [UInt8]) -> AnswerVerdict
@@ -62,32 +62,40 @@ public struct OutgoingMessage: Sendable {
     /// The forum thread it goes to, made when it has no id yet (`threadPerServer`); nil for a
     /// message to the webhook's own channel.
     public var thread: ServerThread?
+    /// The status card it posts or edits (`statusCard`); nil for an event message.
+    public var card: ServerCard?
     /// When this attempt starts.
     public var now: Date
 
     public init(
-        delivery: Delivery, signingKeys: [[UInt8]] = [], pings: Pings = .none, thread: ServerThread? = nil, now: Date
+        delivery: Delivery, signingKeys: [[UInt8]] = [], pings: Pings = .none, thread: ServerThread? = nil,
+        card: ServerCard? = nil, now: Date
     ) {
         self.delivery = delivery
         self.signingKeys = signingKeys
         self.pings = pings
         self.thread = thread
+        self.card = card
         self.now = now
     }
 }
 
-/// The body and the provider's own headers of one send (the transport adds its User-Agent).
+/// The method, body and the provider's own headers of one send (the transport adds its
+/// User-Agent). A POST, but for an edit of a message (`PATCH`).
 public struct DeliveryRequest: Equatable, Sendable {
+    public var method: String
     public var body: [UInt8]
     public var headers: [(String, String)]
 
-    public init(body: [UInt8], headers: [(String, String)]) {
+    public init(method: String = "POST", body: [UInt8], headers: [(String, String)]) {
+        self.method = method
         self.body = body
         self.headers = headers
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.body == rhs.body && lhs.headers.map { "\($0.0): \($0.1)" } == rhs.headers.map { "\($0.0): \($0.1)" }
+        lhs.method == rhs.method && lhs.body == rhs.body
+            && lhs.headers.map { "\($0.0): \($0.1)" } == rhs.headers.map { "\($0.0): \($0.1)" }
     }
 }
 
@@ -105,4 +113,7 @@ public enum AnswerVerdict: Equatable, Sendable {
     /// The thread the message was posted to is gone: post it again at once in a new thread,
     /// using up no retry.
     case threadGone(error: String)
+    /// The message it edited is gone (a deleted status card): post it again at once as a new
+    /// message, using up no retry.
+    case messageGone(error: String)
 }

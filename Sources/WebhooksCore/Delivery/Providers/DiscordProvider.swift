@@ -7,7 +7,9 @@ import FoundationEssentials
 /// Unknown Webhook and 401 Invalid Webhook Token mean it is gone; other 4xx and redirects fail;
 /// 5xx is worth another try. Buckets empty at `X-RateLimit-Remaining: 0`. A message to a forum
 /// thread (`threadPerServer`) names a new thread (`thread_name`) or posts to a kept one
-/// (`thread_id`), whose 404 Unknown Channel means the thread is gone, not the webhook.
+/// (`thread_id`), whose 404 Unknown Channel means the thread is gone, not the webhook. A status
+/// card (`statusCard`) is posted, then edited in place (`PATCH …/messages/{id}`), whose 404
+/// Unknown Message means the card was deleted.
 public struct DiscordProvider: DeliveryProvider {
     public let name = "discord"
     public let displayName = "Discord"
@@ -34,8 +36,16 @@ public struct DiscordProvider: DeliveryProvider {
     static let threadNameLimit = 100
     /// Discord's Unknown Channel: the `thread_id` posted to is no longer there.
     static let unknownChannel: Int64 = 10003
+    /// Discord's Unknown Message: the message edited is no longer there.
+    static let unknownMessage: Int64 = 10008
 
     public func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest {
+        if let card = message.card {
+            return DeliveryRequest(
+                method: card.action == .edit ? "PATCH" : "POST",
+                body: StatusCardMessage.body(for: card, footer: config.discordFooter).serialized(),
+                headers: [("Content-Type", "application/json")])
+        }
         var body = DiscordMessage.body(
             for: message.delivery.payload, footer: config.discordFooter, pings: message.pings)
         if let thread = message.thread, thread.id == nil, case .object(var fields) = body {
@@ -45,10 +55,22 @@ public struct DiscordProvider: DeliveryProvider {
         return DeliveryRequest(body: body.serialized(), headers: [("Content-Type", "application/json")])
     }
 
-    /// The webhook's URL (which has `?wait=true`), with `thread_id` for a kept thread.
+    /// The webhook's URL (which has `?wait=true`), with `thread_id` for a kept thread. An edit
+    /// goes to the card's message (`/messages/{id}`), without `wait` (an edit always answers with
+    /// the message) but with the URL's own `thread_id`, which a message in a thread needs.
     public func sendURL(_ target: DeliveryTarget, for message: OutgoingMessage) -> String {
+        if let id = message.card?.card.messageId {
+            let parts = target.sendURL.split(separator: "?", maxSplits: 1)
+            let query = parts.dropFirst().first?.split(separator: "&").filter { $0 != "wait=true" } ?? []
+            return parts[0] + "/messages/\(id)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        }
         guard let id = message.thread?.id else { return target.sendURL }
         return target.sendURL + "&thread_id=\(id)"
+    }
+
+    /// The message posted or edited, from the answer (`id`).
+    public static func messageId(answer body: [UInt8]) -> String? {
+        JSONValue.parse(body)?["id"]?.stringValue.flatMap { DiscordWebhookURL.isSnowflake($0[...]) ? $0 : nil }
     }
 
     /// The thread a message went to, from the `wait=true` answer (`channel_id`).
@@ -71,6 +93,11 @@ public struct DiscordProvider: DeliveryProvider {
             return .threadGone(
                 error:
                     "Discord answered \(answer.summary): the thread is gone, so the message is posted again in a new one"
+            )
+        case 404 where answer.code == Self.unknownMessage:
+            return .messageGone(
+                error:
+                    "Discord answered \(answer.summary): the status card was deleted, so a new one is posted"
             )
         case 404, 401:
             return .gone(reason: "Discord answered \(answer.summary): the webhook no longer exists, so it was disabled")

@@ -32,7 +32,7 @@ extension FileStore {
                 }
             }
             let eligible = failed.reversed().filter { !sentAgain.contains($0.id) }
-            let resent = eligible.prefix(limit).map { $0.resend(id: makeId(), now: now) }
+            let resent = eligible.prefix(limit).map { $0.resend(id: makeId(), now: now, asPost: true) }
             let queued = try queueHoldingLock(resent, userId: userId)
             return (queued, eligible.count - resent.count)
         }
