@@ -61,7 +61,7 @@ extension FileStore {
             queued.append(delivery)
         }
         guard !queued.isEmpty else { return [] }
-        defer { generations.bump(.user(userId)) }  // delivery counts change
+        defer { generations.bump(.deliveries(userId)) }  // delivery counts change
         var appended: [(index: DeliveryIndex, count: Int)] = []
         var linked: [String] = []
         do {
