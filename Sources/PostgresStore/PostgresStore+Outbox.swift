@@ -41,6 +41,11 @@ extension PostgresStore {
         return try record(Delivery.self, row[0])
     }
 
+    /// A read waits on no writer here (each fan-out is one transaction, seen whole or not at all).
+    public func peekDelivery(outboxName name: String) throws -> Delivery? {
+        try pendingDelivery(outboxName: name)
+    }
+
     /// Claims the entry for this helper for `leaseSeconds`: nil when another helper holds it or
     /// holds a lease to send to the same Discord webhook (one send in flight per webhook, on all
     /// hosts), when Discord's wait for that webhook runs, or when the delivery is no longer pending.

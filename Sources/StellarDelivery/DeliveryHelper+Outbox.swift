@@ -40,7 +40,7 @@ extension DeliveryHelper {
                 break
             }
             do {
-                guard let delivery = try store.pendingDelivery(outboxName: name) else { continue }
+                guard let delivery = try store.peekDelivery(outboxName: name) else { continue }
                 let key =
                     try keys[delivery.webhookId] ?? store.webhook(userId: delivery.userId, id: delivery.webhookId)
                     .flatMap(target)?.target.rateLimitKey ?? delivery.webhookId

@@ -25,12 +25,43 @@ extension DeliveryHelper {
                 report("starting a send", error)
             }
         }
+        claimNextAhead(now: now)
+    }
+
+    /// Claims the delivery that goes when the rate next lets one, if that is within `claimAhead`:
+    /// the first in send order due by then whose webhook takes a send then (as `startDueSends`
+    /// picks). A claim left unsent for `claimKept` is dropped.
+    func claimNextAhead(now: Date) {
+        if let ahead = claimedAhead, now.timeIntervalSince(ahead.at) > Self.claimKept { claimedAhead = nil }
+        guard claimedAhead == nil, !outage.isActive, let opens = gate.rateOpens(now: now), opens > now,
+            opens.timeIntervalSince(now) <= Self.claimAhead
+        else { return }
+        var considered = Set<String>()
+        for (name, job) in queue.inSendOrder where job.dueAt <= opens {
+            guard considered.insert(job.rateLimitKey).inserted, gate.isFree(job.rateLimitKey, at: opens) else {
+                continue
+            }
+            do {
+                guard let delivery = try store.claimDelivery(outboxName: name, sendKey: job.rateLimitKey) else {
+                    queue.remove(name)  // finished, or gone with its webhook
+                    continue
+                }
+                claimedAhead = ClaimedAhead(name: name, delivery: delivery, at: now)
+            } catch let error as DecodingError {
+                setAside(name, error)
+            } catch {
+                report("claiming a send", error)
+            }
+            return
+        }
     }
 
     func begin(_ name: String, _ job: Job, now: Date) throws {
         var job = job
-        // Read the delivery and its webhook again: either may have changed while this waited.
-        guard let delivery = try store.claimDelivery(outboxName: name, sendKey: job.rateLimitKey),
+        // The delivery as claimed ahead or now, and the webhook read again: it may have changed.
+        guard
+            let delivery = try takeClaimedAhead(name, now: now)
+                ?? store.claimDelivery(outboxName: name, sendKey: job.rateLimitKey),
             let webhook = try store.webhook(userId: delivery.userId, id: delivery.webhookId)
         else {
             queue.remove(name)  // finished, or gone with its webhook
@@ -81,6 +112,14 @@ extension DeliveryHelper {
         logger.debug(
             "sending",
             metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
+    }
+
+    /// The delivery claimed ahead for this entry, unless that claim is older than `claimKept` (a
+    /// claim of another entry is kept for its turn).
+    func takeClaimedAhead(_ name: String, now: Date) -> Delivery? {
+        guard let ahead = claimedAhead, ahead.name == name else { return nil }
+        claimedAhead = nil
+        return now.timeIntervalSince(ahead.at) <= Self.claimKept ? ahead.delivery : nil
     }
 
     /// Fails a delivery that cannot be sent at all, without an attempt: the policy's failed

@@ -16,6 +16,11 @@ public final class DeliveryHelper {
     static let window = 4096
     /// Deliveries due further off than this are parked (a name and a time) instead.
     static let parkBeyond: TimeInterval = 60
+    /// How long before the rate lets the next send go its delivery is claimed (`ClaimedAhead`):
+    /// more than a claim waits behind a burst of fan-outs.
+    static let claimAhead: TimeInterval = 0.5
+    /// A claim made ahead and not sent within this long is dropped.
+    static let claimKept: TimeInterval = 2 * claimAhead
 
     let config: Config
     /// The webhooks it sends to, and the outbox.
@@ -39,6 +44,8 @@ public final class DeliveryHelper {
     var parked = ParkedJobs()
     /// Sends under way, by outbox entry name.
     var inFlight: [String: InFlight] = [:]
+    /// The send that goes when the rate next allows, already claimed.
+    var claimedAhead: ClaimedAhead?
     /// Workers waiting for a manual send to finish.
     var waiters = Waiters()
     /// A full or failing disk: sends pause, and outcomes in hand wait here to be written.
@@ -139,6 +146,9 @@ public final class DeliveryHelper {
         guard !(chores.scanRequested && wantsScan(now: now)) else { return 0 }  // more of the outbox to read
         var wake = now.addingTimeInterval(Self.longestWait)
         if let change = gate.nextChange(now: now) { wake = min(wake, change) }
+        if claimedAhead == nil, let opens = gate.rateOpens(now: now), opens.addingTimeInterval(-Self.claimAhead) > now {
+            wake = min(wake, opens.addingTimeInterval(-Self.claimAhead))
+        }
         if let retry = outage.nextChange { wake = min(wake, retry) }
         if let parkedDue = parked.earliest, parkedDue > now { wake = min(wake, parkedDue) }
         // Deliveries already due but held back wait for a send to end or the gate to change.

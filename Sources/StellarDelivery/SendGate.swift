@@ -39,9 +39,25 @@ struct SendGate: Sendable {
 
     /// Whether a send to the webhook with this rate-limit key may start now.
     mutating func mayStart(_ key: String, now: Date) -> Bool {
-        guard isOpen(now: now), !inFlight.contains(key) else { return false }
-        if let until = blockedUntil[key], until > now { return false }
-        return true
+        isOpen(now: now) && isFree(key, at: now)
+    }
+
+    /// Whether the webhook with this rate-limit key takes a send at `at` as far as it alone goes:
+    /// none in flight to it, no bucket wait running then.
+    func isFree(_ key: String, at: Date) -> Bool {
+        !inFlight.contains(key) && (blockedUntil[key].map { $0 <= at } ?? true)
+    }
+
+    /// When the rate lets the next send start (`now`, or the end of the spacing after the last
+    /// start, or of the window), provided a slot is free and no pause holds every send; nil
+    /// otherwise. The helper claims the send that goes then a little before (`claimAhead`).
+    func rateOpens(now: Date) -> Date? {
+        guard inFlight.count < concurrency, !isPaused(now: now) else { return nil }
+        let counted = recentStarts.filter { $0 > now.addingTimeInterval(-Self.rateWindow) }
+        var opens = max(now, counted.last.map { $0.addingTimeInterval(spacing) } ?? now)
+        let over = counted.count - Int(ratePerSecond)  // the start that must leave the window first
+        if over >= 0 { opens = max(opens, counted[over].addingTimeInterval(Self.rateWindow)) }
+        return opens
     }
 
     mutating func started(_ key: String, now: Date) {

@@ -188,6 +188,26 @@ final class StoreContractTests: XCTestCase {
         }
     }
 
+    func testAPeekSeesTheDeliveryAsLastRecordedAndDropsEntriesOfNoPendingDelivery() throws {
+        try onEachStore { store, backend in
+            let hook = webhook("alice")
+            XCTAssertTrue(try store.createWebhook(hook, limit: 10))
+            var made = deliveries(2, of: hook)
+            try store.queue(made, userId: "alice")
+            let names = try store.outboxNames()
+            XCTAssertEqual(try store.peekDelivery(outboxName: names[0])?.attempts, 0, backend)
+            made[0].attempts = 1
+            made[0].nextAttemptAt = "2026-01-15T12:00:05.000Z"
+            XCTAssertTrue(try store.record(made[0], outboxName: names[0]), backend)
+            let retry = try XCTUnwrap(try store.peekDelivery(outboxName: names[0]), backend)
+            XCTAssertEqual(retry.attempts, 1, "\(backend): the retry as recorded, not as first queued")
+            XCTAssertEqual(retry.nextAttemptAt, made[0].nextAttemptAt, backend)
+            XCTAssertTrue(try store.deleteWebhook(userId: "alice", id: hook.id))
+            XCTAssertNil(try store.peekDelivery(outboxName: names[1]), "\(backend): gone with its webhook")
+            XCTAssertFalse(try store.outboxNames().contains(names[1]), "\(backend): its entry is dropped")
+        }
+    }
+
     /// Records `delivery` as finished with `status`, as the helper would after its attempt.
     private func finish(_ delivery: Delivery, as status: DeliveryStatus, in store: StoreBackend) throws {
         let name = try XCTUnwrap(try store.outboxNames().first { OutboxName.deliveryId(of: $0) == delivery.id })

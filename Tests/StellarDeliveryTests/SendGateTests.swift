@@ -38,6 +38,27 @@ final class SendGateTests: XCTestCase {
         XCTAssertTrue(gate.mayStart("d", now: start.addingTimeInterval(61)))
     }
 
+    /// When the next send may go, for the claim made ahead of it: the spacing's or the window's
+    /// end, and never while every slot is taken or a pause holds every send.
+    func testTheRateOpensAtTheSpacingOrTheWindowsEnd() {
+        var gate = SendGate(concurrency: 2, ratePerSecond: 2)  // one start per 0.515 s
+        XCTAssertEqual(gate.rateOpens(now: start), start)
+        gate.started("a", now: start)
+        XCTAssertEqual(gate.rateOpens(now: start.addingTimeInterval(0.1)), start.addingTimeInterval(0.515))
+        XCTAssertFalse(gate.isFree("a", at: start.addingTimeInterval(0.515)), "a is in flight")
+        gate.finished("a", wait: 1, now: start.addingTimeInterval(0.1))
+        XCTAssertFalse(gate.isFree("a", at: start.addingTimeInterval(1)), "a's bucket wait")
+        XCTAssertTrue(gate.isFree("a", at: start.addingTimeInterval(1.1)))
+        gate.started("b", now: start.addingTimeInterval(0.6))
+        gate.started("c", now: start.addingTimeInterval(0.7))  // closer than the gate lets: the window binds
+        XCTAssertNil(gate.rateOpens(now: start.addingTimeInterval(0.8)), "both slots taken")
+        gate.finished("c", wait: nil, now: start.addingTimeInterval(0.8))
+        // b and c in the window: the next start waits for b to leave it, past c's spacing.
+        XCTAssertEqual(gate.rateOpens(now: start.addingTimeInterval(0.8)), start.addingTimeInterval(1.63))
+        gate.pauseAll(until: start.addingTimeInterval(10), because: .discordGlobal)
+        XCTAssertNil(gate.rateOpens(now: start.addingTimeInterval(2)))
+    }
+
     /// Sending as fast as the gate lets, for 10 s at 50/s: the rate within 3 % of the setting,
     /// and no 0.95 s (Discord's second, less some slack for the trip) with more than 50 starts.
     func testStartsAreSpreadEvenlyAtTheConfiguredRate() {

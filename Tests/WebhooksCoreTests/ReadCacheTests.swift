@@ -35,6 +35,26 @@ final class ReadCacheTests: StoreTestCase {
         XCTAssertEqual(try cached.key(id: key.id)?.revokedAt, "t2")
     }
 
+    /// A burst of fan-outs must not make every reader of the user's webhooks (the next fan-out,
+    /// the helper before each send) parse the log again; the list with its counts is renewed.
+    func testAFanOutRenewsTheDeliveryCountsButNotTheCachedWebhooks() throws {
+        let cached = try FileStore(root: folder, clock: { Date() }, caching: true)
+        let hook = Webhook(
+            id: Identifier.newUUID(), userId: "u1", url: validURL, events: ["server.started"], serverId: nil,
+            enabled: true, createdAt: "t")
+        XCTAssertTrue(try store.createWebhook(hook, limit: 100))
+        XCTAssertEqual(try cached.webhooks(userId: "u1").count, 1)
+        XCTAssertEqual(try cached.webhookList(userId: "u1") { [1] }, [1])
+        let delivery = Delivery(
+            id: Identifier.newUUID(), webhookId: hook.id, userId: "u1", event: "server.started", payload: .object([:]),
+            createdAt: "t")
+        XCTAssertEqual(try store.queue([delivery], userId: "u1").count, 1)
+        // Behind the store's back (no generation bump): a reader that reads the log again sees none.
+        try FileSystem.remove(store.layout.webhookLog("u1"))
+        XCTAssertEqual(try cached.webhooks(userId: "u1").count, 1, "the fan-out left the cached webhooks valid")
+        XCTAssertEqual(try cached.webhookList(userId: "u1") { [2] }, [2], "the counts changed: rendered again")
+    }
+
     func testWithoutChangesTheCacheIsUsed() throws {
         let cached = try FileStore(root: folder, clock: { Date() }, caching: true)
         let hook = Webhook(

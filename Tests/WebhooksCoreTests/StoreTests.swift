@@ -75,6 +75,27 @@ final class StoreTests: StoreTestCase {
         }
     }
 
+    /// The helper schedules from the outbox while fan-outs hold the user's lock (a burst of them
+    /// held it nearly all the time and starved its sends); only the claim before a send waits.
+    func testPeekingAtAnEntryWaitsForNoFanOutButClaimingDoes() throws {
+        let webhook = try makeWebhook()
+        let queued = try makeDeliveries(1, for: webhook)[0]
+        let name = try XCTUnwrap(try store.outboxNames().first)
+        let fanOut = try FileLock(store.layout.userLock("u1"))  // as a fan-out in progress holds it
+        let peeked = DispatchSemaphore(value: 0)
+        let claimed = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            XCTAssertEqual((try? self.store.peekDelivery(outboxName: name))?.id, queued.id)
+            peeked.signal()
+            XCTAssertEqual((try? self.store.claimDelivery(outboxName: name, sendKey: "discord-1"))?.id, queued.id)
+            claimed.signal()
+        }
+        XCTAssertEqual(peeked.wait(timeout: .now() + 30), .success, "the peek waited for the user's lock")
+        XCTAssertEqual(claimed.wait(timeout: .now() + 0.2), .timedOut, "the claim must wait for the fan-out")
+        fanOut.unlock()
+        XCTAssertEqual(claimed.wait(timeout: .now() + 30), .success)
+    }
+
     func testTornIndexRecordIsNeverCountedAndIsTrimmedByTheNextAppend() throws {
         let webhook = try makeWebhook()
         _ = try makeDeliveries(2, for: webhook)

@@ -8,6 +8,10 @@ public protocol Outbox: AnyObject, Sendable {
     /// The pending delivery an entry points to, claimed for this helper; nil when there is none
     /// any more (finished, its webhook deleted, or claimed by another host's helper).
     func pendingDelivery(outboxName name: String) throws -> Delivery?
+    /// The pending delivery an entry points to, for scheduling only: read without waiting on
+    /// writers, so it may belong to a fan-out still being written (one that may yet be undone).
+    /// `claimDelivery` before the send is the check. nil when there is none any more.
+    func peekDelivery(outboxName name: String) throws -> Delivery?
     /// Claims the pending delivery for this helper just before it is sent to the Discord webhook
     /// `sendKey` names (its rate-limit key): nil when there is none any more, or another helper
     /// holds it, is sending to that Discord webhook, or waits on it for Discord.

@@ -28,8 +28,9 @@ extension FileStore {
     }
 
     /// Queues new pending deliveries of one user: each is in the outbox, on disk and in its
-    /// webhook's index before this returns. The helper reads an entry's delivery under the same
-    /// lock, so it never sees a fan-out half made; a crash mid-way leaves at worst deliveries not
+    /// webhook's index before this returns. The helper claims an entry's delivery under the same
+    /// lock before sending it, so it never sends from a fan-out half made (its scan, which only
+    /// schedules, reads without the lock); a crash mid-way leaves at worst deliveries not
     /// in the index, or entries whose delivery is gone, which the helper drops (that request was
     /// never answered).
     /// Returns the deliveries queued; a webhook deleted meanwhile simply gets none. The files are
@@ -60,7 +61,7 @@ extension FileStore {
             queued.append(delivery)
         }
         guard !queued.isEmpty else { return [] }
-        defer { generations.bump(.user(userId)) }  // delivery counts change
+        defer { generations.bump(.deliveries(userId)) }  // delivery counts change
         var appended: [(index: DeliveryIndex, count: Int)] = []
         var linked: [String] = []
         do {

@@ -35,7 +35,21 @@ extension FileStore {
         }
     }
 
-    /// One helper per data_dir (its lock): reading the entry is claiming it.
+    /// Without the user's lock, which every fan-out of that user holds while it writes and syncs
+    /// its deliveries: the helper reads up to `scanBatch` entries a pass, and waiting for each
+    /// behind a burst of fan-outs starved its sends (seconds a pass). Every file is whole
+    /// when it has its name (written under a temp name, then renamed; an entry is a hard link to
+    /// a delivery's file made after that rename), but the fan-out may not be committed yet, so
+    /// the claim reads it again under the lock. An entry that does not point to a pending delivery
+    /// is checked under the lock, and dropped there.
+    public func peekDelivery(outboxName name: String) throws -> Delivery? {
+        guard let entry = try read(OutboxEntry.self, at: layout.outboxEntry(name)) else { return nil }
+        let delivery = try read(Delivery.self, at: layout.delivery(entry.userId, entry.webhookId, entry.deliveryId))
+        if let delivery, delivery.status == .pending { return delivery }
+        return try pendingDelivery(outboxName: name)
+    }
+
+    /// One helper per data_dir (its lock): reading the entry under the user's lock is claiming it.
     public func claimDelivery(outboxName name: String, sendKey: String) throws -> Delivery? {
         try pendingDelivery(outboxName: name)
     }

@@ -40,7 +40,7 @@ extension FileStore {
                 }
             }
             guard !doomed.isEmpty else { return 0 }
-            defer { generations.bump(.user(userId)) }  // delivery counts change
+            defer { generations.bump(.deliveries(userId)) }  // delivery counts change
             for id in doomed {
                 try FileSystem.remove(layout.delivery(userId, webhookId, id))
             }

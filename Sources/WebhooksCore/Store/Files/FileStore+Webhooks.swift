@@ -23,15 +23,18 @@ extension FileStore {
     /// webhooks, their delivery counts or any server changed.
     public func webhookList(userId: String, render: () throws -> [UInt8]) throws -> [UInt8] {
         guard let cache else { return try render() }
-        // Both read before rendering: a later write moves one of them.
+        // All read before rendering: a later write moves one of them.
         let generation = generations.current(.user(userId))
+        let deliveries = generations.current(.deliveries(userId))
         let servers = generations.current(.servers)
-        if let kept = cache.webhookLists[userId], kept.generation == generation, kept.servers == servers {
+        if let kept = cache.webhookLists[userId], kept.generation == generation, kept.deliveries == deliveries,
+            kept.servers == servers
+        {
             return kept.body
         }
         let body = try render()
         if cache.webhookLists.count >= ReadCache.maxUsers { cache.webhookLists.removeAll() }
-        cache.webhookLists[userId] = (generation, servers, body)
+        cache.webhookLists[userId] = (generation, deliveries, servers, body)
         return body
     }
 

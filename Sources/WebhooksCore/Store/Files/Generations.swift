@@ -3,14 +3,19 @@ import FoundationEssentials
 import Glibc
 
 /// Change counters shared by every process through one mapped file, `data_dir/generations`: one
-/// for the keys, one for the servers, and one per user (hashed into a fixed table, so two users
-/// may share one: that only costs a needless reload). Every write bumps its counter after the
-/// data is written and before its lock is released; a cache is good while its counter has not
-/// moved. Reading one is a memory load, so every request can check.
+/// for the keys, one for the servers, and two per user, its webhooks and its deliveries (hashed
+/// into a fixed table, so two may share one: that only costs a needless reload). A fan-out moves
+/// only the deliveries' counter, so a burst of them does not make every reader of the user's
+/// webhooks (each fan-out, each send of the helper) parse the user's log again. Every write
+/// bumps its counter after the data is written and before its lock is released; a cache is good
+/// while its counter has not moved. Reading one is a memory load, so every request can check.
 final class Generations: @unchecked Sendable {
     enum Slot {
         case keys, servers
+        /// The user's webhooks.
         case user(String)
+        /// The user's deliveries (their counts, in `GET /webhooks`).
+        case deliveries(String)
     }
 
     static let userSlots = 4096
@@ -39,12 +44,16 @@ final class Generations: @unchecked Sendable {
         switch slot {
         case .keys: return 0
         case .servers: return 1
-        case .user(let userId):
-            // FNV-1a: stable across processes (Swift's Hasher is seeded per process).
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in userId.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            return 2 + Int(hash % UInt64(Self.userSlots))
+        case .user(let userId): return 2 + Self.slot(of: userId.utf8)
+        case .deliveries(let userId): return 2 + Self.slot(of: [0] + userId.utf8)  // a NUL: no user id's bytes
         }
+    }
+
+    /// FNV-1a: stable across processes (Swift's Hasher is seeded per process).
+    private static func slot<Bytes: Sequence<UInt8>>(of bytes: Bytes) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(hash % UInt64(userSlots))
     }
 }
 
@@ -59,7 +68,7 @@ final class ReadCache: @unchecked Sendable {
     var keys: (generation: UInt64, records: [String: APIKeyRecord])?
     var servers: (generation: UInt64, records: [String: Server?]) = (0, [:])
     var webhooks: [String: (generation: UInt64, list: [Webhook])] = [:]
-    /// Each user's `GET /webhooks` answer as sent: it depends on the user's webhooks and their
-    /// delivery counts (the user's generation) and on server names (the servers' generation).
-    var webhookLists: [String: (generation: UInt64, servers: UInt64, body: [UInt8])] = [:]
+    /// Each user's `GET /webhooks` answer as sent: it depends on the user's webhooks, their
+    /// delivery counts and server names (three generations).
+    var webhookLists: [String: (generation: UInt64, deliveries: UInt64, servers: UInt64, body: [UInt8])] = [:]
 }
