@@ -4,18 +4,7 @@ import XCTest
 
 /// A webhook's `mentions` through the API: accepted, read back, replaced and cleared by PATCH,
 /// and every problem refused with its path.
-final class MentionsAPITests: XCTestCase {
-    let harness = AppHarness()
-    lazy var alice = harness.key(user: "alice")
-
-    func create(_ json: String) -> Response {
-        harness.send("POST", "/webhooks", key: alice, json: json)
-    }
-
-    func patch(_ id: String, _ json: String) -> Response {
-        harness.send("PATCH", "/webhooks/\(id)", key: alice, json: json)
-    }
-
+final class MentionsAPITests: UserAPITestCase {
     /// The paths of a `Validation failed` answer's details, written `mentions[0].roles[1]`: an
     /// index is a JSON number.
     func paths(_ response: Response) -> [String] {

@@ -5,29 +5,7 @@ import XCTest
 /// `statusCard` and `statusCardOnly` through the API: booleans, for Discord only, not with
 /// `threadPerServer`, `statusCardOnly` only with `statusCard`; read back only when set; turning
 /// the card off or moving the URL forgets the kept cards; events queue a card delivery.
-final class StatusCardAPITests: XCTestCase {
-    let harness = AppHarness()
-    lazy var alice = harness.key(user: "alice")
-    let httpURL = "https://panel.example.com/hook"
-
-    func create(_ json: String) -> Response {
-        harness.send("POST", "/webhooks", key: alice, json: json)
-    }
-
-    func patch(_ id: String, _ json: String) -> Response {
-        harness.send("PATCH", "/webhooks/\(id)", key: alice, json: json)
-    }
-
-    /// The 400's details as "path: message".
-    func problems(_ response: Response) -> [String] {
-        XCTAssertEqual(response.status, 400)
-        guard case .array(let details)? = response.json?["details"] else { return [] }
-        return details.map { detail in
-            guard case .array(let path)? = detail["path"] else { return "?" }
-            return "\(path.first?.stringValue ?? "?"): \(detail["message"]?.stringValue ?? "")"
-        }
-    }
-
+final class StatusCardAPITests: UserAPITestCase {
     func carded(_ extra: String = "") -> String {
         create(#"{"url":"\#(validURL)","events":["server.crashed"],"statusCard":true\#(extra)}"#).json?["id"]?
             .stringValue ?? ""

@@ -100,3 +100,29 @@ final class RecordingDispatch: DeliveryDispatch, @unchecked Sendable {
         return true
     }
 }
+
+/// A test case of one user's webhook API through the whole pipeline: alice's key, and the create,
+/// update and 400 helpers the webhook options' tests share.
+class UserAPITestCase: XCTestCase {
+    let harness = AppHarness()
+    lazy var alice = harness.key(user: "alice")
+    let httpURL = "https://panel.example.com/hook"
+
+    func create(_ json: String) -> Response {
+        harness.send("POST", "/webhooks", key: alice, json: json)
+    }
+
+    func patch(_ id: String, _ json: String) -> Response {
+        harness.send("PATCH", "/webhooks/\(id)", key: alice, json: json)
+    }
+
+    /// The 400's details as "path: message".
+    func problems(_ response: Response) -> [String] {
+        XCTAssertEqual(response.status, 400)
+        guard case .array(let details)? = response.json?["details"] else { return [] }
+        return details.map { detail in
+            guard case .array(let path)? = detail["path"] else { return "?" }
+            return "\(path.first?.stringValue ?? "?"): \(detail["message"]?.stringValue ?? "")"
+        }
+    }
+}

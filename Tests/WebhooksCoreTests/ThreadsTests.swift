@@ -5,29 +5,7 @@ import XCTest
 /// `threadPerServer` through the API: a boolean, for Discord only, never with a URL that names
 /// one thread; read back only when set; a PATCH that turns it off or moves the URL forgets the
 /// kept threads.
-final class ThreadsAPITests: XCTestCase {
-    let harness = AppHarness()
-    lazy var alice = harness.key(user: "alice")
-    let httpURL = "https://panel.example.com/hook"
-
-    func create(_ json: String) -> Response {
-        harness.send("POST", "/webhooks", key: alice, json: json)
-    }
-
-    func patch(_ id: String, _ json: String) -> Response {
-        harness.send("PATCH", "/webhooks/\(id)", key: alice, json: json)
-    }
-
-    /// The 400's details as "path: message".
-    func problems(_ response: Response) -> [String] {
-        XCTAssertEqual(response.status, 400)
-        guard case .array(let details)? = response.json?["details"] else { return [] }
-        return details.map { detail in
-            guard case .array(let path)? = detail["path"] else { return "?" }
-            return "\(path.first?.stringValue ?? "?"): \(detail["message"]?.stringValue ?? "")"
-        }
-    }
-
+final class ThreadsAPITests: UserAPITestCase {
     func forum() -> String {
         create(#"{"url":"\#(validURL)","events":["server.crashed"],"threadPerServer":true}"#).json?["id"]?
             .stringValue ?? ""
