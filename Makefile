@@ -159,10 +159,13 @@ unit:
 	$(SWIFT) test $(TEST_FLAGS)
 
 # Every end-to-end test on the flat-file store, then on PostgreSQL (a throwaway cluster,
-# Tests/pg/cluster); the FastCGI fuzzing is the same whatever the store and runs once.
+# Tests/pg/cluster). What no store takes part in runs once: FastCGI fuzzing, `make run` (flat
+# files by design), systemd's socket and notifications, process supervision, message bodies.
+STORE_INDEPENDENT_E2E := test_fcgi_fuzz test_quick_start test_systemd test_processes test_discord_message
 e2e: build
 	$(PYTHON) -m pytest -q Tests/e2e
-	STELLAR_E2E_STORE=postgres $(PYTHON) -m pytest -q Tests/e2e --ignore=Tests/e2e/test_fcgi_fuzz.py
+	STELLAR_E2E_STORE=postgres $(PYTHON) -m pytest -q Tests/e2e \
+		$(foreach module,$(STORE_INDEPENDENT_E2E),--ignore=Tests/e2e/$(module).py)
 
 # The front ends besides nginx that the configurations in apache/ and lighttpd/ are for.
 FRONTEND_PACKAGES := apache2 libapache2-mod-fcgid lighttpd
