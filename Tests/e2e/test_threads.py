@@ -2,10 +2,14 @@
 against the fake Discord's forum channels: the first message about a server makes a thread named
 after it, later ones post to it, another server gets its own, a deleted thread is made again
 within the same delivery, the test message has a thread of its own, PATCH off forgets the
-threads, and providers without forums refuse the option."""
+threads, providers without forums refuse the option, and two hosts sharing PostgreSQL keep one
+thread per server."""
+
+import pytest
 
 from conftest import detail_fields, fake_slack_config
-from delivery_setup import Setup
+from delivery_setup import Setup, new_discord_id
+from test_hosts import Hosts
 
 ANOTHER = "Creative"
 
@@ -47,6 +51,31 @@ def test_each_server_has_its_thread_made_by_its_first_message(make_service, disc
     assert sorted(d["threadId"] for d in deliveries) == sorted([thread, thread, third.message_id])
     assert all(d["attempts"] == 1 for d in deliveries)
     assert "threads" not in s.webhook(w)
+
+
+@pytest.mark.postgres_only
+def test_two_hosts_keep_one_thread_per_server(make_service, discord, tmp_path):
+    """Events about one server through either host: one thread, made by the first message, and
+    every later message in it (each host's helper reads the thread the other kept)."""
+    hosts = Hosts(make_service, discord, tmp_path)
+    owner, key = hosts.a.new_user()
+    server = hosts.b.new_server(owner, name="Survival")
+    did = new_discord_id()
+    discord.make_forum(did)
+    w = hosts.front.create_webhook(
+        key, events=["server.started", "server.crashed"], url=discord.url(did), threadPerServer=True)
+    skey = hosts.a.service_key("panel-threads")
+    for n in range(8):
+        status, _, body = (hosts.a, hosts.b)[n % 2].post_event(
+            skey, ("server.started", "server.crashed")[n % 2], server)
+        assert status == 202, body
+    delivered = hosts.front.wait_for_deliveries(key, w["id"], 8, status="delivered", timeout=60)
+    [(thread, (name, messages))] = discord.threads(did).items()
+    assert (name, messages) == ("Survival", 8)
+    received = discord.received(did)
+    assert ["thread_name" in r.body for r in received] == [True] + [False] * 7
+    assert all(r.query.get("thread_id") == thread for r in received[1:])
+    assert {d["threadId"] for d in delivered} == {thread}
 
 
 def test_a_deleted_thread_is_made_again_in_the_same_delivery(make_service, discord):
