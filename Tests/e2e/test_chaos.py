@@ -8,6 +8,9 @@ SIGKILLed at random instants (seeded). Afterwards, with the service up again and
   unless a later 2xx patch or delete replaced it; a 2xx delete stays deleted (404);
 - every delivery acknowledged by a 202 from POST /events reaches the fake Discord at least once;
   every test send answered 200 reached it and is recorded as delivered;
+- the stable server's status card (a webhook with statusCardOnly; each event follows a PUT of the
+  server's status `S-n`) is left on a state no older than the last acknowledged event's: the last
+  card the fake accepted shows `S-k`, k at least the last acknowledged PUT before that event;
 - a 2xx PUT/DELETE /servers is what `servers list` shows;
 - every file in data_dir parses (*.json is JSON, each webhooks.jsonl whole lines of JSON whose
   `live` counts agree with a replay, deliveries.idx whole 37-byte `uuid\\n` records), nothing
@@ -183,14 +186,18 @@ class Chaos:
         while not self.stop.is_set():
             if rng.random() < 0.8:
                 n += 1
+                # The status the card must reach: each event follows a PUT of the server's status.
+                put = self.call(Op("stable-status", n), "PUT", f"/servers/{self.stable_server}", skey,
+                                {"name": "Chaos", "ownerId": self.stable_owner, "status": f"S-{n}"})
+                self.stable_statuses.append(put)
                 headers = {"Idempotency-Key": f"chaos-{SEED}-{n}"} if rng.random() < 0.5 else None
                 op = self.call(Op("event", n), "POST", "/events", skey,
                                {"event": STABLE_EVENT, "serverId": self.stable_server,
                                 "data": {"n": n}}, headers)
+                wanted = len(self.stable_hooks) + 1  # and the card's
                 if op.outcome == "ack" and not (op.status == 202 and isinstance(op.body, dict)
-                                                and op.body.get("deliveries") == len(self.stable_hooks)):
-                    self.problem(f"POST /events acknowledged, but not {len(self.stable_hooks)} "
-                                 f"deliveries: {op!r}")
+                                                and op.body.get("deliveries") == wanted):
+                    self.problem(f"POST /events acknowledged, but not {wanted} deliveries: {op!r}")
                 time.sleep(rng.uniform(0, 0.05))
             else:
                 sid = rng.choice(sorted(servers))
@@ -380,12 +387,17 @@ def run_chaos(make_service, fake, record_property):
     chaos.restarts.append(time.time() - 3600)
     skey = svc.service_key("panel-chaos")
     owner, owner_key = svc.new_user()
-    chaos.stable_server = svc.new_server(owner, name="Chaos")
+    chaos.stable_server = svc.new_server(owner, name="Chaos", status="S-0")
+    chaos.stable_owner = owner
+    chaos.stable_statuses = []
     chaos.stable_hooks = []
     for _ in range(2):
         did = chaos.next_discord_id()
         svc.create_webhook(owner_key, events=[STABLE_EVENT], url=fake.url(did, "tok"))
         chaos.stable_hooks.append(did)
+    chaos.card_hook = chaos.next_discord_id()
+    svc.create_webhook(owner_key, events=[STABLE_EVENT], url=fake.url(chaos.card_hook, "tok"),
+                       statusCard=True, statusCardOnly=True)
     chaos.server_owner, _ = svc.new_user()
     users = [svc.new_user() for _ in range(CHURN_THREADS)]
 
@@ -437,6 +449,24 @@ def run_chaos(make_service, fake, record_property):
     while time.monotonic() < deadline and not expected <= delivered():
         time.sleep(0.5)
     missing_deliveries = expected - delivered()
+
+    # -- the status card: on a state no older than the last acknowledged event's ----------------
+    last_event = max((op.target for op in events_acked), default=0)
+    floor = max((op.target for op in chaos.stable_statuses if op.outcome == "ack" and op.target <= last_event),
+                default=0)
+
+    def card_state():
+        """k of the `S-k` the last card the fake accepted shows (-1 before any)."""
+        accepted = [r for r in fake.received(chaos.card_hook) if r.status is not None and 200 <= r.status < 300]
+        if not accepted:
+            return -1
+        fields = {f["name"]: f["value"] for f in accepted[-1].body["embeds"][0]["fields"]}
+        return int(fields["Status"].removeprefix("S-"))
+
+    card_deadline = time.monotonic() + 30
+    while time.monotonic() < card_deadline and card_state() < floor:
+        time.sleep(0.5)
+    card_found = card_state()
 
     # -- a last kill -9 of the master and a start: no stray temp files, every file parses ---------
     chaos.kill_master()
@@ -540,6 +570,7 @@ def run_chaos(make_service, fake, record_property):
         "changes_acked": changes_acked, "changes_found": changes_found,
         "deliveries_acked": len(expected), "deliveries_found": len(expected) - len(missing_deliveries),
         "tests_acked": tests_acked, "tests_found": tests_found,
+        "card_floor": floor, "card_found": card_found,
         "unanswered_changes_that_happened": len(chaos.happened_unanswered),
         "of_them_with_no_kill_in_flight": sum(not chaos.near_a_kill(op) for op in chaos.happened_unanswered),
         "files": dict(file_counts), "stray_temp_files_removed_at_start": stray_removed,
@@ -557,6 +588,8 @@ def run_chaos(make_service, fake, record_property):
     assert not state_problems, "acknowledged changes not there:\n" + "\n".join(state_problems[:10])
     assert not unexplained, "refused requests that should have been served:\n" + "\n".join(unexplained[:10])
     assert not test_problems, "\n".join(test_problems[:10])
+    assert card_found >= floor, f"the status card shows S-{card_found}, older than S-{floor}, the status of the " \
+        f"last acknowledged event ({last_event})"
     assert sum(chaos.kills.values()) >= ROUNDS // 2, chaos.kills
     assert len(events_acked) > 5 and changes_acked > 5, "the load barely ran"
 
