@@ -29,8 +29,10 @@ public final class DeliveryHelper {
     let coordination: HostCoordination?
     let logger: Logger
     let policy: DeliveryPolicy
-    /// Opens the signing secrets of webhooks whose provider signs.
-    let secrets: SecretBox
+    /// Opens the signing secrets of webhooks whose provider signs; made at the first such send,
+    /// so a helper that sends only to Discord and Slack never sets up OpenSSL's MAC.
+    lazy var secrets = SecretBox(serverSecret: serverSecret)
+    private let serverSecret: [UInt8]
     let transport: CurlTransport
     /// The host's scoreboard: the helper's state and its sends, for metrics and `status`.
     let board: Scoreboard?
@@ -62,7 +64,7 @@ public final class DeliveryHelper {
         self.board = scoreboard
         self.logger = logger
         self.policy = DeliveryPolicy(retrySchedule: config.retrySchedule)
-        self.secrets = SecretBox(serverSecret: serverSecret)
+        self.serverSecret = serverSecret
         self.gate = SendGate(concurrency: config.deliveryConcurrency, ratePerSecond: config.globalRateLimit)
         self.chores = Chores(now: Date())
         self.transport = try CurlTransport(
