@@ -34,7 +34,16 @@ final class TextTests: XCTestCase {
             "2026-01-15T14:00:00+02:00", "2026-01-15T07:30:00.000000-04:30", "2026-01-15T12:00:00+00:00",
         ]
         for text in same { XCTAssertEqual(Timestamp.parseRFC3339(text), noon, text) }
-        XCTAssertEqual(Timestamp.parseRFC3339("2026-01-15T12:00:00.123456Z"), noon.addingTimeInterval(0.123456))
+        XCTAssertEqual(
+            Timestamp.parseRFC3339("2026-01-15T12:00:00.123456Z")?.timeIntervalSince1970 ?? 0,
+            noon.timeIntervalSince1970 + 0.123456, accuracy: 1e-6)
+        // What the API wrote reads back as the very same Date: a range's edge includes it.
+        for seconds in [1_768_478_400.123, 1_796_444_126.416, 951_782_400.999, 1_796_444_126.001] {
+            let written = Timestamp.format(Date(timeIntervalSince1970: seconds))
+            XCTAssertEqual(Timestamp.parseRFC3339(written), Timestamp.parse(written), written)
+            let offset = written.replacingOccurrences(of: "Z", with: "+00:00")
+            XCTAssertEqual(Timestamp.parseRFC3339(offset), Timestamp.parse(written), offset)
+        }
         for text in [
             "", "2026-01-15", "2026-01-15T12:00:00", "2026-01-15T12:00:00.Z", "2026-01-15T12:00:00+0200",
             "2026-01-15T12:00:00+24:00", "2026-02-31T00:00:00Z", "2026-01-15T12:00:00ZZ", "2026-01-15X12:00:00Z",

@@ -51,25 +51,29 @@ public enum Timestamp {
 
     /// An RFC 3339 timestamp as clients write them: `T` (or `t`, or a space), seconds with a
     /// fraction of any length or none, and `Z` or an offset (`+02:00`); nil for anything else.
+    /// Computed as `parse` computes, whole seconds since 1970 plus the fraction, so a timestamp
+    /// the API wrote reads back as the very same `Date` in either form (a recovery's `since`
+    /// equal to a delivery's `createdAt` includes it).
     public static func parseRFC3339(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20, [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(bytes[10]),
             let whole = parse(
-                String(decoding: bytes[0..<10], as: UTF8.self) + "T"
-                    + String(decoding: bytes[11..<19], as: UTF8.self) + ".000Z")
+                String(decoding: bytes[0..<10], as: UTF8.self) + "T" + String(decoding: bytes[11..<19], as: UTF8.self)
+                    + ".000Z")
         else { return nil }
         var index = 19
         var fraction = 0.0
         if bytes[index] == UInt8(ascii: ".") {
             let digits = bytes[(index + 1)...].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-            guard !digits.isEmpty, let value = Double("0." + String(decoding: digits, as: UTF8.self)) else {
-                return nil
-            }
-            fraction = value
+            guard !digits.isEmpty else { return nil }
+            // Nanoseconds at most: more digits say nothing a Date keeps.
+            let kept = digits.prefix(9)
+            let numerator = kept.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+            fraction = Double(numerator) / Double((0..<kept.count).reduce(1) { total, _ in total * 10 })
             index += 1 + digits.count
         }
         let zone = bytes[index...]
-        var offset = 0.0
+        var offset = 0
         if zone.count == 1, zone.first == UInt8(ascii: "Z") || zone.first == UInt8(ascii: "z") {
             offset = 0
         } else if zone.count == 6, let sign = zone.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-"),
@@ -77,10 +81,11 @@ public enum Timestamp {
             let hours = Int(String(decoding: zone.dropFirst().prefix(2), as: UTF8.self)),
             let minutes = Int(String(decoding: zone.suffix(2), as: UTF8.self)), hours < 24, minutes < 60
         {
-            offset = Double(hours * 3600 + minutes * 60) * (sign == UInt8(ascii: "-") ? -1 : 1)
+            offset = (hours * 3600 + minutes * 60) * (sign == UInt8(ascii: "-") ? -1 : 1)
         } else {
             return nil
         }
-        return whole.addingTimeInterval(fraction - offset)
+        let seconds = Int(whole.timeIntervalSince1970) - offset
+        return Date(timeIntervalSince1970: TimeInterval(seconds) + fraction)
     }
 }
