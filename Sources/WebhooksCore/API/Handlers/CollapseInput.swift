@@ -53,9 +53,9 @@ enum CollapseInput {
             validation.required("windowSeconds")
         case .int(let seconds)? where range.contains(Int(clamping: seconds)):
             return Int(seconds)
-        case .int?:
+        case .int(let seconds)?:
             validation.fail(
-                "windowSeconds", code: "invalid_range",
+                "windowSeconds", code: seconds < range.lowerBound ? "too_small" : "too_big",
                 "Must be from \(range.lowerBound) to \(range.upperBound) seconds")
         case let other?:
             validation.wrongType("windowSeconds", expected: "integer", got: other)
