@@ -203,6 +203,18 @@ final class CollapseWindowTests: XCTestCase {
             webhook.collapsed(delivery(id: "g").resend(id: "h", now: "2026-01-15T12:01:00.000Z", asPost: true)))
     }
 
+    /// An answer that comes after the option changed keeps no window for it.
+    func testNoWindowIsKeptForAnEventNoLongerCollapsedOrAnotherURL() throws {
+        let sent = try XCTUnwrap(webhook.collapsed(delivery()))
+        webhook.collapse?.events = ["server.stopped"]
+        webhook.keep(sent, messageId: "900000000000000001")
+        XCTAssertNil(webhook.windows)
+        webhook.collapse?.events = ["server.crashed"]
+        webhook.url = "https://discord.com/api/webhooks/223456789012345678/other"
+        webhook.keep(sent, messageId: "900000000000000001")
+        XCTAssertNil(webhook.windows)
+    }
+
     func testAManualRetryEditsAgainWithoutCountingTwice() throws {
         try send(delivery(id: "a"), answer: "900000000000000001")
         let repeatOnce = try send(delivery(at: "2026-01-15T12:01:00.000Z", id: "b"), answer: "900000000000000001")

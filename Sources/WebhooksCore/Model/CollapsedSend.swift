@@ -32,9 +32,9 @@ extension Webhook {
     }
 
     /// Keeps `sent`'s window, posted or edited as message `messageId`, unless the webhook no
-    /// longer collapses or posts to another URL.
+    /// longer collapses its event or posts to another URL.
     public mutating func keep(_ sent: CollapsedSend, messageId: String) {
-        guard collapse != nil, url == sent.url else { return }
+        guard collapse?.events.contains(sent.event) == true, url == sent.url else { return }
         var window = sent.window
         window.messageId = messageId
         windows = (windows ?? [:]).merging([sent.serverId: [sent.event: window]]) { $0.merging($1) { $1 } }
