@@ -23,6 +23,10 @@ final class CollapseAPITests: UserAPITestCase {
                 "events": .array([.string("server.crashed"), .string("server.stopped")]), "windowSeconds": .int(60),
             ]))
         XCTAssertNil(created.json?["windows"])
+        let whole = create(
+            #"{"url":"\#(validURL)","events":["server.crashed"],"collapse":{"events":["server.crashed"],"windowSeconds":600.0,"note":1}}"#
+        )
+        XCTAssertEqual(whole.json?["collapse"]?["windowSeconds"], .int(600))  // unknown fields ignored
         let plain = create(#"{"url":"\#(validURL)","events":["server.crashed"],"collapse":null}"#)
         XCTAssertEqual(plain.status, 201)
         XCTAssertNil(plain.json?["collapse"])

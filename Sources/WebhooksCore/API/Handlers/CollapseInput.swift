@@ -44,22 +44,29 @@ enum CollapseInput {
         return .some(Collapse(events: events, windowSeconds: window))
     }
 
-    /// `windowSeconds`: a whole number of seconds within `Collapse.windowRange`; nil when not
-    /// (recorded).
+    /// `windowSeconds`: a whole number of seconds (`600.0` too, as JSON Schema's integers) within
+    /// `Collapse.windowRange`; nil when not (recorded).
     private static func windowSeconds(in item: JSONValue, _ validation: inout Validation) -> Int? {
         let range = Collapse.windowRange
+        let seconds: Double
         switch item["windowSeconds"] {
         case nil:
             validation.required("windowSeconds")
-        case .int(let seconds)? where range.contains(Int(clamping: seconds)):
-            return Int(seconds)
-        case .int(let seconds)?:
-            validation.fail(
-                "windowSeconds", code: seconds < range.lowerBound ? "too_small" : "too_big",
-                "Must be from \(range.lowerBound) to \(range.upperBound) seconds")
+            return nil
+        case .int(let whole)?:
+            seconds = Double(whole)
+        case .double(let number)? where number == number.rounded(.towardZero):
+            seconds = number
         case let other?:
             validation.wrongType("windowSeconds", expected: "integer", got: other)
+            return nil
         }
-        return nil
+        guard seconds >= Double(range.lowerBound), seconds <= Double(range.upperBound) else {
+            validation.fail(
+                "windowSeconds", code: seconds < Double(range.lowerBound) ? "too_small" : "too_big",
+                "Must be from \(range.lowerBound) to \(range.upperBound) seconds")
+            return nil
+        }
+        return Int(seconds)
     }
 }
