@@ -7,8 +7,11 @@ deleted message is posted again with the count so far; a manual retry of a faile
 again while a recovery posts; with threadPerServer the edits go to the message in its thread;
 Slack and http webhooks refuse it."""
 
+import pytest
+
 from conftest import detail_fields, fake_slack_config
-from delivery_setup import Setup
+from delivery_setup import Setup, new_discord_id
+from test_hosts import Hosts
 
 COLLAPSE = {"events": ["SERVER_CRASHED"], "windowSeconds": 600}
 
@@ -82,6 +85,26 @@ def test_after_the_window_a_crash_posts_again(make_service, discord):
     newest = s.finished(w, count=4, status="delivered")[:2]
     assert [(d["action"], d["messageId"]) for d in newest] == [
         ("collapsed", again.message_id), ("post", again.message_id)]
+
+
+@pytest.mark.postgres_only
+def test_two_hosts_edit_one_message(make_service, discord, tmp_path):
+    """Crashes through either host: one message, posted once and then only edited, ending on the
+    last count (each host's helper reads the window the other kept)."""
+    hosts = Hosts(make_service, discord, tmp_path)
+    owner, key = hosts.a.new_user()
+    server = hosts.b.new_server(owner)
+    did = new_discord_id()
+    w = hosts.front.create_webhook(key, events=["server.crashed"], url=discord.url(did), collapse=COLLAPSE)
+    skey = hosts.a.service_key("panel-collapse")
+    for n in range(8):
+        status, _, body = (hosts.a, hosts.b)[n % 2].post_event(skey, "server.crashed", server)
+        assert status == 202, body
+    records = hosts.front.wait_for_deliveries(key, w["id"], 8, status="delivered", timeout=60)
+    [message] = discord.messages(did).values()
+    assert embed(message)["title"] == "🔔 Server Crashed ×8 in 10 min"
+    assert [r.method for r in discord.received(did)] == ["POST"] + ["PATCH"] * 7
+    assert sorted(d["action"] for d in records) == ["collapsed"] * 7 + ["post"]
 
 
 def test_other_servers_and_other_events_post_as_usual(make_service, discord):
