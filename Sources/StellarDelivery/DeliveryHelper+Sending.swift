@@ -92,7 +92,7 @@ extension DeliveryHelper {
             queue.insert(name, job)
             guard gate.mayStart(job.rateLimitKey, now: now) else { return }
         }
-        // Its thread and card as kept now: an id kept after it was queued is used.
+        // Its thread, card and collapse window as kept now: an id kept after it was queued is used.
         let card = webhook.card(for: delivery)
         guard delivery.card != true || card != nil else {
             return try finishUnsent(
@@ -100,7 +100,7 @@ extension DeliveryHelper {
         }
         let message = OutgoingMessage(
             delivery: delivery, signingKeys: signingKeys, pings: webhook.pings(for: delivery.event),
-            thread: webhook.thread(for: delivery), card: card, now: Date())
+            thread: webhook.thread(for: delivery), card: card, collapsed: webhook.collapsed(delivery), now: Date())
         let request = provider.request(for: message, config: config)
         try transport.start(key: name, url: provider.sendURL(target, for: message), request: request)
         let started = Date()  // reading the store took time: the real start
@@ -108,7 +108,7 @@ extension DeliveryHelper {
         queue.remove(name)
         inFlight[name] = InFlight(
             job: job, delivery: delivery, startedAt: started, provider: provider, thread: message.thread,
-            card: card)
+            card: card, collapsed: message.collapsed)
         logger.debug(
             "sending",
             metadata: ["delivery": "\(delivery.id)", "webhook": "\(delivery.webhookId)", "to": "\(target.redacted)"])
@@ -139,7 +139,9 @@ extension DeliveryHelper {
         guard let sent = inFlight.removeValue(forKey: name) else { return }
         let outcome = policy.outcome(
             of: result, provider: sent.provider, retriesUsed: sent.delivery.retriesUsed, manual: sent.delivery.manual,
-            toThread: sent.thread?.id != nil, editing: sent.card?.action == .edit, jitter: Double.random(in: -1...1))
+            toThread: sent.thread?.id != nil,
+            editing: sent.card?.action == .edit || sent.collapsed?.action == .collapsed,
+            jitter: Double.random(in: -1...1))
         var delivery = policy.record(outcome, of: result, on: sent.delivery, by: sent.provider, now: now)
         if outcome == .delivered, sent.provider is DiscordProvider, case .answered(_, _, let body) = result {
             delivery.sentMessageId = DiscordProvider.messageId(answer: body)
@@ -151,6 +153,17 @@ extension DeliveryHelper {
                 catching("keeping a status card") {
                     _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
                         $0.keep(card, messageId: id)
+                    }
+                }
+            }
+        }
+        if let window = sent.collapsed {
+            delivery.action = window.action
+            if let id = delivery.sentMessageId {
+                // Kept before the delivery is recorded, as a card is: the next repeat reads it.
+                catching("keeping a collapse window") {
+                    _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
+                        $0.keep(window, messageId: id)
                     }
                 }
             }
@@ -204,12 +217,11 @@ extension DeliveryHelper {
                 }
             }
         case .messageGone:
-            // Pending again and due now: its next send finds no message and posts a new card.
-            if let card = sent.card {
-                catching("forgetting a status card") {
-                    _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
-                        $0.forgetMessage(of: card)
-                    }
+            // Pending again and due now: its next send finds no message and posts a new one.
+            catching("forgetting an edited message") {
+                _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
+                    if let card = sent.card { $0.forgetMessage(of: card) }
+                    if let window = sent.collapsed { $0.forgetMessage(of: window) }
                 }
             }
         default:

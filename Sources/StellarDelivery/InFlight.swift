@@ -12,4 +12,7 @@ struct InFlight {
     var thread: ServerThread?
     /// The status card it posted or edited (`statusCard`), kept or forgotten by the answer.
     var card: ServerCard?
+    /// The collapse window it posted or edited the message of (`collapse`), kept or forgotten by
+    /// the answer.
+    var collapsed: CollapsedSend?
 }

@@ -116,13 +116,16 @@ class UserAPITestCase: XCTestCase {
         harness.send("PATCH", "/webhooks/\(id)", key: alice, json: json)
     }
 
-    /// The 400's details as "path: message".
+    /// The 400's details as "path: message", the path's steps joined by dots ("mentions.0.roles").
     func problems(_ response: Response) -> [String] {
         XCTAssertEqual(response.status, 400)
         guard case .array(let details)? = response.json?["details"] else { return [] }
         return details.map { detail in
             guard case .array(let path)? = detail["path"] else { return "?" }
-            return "\(path.first?.stringValue ?? "?"): \(detail["message"]?.stringValue ?? "")"
+            let steps = path.map { step in
+                if case .int(let index) = step { String(index) } else { step.stringValue ?? "?" }
+            }
+            return "\(steps.joined(separator: ".")): \(detail["message"]?.stringValue ?? "")"
         }
     }
 }

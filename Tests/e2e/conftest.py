@@ -493,6 +493,23 @@ class Service:
         record.update(changes)
         path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
+    def edit_stored_webhook(self, user, webhook_id, edit):
+        """Rewrites a stored webhook record with `edit` (a function changing the record, a dict,
+        in place): on files, appended to the user's log as a change of it, as an update is."""
+        if self.database:
+            record = json.loads(self.psql(f"SELECT record::jsonb FROM webhooks WHERE id = '{webhook_id}'")[0][0])
+            edit(record)
+            text = json.dumps(record, sort_keys=True).replace("'", "''")
+            self.psql(f"UPDATE webhooks SET record = '{text}' WHERE id = '{webhook_id}'")
+            return
+        log = self.data_dir / "users" / user / "webhooks.jsonl"
+        lines = [json.loads(line) for line in log.read_text().splitlines()]
+        last = next(line for line in reversed(lines) if (line.get("webhook") or {}).get("id") == webhook_id)
+        record = last["webhook"]
+        edit(record)
+        with log.open("a") as appended:
+            appended.write(json.dumps({"live": lines[-1]["live"], "webhook": record}, ensure_ascii=False) + "\n")
+
     def copy_stored_delivery(self, user, webhook_id, delivery_id, count):
         """Adds `count` copies of a stored delivery (new ids, the same record otherwise), as if
         queued after everything else: a long history without sending anything. Returns their ids."""

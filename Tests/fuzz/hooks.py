@@ -20,7 +20,8 @@ run_fuzz.py, which sets SWH_FUZZ_DISCORD to the fake Discord's host:port).
   cannot rule out), or any update (the stored option and provider are not known here). And one
   on `statusCard` or `statusCardOnly`: a create's `statusCard` with `threadPerServer`, or
   `statusCardOnly` without `statusCard` (rules between fields the document does not state), or
-  any update.
+  any update. And one on `collapse`: a create's for a provider other than Discord or with
+  `statusCardOnly`, or any update.
 - check `mentions_verdict`: a create's `mentions` are accepted exactly when the reference rule
   (mentions.py) takes them for the provider the body names or its URL implies.
 """
@@ -120,6 +121,8 @@ def webhook_url_verdict(ctx, response, case):
             refusable.add("threadPerServer")
         if label != "POST /webhooks" or _cards_refused(case.body):
             refusable.update({"statusCard", "statusCardOnly"})
+        if label != "POST /webhooks" or _collapse_refused(case.body):
+            refusable.add("collapse")
         explained = error == "Webhook limit reached" or (
             error == "Validation failed"
             and all(d.get("path", [None])[0] in refusable for d in body.get("details", [])))
@@ -141,6 +144,14 @@ def _cards_refused(body):
     with `threadPerServer`, or `statusCardOnly` without the card."""
     card = body.get("statusCard") is True
     return (card and body.get("threadPerServer") is True) or (body.get("statusCardOnly") is True and not card)
+
+
+def _collapse_refused(body):
+    """Whether a create's `collapse` is refused: for no Discord webhook, or with `statusCardOnly`
+    (a rule between fields the document does not state)."""
+    if not isinstance(body.get("collapse"), dict):
+        return False
+    return _provider(body) != "discord" or body.get("statusCardOnly") is True
 
 
 def _provider(body):

@@ -1,8 +1,9 @@
 /// The API's JSON shapes for stored records (docs/architecture.md: "A request"). Optional fields
 /// are always present, as null when unset; a webhook's options (`mentions`, `threadPerServer`,
-/// `statusCard`, `statusCardOnly`) only when set, so a webhook that sets none reads as it did
-/// before them. The threads and cards a webhook keeps are the helper's bookkeeping, not shown:
-/// each delivery names the thread it went to and the message it posted or edited.
+/// `statusCard`, `statusCardOnly`, `collapse`) only when set, so a webhook that sets none reads
+/// as it did before them. The threads, cards and collapse windows a webhook keeps are the
+/// helper's bookkeeping, not shown: each delivery names the thread it went to and the message it
+/// posted or edited.
 enum Rendering {
     static func webhook(_ webhook: Webhook, store: Store) throws -> [String: JSONValue] {
         try self.webhook(
@@ -33,6 +34,12 @@ enum Rendering {
         if webhook.threadPerServer == true { object["threadPerServer"] = .bool(true) }
         if webhook.statusCard == true { object["statusCard"] = .bool(true) }
         if webhook.statusCardOnly == true { object["statusCardOnly"] = .bool(true) }
+        if let collapse = webhook.collapse {
+            object["collapse"] = .object([
+                "events": .array(collapse.events.map { .string($0) }),
+                "windowSeconds": .int(Int64(collapse.windowSeconds)),
+            ])
+        }
         return object
     }
 

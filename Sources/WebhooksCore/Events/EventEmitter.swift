@@ -32,10 +32,13 @@ public struct EventEmitter {
             .reversed()  // oldest webhook first
             .flatMap { webhook in
                 // A statusCard webhook's card is kept by a delivery of its own, after the event
-                // message (none with statusCardOnly).
+                // message (none with statusCardOnly). Whether a collapsible message posts or
+                // edits is up to its window when it is sent.
                 var sends: [Delivery] = []
                 if webhook.statusCardOnly != true {
-                    sends.append(delivery(payload, of: event, to: webhook, at: timestamp))
+                    var message = delivery(payload, of: event, to: webhook, at: timestamp)
+                    if webhook.collapse?.events.contains(event) == true { message.collapsible = true }
+                    sends.append(message)
                 }
                 if webhook.statusCard == true {
                     var card = delivery(payload, of: event, to: webhook, at: timestamp)

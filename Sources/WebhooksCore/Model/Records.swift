@@ -33,6 +33,12 @@ public struct Webhook: Codable, Equatable, Sendable {
     /// Discord's answers; cleared when the option goes off or the URL changes (the messages are
     /// the old channel's). Never shown in the webhook's JSON.
     public var cards: [String: StatusCard]?
+    /// Which events' repeats about a server collapse into one message (`Collapse`); nil when none.
+    public var collapse: Collapse?
+    /// The open windows of a `collapse` webhook, by server id, then event. Written by the helper
+    /// from Discord's answers; cleared when the option goes off or changes, or the URL changes.
+    /// Never shown in the webhook's JSON.
+    public var windows: [String: [String: CollapseWindow]]?
     public var createdAt: String
     public var updatedAt: String
 
@@ -96,8 +102,11 @@ public struct Delivery: Codable, Equatable, Sendable {
     /// Whether it keeps its server's status card (`StatusCard`) rather than posting the event;
     /// nil for an event message.
     public var card: Bool?
-    /// What its last attempt did: posted a message or edited the card; nil until a card
-    /// delivery is sent (an event message is always a post).
+    /// Whether it is an event message a `collapse` webhook may collapse into its window's
+    /// message; nil otherwise.
+    public var collapsible: Bool?
+    /// What its last attempt did: posted a message, edited the card, or edited its collapse
+    /// window's message; nil until a card or collapsible delivery is sent (else always a post).
     public var action: DeliveryAction?
     /// The Discord message it posted or edited (the `id` of the `wait=true` answer); nil
     /// otherwise. Shown as `messageId`.
@@ -125,14 +134,15 @@ public struct Delivery: Codable, Equatable, Sendable {
     public var messageId: String { firstSendId ?? id }
 
     /// A new pending delivery of this one's message, created `now` (a manual retry, a recovery).
-    /// A manual retry of a card delivery keeps the card (it edits again); a recovery (`asPost`)
-    /// posts the event instead, for an old event must never put a card back on an older state.
+    /// A manual retry of a card or collapsible delivery keeps that (it edits again); a recovery
+    /// (`asPost`) posts the event instead, for an old event must never put a card back on an
+    /// older state.
     public func resend(id: String, now: String, asPost: Bool = false) -> Delivery {
         var again = Delivery(
             id: id, webhookId: webhookId, userId: userId, event: event, payload: payload, createdAt: now)
         again.retryOf = self.id
         again.firstSendId = messageId
-        if !asPost { again.card = card }
+        if !asPost { (again.card, again.collapsible) = (card, collapsible) }
         return again
     }
 }

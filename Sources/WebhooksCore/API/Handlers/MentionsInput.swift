@@ -57,28 +57,7 @@ enum MentionsInput {
             validation.fail(at: [], code: "invalid_type", "Expected object, received \(item.typeName)")
             return nil
         }
-        var events: [String] = []
-        switch validation.field("events", in: item, .array) {
-        case .absent:
-            validation.required("events")
-        case .value(let names) where names.isEmpty:
-            validation.fail("events", code: "too_small", "Array must contain at least 1 element(s)")
-        case .value(let names):
-            for (index, name) in names.enumerated() {
-                let path: [Validation.Step] = [.field("events"), .index(index)]
-                guard let text = name.stringValue else {
-                    validation.fail(at: path, code: "invalid_type", "Expected string, received \(name.typeName)")
-                    continue
-                }
-                guard let event = EventCatalogue.canonical(text) else {
-                    validation.fail(at: path, code: "invalid_enum_value", "Unknown event: \(text)")
-                    continue
-                }
-                if !events.contains(event) { events.append(event) }
-            }
-        case .null, .invalid:
-            break
-        }
+        let events = validation.eventNames(in: item)
         let roles = self.ids("roles", of: item, rule: ids?.roles, &validation)
         let users = self.ids("users", of: item, rule: ids?.users, &validation)
         guard validation.isEmpty, let roles, let users else { return nil }

@@ -9,6 +9,7 @@ struct NewWebhookInput {
     var threadPerServer: Bool
     var statusCard: Bool
     var statusCardOnly: Bool
+    var collapse: Collapse?
 
     /// The input, or the 400 to answer (`WebhookInput.parse` names every problem at once).
     static func parse(_ body: JSONValue, config: Config) -> Checked<NewWebhookInput> {
@@ -29,6 +30,6 @@ struct NewWebhookInput {
                 url: destination.url, provider: destination.provider, events: events, serverId: input.serverId ?? nil,
                 enabled: input.enabled ?? true, mentions: input.mentions ?? nil,
                 threadPerServer: input.threadPerServer ?? false, statusCard: input.statusCard.statusCard ?? false,
-                statusCardOnly: input.statusCard.statusCardOnly ?? false))
+                statusCardOnly: input.statusCard.statusCardOnly ?? false, collapse: input.collapse ?? nil))
     }
 }

@@ -51,6 +51,7 @@ struct WebhookHandlers {
         if input.threadPerServer { webhook.threadPerServer = true }
         if input.statusCard { webhook.statusCard = true }
         if input.statusCardOnly { webhook.statusCardOnly = true }
+        webhook.collapse = input.collapse
         var shownSecret: String?
         if input.provider.signsRequests {
             (webhook.signing, shownSecret) = try SigningSecrets.generate(for: webhook.id, box: context.secrets)
@@ -97,6 +98,12 @@ struct WebhookHandlers {
             if let only = input.statusCard.statusCardOnly { webhook.statusCardOnly = only ? true : nil }
             // Kept cards are messages of the old channel, and kept only while the option is on.
             if webhook.statusCard == nil || webhook.url != url { webhook.cards = nil }
+            // Open windows are messages of the old channel, counted by the old option.
+            if let collapse = input.collapse, collapse != webhook.collapse {
+                webhook.collapse = collapse
+                webhook.windows = nil
+            }
+            if webhook.collapse == nil || webhook.url != url { webhook.windows = nil }
             if let enabled = input.enabled {
                 webhook.enabled = enabled
                 // Re-enabling is the user's answer to a webhook we disabled.

@@ -11,6 +11,8 @@ struct WebhookInput {
     /// Absent: leave as is.
     var threadPerServer: Bool?
     var statusCard = StatusCardInput()
+    /// Absent: leave as is. `.some(nil)`: collapse nothing (JSON null).
+    var collapse: Collapse??
 
     /// A webhook's URL and the provider that delivers to it, checked together.
     struct Destination {
@@ -103,6 +105,10 @@ struct WebhookInput {
         input.statusCard = StatusCardInput.parse(
             body, provider: provider, threadPerServer: input.threadPerServer ?? current?.threadPerServer ?? false,
             current: current, validation: &validation)
+        input.collapse = CollapseInput.parse(
+            body, provider: provider,
+            statusCardOnly: input.statusCard.statusCardOnly ?? current?.statusCardOnly ?? false, current: current,
+            validation: &validation)
 
         var invalidEvents: [String] = []
         if let names {

@@ -64,19 +64,28 @@ public struct OutgoingMessage: Sendable {
     public var thread: ServerThread?
     /// The status card it posts or edits (`statusCard`); nil for an event message.
     public var card: ServerCard?
+    /// The collapse window it counts in (`collapse`); nil for a message that does not collapse.
+    public var collapsed: CollapsedSend?
     /// When this attempt starts.
     public var now: Date
 
     public init(
         delivery: Delivery, signingKeys: [[UInt8]] = [], pings: Pings = .none, thread: ServerThread? = nil,
-        card: ServerCard? = nil, now: Date
+        card: ServerCard? = nil, collapsed: CollapsedSend? = nil, now: Date
     ) {
         self.delivery = delivery
         self.signingKeys = signingKeys
         self.pings = pings
         self.thread = thread
         self.card = card
+        self.collapsed = collapsed
         self.now = now
+    }
+
+    /// The message this send edits in place: the status card's, or the collapse window's for a
+    /// repeat within it; nil for a post.
+    public var editedMessageId: String? {
+        card?.card.messageId ?? (collapsed?.action == .collapsed ? collapsed?.window.messageId : nil)
     }
 }
 

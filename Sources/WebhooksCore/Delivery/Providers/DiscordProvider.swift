@@ -8,8 +8,9 @@ import FoundationEssentials
 /// 5xx is worth another try. Buckets empty at `X-RateLimit-Remaining: 0`. A message to a forum
 /// thread (`threadPerServer`) names a new thread (`thread_name`) or posts to a kept one
 /// (`thread_id`), whose 404 Unknown Channel means the thread is gone, not the webhook. A status
-/// card (`statusCard`) is posted, then edited in place (`PATCH …/messages/{id}`), whose 404
-/// Unknown Message means the card was deleted.
+/// card (`statusCard`) is posted, then edited in place (`PATCH …/messages/{id}`), and so is a
+/// collapse window's message by each repeat (`collapse`); a 404 Unknown Message there means the
+/// message was deleted.
 public struct DiscordProvider: DeliveryProvider {
     public let name = "discord"
     public let displayName = "Discord"
@@ -40,28 +41,35 @@ public struct DiscordProvider: DeliveryProvider {
     static let unknownMessage: Int64 = 10008
 
     public func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest {
+        let method = message.editedMessageId == nil ? "POST" : "PATCH"
         if let card = message.card {
             return DeliveryRequest(
-                method: card.action == .edit ? "PATCH" : "POST",
-                body: StatusCardMessage.body(for: card, footer: config.discordFooter).serialized(),
+                method: method, body: StatusCardMessage.body(for: card, footer: config.discordFooter).serialized(),
                 headers: [("Content-Type", "application/json")])
         }
-        var body = DiscordMessage.body(
-            for: message.delivery.payload, footer: config.discordFooter, pings: message.pings)
-        if let thread = message.thread, thread.id == nil, case .object(var fields) = body {
+        let payload = message.delivery.payload
+        var body =
+            if let window = message.collapsed, window.window.count > 1 {
+                CollapsedMessage.body(for: payload, window: window, footer: config.discordFooter, pings: message.pings)
+            } else {
+                DiscordMessage.body(for: payload, footer: config.discordFooter, pings: message.pings)
+            }
+        if method == "POST", let thread = message.thread, thread.id == nil, case .object(var fields) = body {
             fields["thread_name"] = .string(DiscordMessage.clip(thread.name, Self.threadNameLimit))
             body = .object(fields)
         }
-        return DeliveryRequest(body: body.serialized(), headers: [("Content-Type", "application/json")])
+        return DeliveryRequest(method: method, body: body.serialized(), headers: [("Content-Type", "application/json")])
     }
 
     /// The webhook's URL (which has `?wait=true`), with `thread_id` for a kept thread. An edit
-    /// goes to the card's message (`/messages/{id}`), without `wait` (an edit always answers with
-    /// the message) but with the URL's own `thread_id`, which a message in a thread needs.
+    /// goes to its message (`/messages/{id}`), without `wait` (an edit always answers with the
+    /// message) but with the thread the message is in: the URL's own `thread_id`, or the kept
+    /// thread of a collapse window's message in a forum (`threadPerServer`).
     public func sendURL(_ target: DeliveryTarget, for message: OutgoingMessage) -> String {
-        if let id = message.card?.card.messageId {
+        if let id = message.editedMessageId {
             let parts = target.sendURL.split(separator: "?", maxSplits: 1)
-            let query = parts.dropFirst().first?.split(separator: "&").filter { $0 != "wait=true" } ?? []
+            var query = parts.dropFirst().first?.split(separator: "&").filter { $0 != "wait=true" } ?? []
+            if let thread = message.thread?.id { query.append("thread_id=\(thread)") }
             return parts[0] + "/messages/\(id)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         }
         guard let id = message.thread?.id else { return target.sendURL }
@@ -97,7 +105,7 @@ public struct DiscordProvider: DeliveryProvider {
         case 404 where answer.code == Self.unknownMessage:
             return .messageGone(
                 error:
-                    "Discord answered \(answer.summary): the status card was deleted, so a new one is posted"
+                    "Discord answered \(answer.summary): the message edited was deleted, so a new one is posted"
             )
         case 404, 401:
             return .gone(reason: "Discord answered \(answer.summary): the webhook no longer exists, so it was disabled")
