@@ -11,6 +11,8 @@ SIGKILLed at random instants (seeded). Afterwards, with the service up again and
 - the stable server's status card (a webhook with statusCardOnly; each event follows a PUT of the
   server's status `S-n`) is left on a state no older than the last acknowledged event's: the last
   card the fake accepted shows `S-k`, k at least the last acknowledged PUT before that event;
+- a webhook that collapses the stable event has a record of every acknowledged event, each
+  delivered and naming the message that carried it (the first `post`, the others `collapsed`);
 - a 2xx PUT/DELETE /servers is what `servers list` shows;
 - every file in data_dir parses (*.json is JSON, each webhooks.jsonl whole lines of JSON whose
   `live` counts agree with a replay, deliveries.idx whole 37-byte `uuid\\n` records), nothing
@@ -194,7 +196,7 @@ class Chaos:
                 op = self.call(Op("event", n), "POST", "/events", skey,
                                {"event": STABLE_EVENT, "serverId": self.stable_server,
                                 "data": {"n": n}}, headers)
-                wanted = len(self.stable_hooks) + 1  # and the card's
+                wanted = len(self.stable_hooks) + 2  # and the card's, and the collapsing webhook's
                 if op.outcome == "ack" and not (op.status == 202 and isinstance(op.body, dict)
                                                 and op.body.get("deliveries") == wanted):
                     self.problem(f"POST /events acknowledged, but not {wanted} deliveries: {op!r}")
@@ -398,6 +400,8 @@ def run_chaos(make_service, fake, record_property):
     chaos.card_hook = chaos.next_discord_id()
     svc.create_webhook(owner_key, events=[STABLE_EVENT], url=fake.url(chaos.card_hook, "tok"),
                        statusCard=True, statusCardOnly=True)
+    collapsing = svc.create_webhook(owner_key, events=[STABLE_EVENT], url=fake.url(chaos.next_discord_id(), "tok"),
+                                    collapse={"events": [STABLE_EVENT], "windowSeconds": 86400})
     chaos.server_owner, _ = svc.new_user()
     users = [svc.new_user() for _ in range(CHURN_THREADS)]
 
@@ -467,6 +471,26 @@ def run_chaos(make_service, fake, record_property):
     while time.monotonic() < card_deadline and card_state() < floor:
         time.sleep(0.5)
     card_found = card_state()
+
+    # -- the collapsing webhook: a record of every acknowledged event, each saying what carried it -
+    def collapse_records():
+        records, offset = [], 0
+        while True:
+            status, _, page = svc.request(
+                "GET", f"/webhooks/{collapsing['id']}/deliveries?limit=100&offset={offset}", key=owner_key)
+            assert status == 200, (status, page)
+            records += page["deliveries"]
+            offset += 100
+            if offset >= page["total"]:
+                return records
+
+    collapse_deadline = time.monotonic() + 30
+    while time.monotonic() < collapse_deadline and any(d["status"] == "pending" for d in collapse_records()):
+        time.sleep(0.5)
+    collapsed = collapse_records()
+    collapse_problems = [d for d in collapsed if d["status"] != "delivered" or not d["messageId"]
+                         or d["action"] not in ("post", "collapsed")]
+    collapse_counts = Counter(d["action"] for d in collapsed)
 
     # -- a last kill -9 of the master and a start: no stray temp files, every file parses ---------
     chaos.kill_master()
@@ -570,7 +594,7 @@ def run_chaos(make_service, fake, record_property):
         "changes_acked": changes_acked, "changes_found": changes_found,
         "deliveries_acked": len(expected), "deliveries_found": len(expected) - len(missing_deliveries),
         "tests_acked": tests_acked, "tests_found": tests_found,
-        "card_floor": floor, "card_found": card_found,
+        "card_floor": floor, "card_found": card_found, "collapse_records": dict(collapse_counts),
         "unanswered_changes_that_happened": len(chaos.happened_unanswered),
         "of_them_with_no_kill_in_flight": sum(not chaos.near_a_kill(op) for op in chaos.happened_unanswered),
         "files": dict(file_counts), "stray_temp_files_removed_at_start": stray_removed,
@@ -588,6 +612,10 @@ def run_chaos(make_service, fake, record_property):
     assert not state_problems, "acknowledged changes not there:\n" + "\n".join(state_problems[:10])
     assert not unexplained, "refused requests that should have been served:\n" + "\n".join(unexplained[:10])
     assert not test_problems, "\n".join(test_problems[:10])
+    assert len(collapsed) >= len(events_acked), \
+        f"{len(events_acked)} acknowledged events, {len(collapsed)} records of the collapsing webhook"
+    assert not collapse_problems, f"records of the collapsing webhook not delivered or naming no message: " \
+        f"{collapse_problems[:5]}"
     assert card_found >= floor, f"the status card shows S-{card_found}, older than S-{floor}, the status of the " \
         f"last acknowledged event ({last_event})"
     assert sum(chaos.kills.values()) >= ROUNDS // 2, chaos.kills
