@@ -146,40 +146,12 @@ extension DeliveryHelper {
         if outcome == .delivered, sent.provider is DiscordProvider, case .answered(_, _, let body) = result {
             delivery.sentMessageId = DiscordProvider.messageId(answer: body)
         }
-        if let card = sent.card {
-            delivery.action = card.action
-            if let id = delivery.sentMessageId {
-                // Kept before the delivery is recorded, as a thread is: the next card reads it.
-                catching("keeping a status card") {
-                    _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
-                        $0.keep(card, messageId: id)
-                    }
-                }
-            }
-        }
-        if let window = sent.collapsed {
-            delivery.action = window.action
-            if let id = delivery.sentMessageId {
-                // Kept before the delivery is recorded, as a card is: the next repeat reads it.
-                catching("keeping a collapse window") {
-                    _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
-                        $0.keep(window, messageId: id)
-                    }
-                }
-            }
-        }
-        if let thread = sent.thread, outcome == .delivered, case .answered(_, _, let body) = result {
+        if let card = sent.card { delivery.action = card.action }
+        if let window = sent.collapsed { delivery.action = window.action }
+        if sent.thread != nil, outcome == .delivered, case .answered(_, _, let body) = result {
             delivery.threadId = DiscordProvider.threadId(answer: body)
-            // Kept before the delivery is recorded, which lets the next send to this webhook
-            // start (on any host: the claim waits for the record), so that one reads it.
-            if let id = delivery.threadId, id != thread.id {
-                catching("keeping a thread") {
-                    _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) {
-                        $0.keep(threadId: id, for: thread)
-                    }
-                }
-            }
         }
+        keepWhatTheAnswerMade(sent, delivery)
         let providerName = sent.provider.name
         board?.sent(by: providerName, seconds: now.timeIntervalSince(sent.startedAt))
         // Counted before anyone can read the record (Discord has answered: it is final either way).
@@ -256,6 +228,24 @@ extension DeliveryHelper {
                 metadata: [
                     "delivery": "\(delivery.id)", "error": "\(error)", "next": "\(delivery.nextAttemptAt ?? "-")",
                 ])
+        }
+    }
+
+    /// What an answer made that later sends need (the card's or the collapse window's message, a
+    /// new thread's id), kept on the webhook in one write before the delivery is recorded: the next
+    /// send to this webhook (on any host: the claim waits for the record) reads it.
+    func keepWhatTheAnswerMade(_ sent: InFlight, _ delivery: Delivery) {
+        let messageId = delivery.sentMessageId
+        let newThread = sent.thread.flatMap { thread in
+            delivery.threadId.flatMap { $0 == thread.id ? nil : (id: $0, thread: thread) }
+        }
+        guard (messageId != nil && (sent.card != nil || sent.collapsed != nil)) || newThread != nil else { return }
+        catching("keeping what the answer made") {
+            _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) { webhook in
+                if let messageId, let card = sent.card { webhook.keep(card, messageId: messageId) }
+                if let messageId, let window = sent.collapsed { webhook.keep(window, messageId: messageId) }
+                if let newThread { webhook.keep(threadId: newThread.id, for: newThread.thread) }
+            }
         }
     }
 
