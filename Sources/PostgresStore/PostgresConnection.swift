@@ -31,6 +31,9 @@ public final class PostgresConnection: @unchecked Sendable {
     private let conninfo: String
     private var connection: OpaquePointer?
     private var inTransaction = false
+    /// The statements prepared on the current connection, by their text: each is parsed and
+    /// planned once per connection, not at every call (a new connection has none).
+    private var prepared: [String: String] = [:]
 
     /// `url`: a libpq URI. Nothing is connected until the first statement.
     public init(url: String) throws {
@@ -71,6 +74,7 @@ public final class PostgresConnection: @unchecked Sendable {
             throw Failure(message: "connecting to the database: \(message)", state: nil, isStorageUnavailable: true)
         }
         connection = fresh
+        prepared.removeAll()
         // Bounded waits: a statement or a lock never holds a request for long.
         _ = try run(
             fresh, "SET statement_timeout = '15s'; SET lock_timeout = '10s'; SET client_min_messages = warning", [],
@@ -164,12 +168,24 @@ public final class PostgresConnection: @unchecked Sendable {
     private func run(_ connection: OpaquePointer, _ sql: String, _ parameters: [String?], script: Bool = false) throws
         -> Rows
     {
-        let result =
-            script
-            ? stellar_pq_exec_script(connection, sql)
-            : Self.withCStrings(parameters) { values in
-                stellar_pq_exec(connection, sql, Int32(parameters.count), values)
-            }
+        if script { return try rows(of: stellar_pq_exec_script(connection, sql), on: connection) }
+        let name = try prepared[sql] ?? prepare(sql, parameters: parameters.count, on: connection)
+        return try rows(
+            of: Self.withCStrings(parameters) { values in
+                stellar_pq_exec_prepared(connection, name, Int32(parameters.count), values)
+            }, on: connection)
+    }
+
+    /// Prepares `sql` on `connection` under a name of its own; the name once the server took it.
+    private func prepare(_ sql: String, parameters: Int, on connection: OpaquePointer) throws -> String {
+        let name = "s\(prepared.count + 1)"
+        _ = try rows(of: stellar_pq_prepare(connection, name, sql, Int32(parameters)), on: connection)
+        prepared[sql] = name
+        return name
+    }
+
+    /// `result`'s rows, freed; a failure thrown with its SQLSTATE.
+    private func rows(of result: OpaquePointer?, on connection: OpaquePointer) throws -> Rows {
         defer { if let result { stellar_pq_clear(result) } }
         guard let result, stellar_pq_result_ok(result) != 0 else {
             let state = result.flatMap { stellar_pq_result_sqlstate($0) }.map { String(cString: $0) }

@@ -12,8 +12,8 @@ static struct {
     void (*finish)(PGconn *);
     int (*socket)(const PGconn *);
     PGresult *(*exec)(PGconn *, const char *);
-    PGresult *(*exec_params)(PGconn *, const char *, int, const Oid *, const char *const *, const int *,
-                             const int *, int);
+    PGresult *(*prepare)(PGconn *, const char *, const char *, int, const Oid *);
+    PGresult *(*exec_prepared)(PGconn *, const char *, int, const char *const *, const int *, const int *, int);
     ExecStatusType (*result_status)(const PGresult *);
     char *(*result_error_message)(const PGresult *);
     char *(*result_error_field)(const PGresult *, int);
@@ -46,7 +46,8 @@ int stellar_pq_load(char *error, unsigned long errorSize) {
     LOAD(finish, "PQfinish")
     LOAD(socket, "PQsocket")
     LOAD(exec, "PQexec")
-    LOAD(exec_params, "PQexecParams")
+    LOAD(prepare, "PQprepare")
+    LOAD(exec_prepared, "PQexecPrepared")
     LOAD(result_status, "PQresultStatus")
     LOAD(result_error_message, "PQresultErrorMessage")
     LOAD(result_error_field, "PQresultErrorField")
@@ -71,8 +72,11 @@ const char *stellar_pq_error_message(const PGconn *conn) { return pq.error_messa
 void stellar_pq_finish(PGconn *conn) { pq.finish(conn); }
 int stellar_pq_socket(const PGconn *conn) { return pq.socket(conn); }
 
-PGresult *stellar_pq_exec(PGconn *conn, const char *command, int count, const char *const *values) {
-    return pq.exec_params(conn, command, count, NULL, values, NULL, NULL, 0);
+PGresult *stellar_pq_prepare(PGconn *conn, const char *name, const char *command, int count) {
+    return pq.prepare(conn, name, command, count, NULL);
+}
+PGresult *stellar_pq_exec_prepared(PGconn *conn, const char *name, int count, const char *const *values) {
+    return pq.exec_prepared(conn, name, count, values, NULL, NULL, 0);
 }
 PGresult *stellar_pq_exec_script(PGconn *conn, const char *script) { return pq.exec(conn, script); }
 int stellar_pq_result_ok(const PGresult *result) {

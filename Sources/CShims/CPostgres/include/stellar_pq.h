@@ -18,8 +18,11 @@ const char *stellar_pq_error_message(const PGconn *conn);
 void stellar_pq_finish(PGconn *conn);
 int stellar_pq_socket(const PGconn *conn);
 
-// Text parameters and text results, the only kind the store uses.
-PGresult *stellar_pq_exec(PGconn *conn, const char *command, int count, const char *const *values);
+// Prepares `command` as statement `name` on this connection (the server parses and plans it once);
+// stellar_pq_exec_prepared runs it by name. Text parameters and text results, the only kind the
+// store uses.
+PGresult *stellar_pq_prepare(PGconn *conn, const char *name, const char *command, int count);
+PGresult *stellar_pq_exec_prepared(PGconn *conn, const char *name, int count, const char *const *values);
 // Several statements at once, without parameters (a migration).
 PGresult *stellar_pq_exec_script(PGconn *conn, const char *script);
 // 1: a command or query that succeeded; 0: an error (see the message and SQLSTATE).
