@@ -23,10 +23,26 @@ extension PostgresStore {
         }
     }
 
-    /// Rendered every time: any host may have changed the list since.
+    /// Rendered again only when the rows it shows changed, on any host: the fingerprint is every
+    /// listed webhook's id and row version (`xmin`, new at every insert or update, so a count a
+    /// fan-out moved too) and its server's row version, read in one statement before rendering. A
+    /// change committed after that read moves the next request's fingerprint.
     public func webhookList(userId: String, render: () throws -> [UInt8]) throws -> [UInt8] {
-        try render()
+        guard let fingerprint = try db.execute(Self.listFingerprint, [userId]).first?[0] ?? nil else {
+            return try render()  // no webhooks: nothing worth keeping
+        }
+        if let kept = listCache.answer(userId: userId, fingerprint: fingerprint) { return kept }
+        let body = try render()
+        listCache.keep(body, userId: userId, fingerprint: fingerprint)
+        return body
     }
+
+    /// NULL for a user without webhooks. md5 keeps it short however many webhooks are listed.
+    static let listFingerprint = """
+        SELECT md5(string_agg(w.id || ':' || w.xmin || ':' || coalesce(s.xmin::text, '-'), ',' ORDER BY w.id))
+        FROM webhooks w LEFT JOIN servers s ON s.id = w.record::json->>'serverId'
+        WHERE w.user_id = $1
+        """
 
     public func webhook(userId: String, id: String) throws -> Webhook? {
         guard Identifier.isUUID(id) else { return nil }
@@ -100,8 +116,9 @@ extension PostgresStore {
             """, [id, webhookId, userId])
     }
 
-    /// One transaction for the whole fan-out: numbered rows and outbox entries, then a NOTIFY
-    /// that wakes every host's helper when it commits.
+    /// One transaction for the whole fan-out, in two statements whatever its size: the webhooks'
+    /// counts moved, then the numbered rows and outbox entries written and every host's helper
+    /// woken (a NOTIFY delivered when it commits).
     @discardableResult
     public func queue(_ deliveries: [Delivery], userId: String) throws -> [Delivery] {
         guard !deliveries.isEmpty else { return [] }
@@ -112,20 +129,23 @@ extension PostgresStore {
     /// it queues in the same transaction).
     func queueInTransaction(_ deliveries: [Delivery], userId: String) throws -> [Delivery] {
         let queuedAt = clock()
+        let sequence = Dictionary(uniqueKeysWithValues: deliveries.enumerated().map { ($1.id, $0) })
+        let groups = Dictionary(grouping: deliveries, by: \.webhookId)
+        let ids = groups.keys.sorted()
+        // Each webhook's count after this fan-out; a webhook deleted meanwhile is not returned.
+        let totals = Dictionary(
+            uniqueKeysWithValues: try db.execute(
+                Self.countDeliveries,
+                [ids, ids.map { String(groups[$0]?.count ?? 0) }].map(PostgresArray.literal) + [userId]
+            ).values.compactMap { row in row[0].flatMap { id in Int(row[1] ?? "").map { (id, $0) } } })
         var queued: [Delivery] = []
         var rows:
             (
                 ids: [String], webhooks: [String], positions: [String], created: [String], records: [String],
                 names: [String]
             ) = ([], [], [], [], [], [])
-        let sequence = Dictionary(uniqueKeysWithValues: deliveries.enumerated().map { ($1.id, $0) })
-        // Webhooks in a fixed order, so two fan-outs never wait on each other in a circle.
-        for (webhookId, group) in Dictionary(grouping: deliveries, by: \.webhookId).sorted(by: { $0.key < $1.key }) {
-            let counted = try db.execute(
-                "UPDATE webhooks SET delivery_count = delivery_count + $3 WHERE id = $1 AND user_id = $2 RETURNING delivery_count",
-                [webhookId, userId, String(group.count)]
-            ).first
-            guard let total = Int(counted?[0] ?? "") else { continue }  // deleted meanwhile
+        for webhookId in ids {
+            guard let group = groups[webhookId], let total = totals[webhookId] else { continue }
             for (index, delivery) in group.enumerated() {
                 rows.ids.append(delivery.id)
                 rows.webhooks.append(webhookId)
@@ -140,19 +160,37 @@ extension PostgresStore {
         }
         guard !queued.isEmpty else { return [] }
         try db.execute(
-            """
-            INSERT INTO deliveries (id, webhook_id, position, created_at, pending, record)
-            SELECT id, webhook_id, position, created_at, true, record
-            FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[]) AS r (id, webhook_id, position, created_at, record)
-            """, [rows.ids, rows.webhooks, rows.positions, rows.created, rows.records].map(PostgresArray.literal))
-        try db.execute(
-            """
-            INSERT INTO outbox (name, delivery_id, webhook_id)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-            """, [rows.names, rows.ids, rows.webhooks].map(PostgresArray.literal))
-        try db.execute("NOTIFY \(Self.outboxChannel)")
+            Self.insertDeliveries,
+            [rows.ids, rows.webhooks, rows.positions, rows.created, rows.records, rows.names].map(
+                PostgresArray.literal))
         return queued
     }
+
+    /// Adds `$2[i]` to the count of webhook `$1[i]` of user `$3`; returns the new counts. The rows
+    /// are locked in id order first, so two fan-outs never wait on each other in a circle.
+    static let countDeliveries = """
+        WITH counts AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS c (id, n)),
+        locked AS MATERIALIZED (
+            SELECT w.id FROM webhooks w JOIN counts USING (id) WHERE w.user_id = $3 ORDER BY w.id FOR UPDATE OF w
+        )
+        UPDATE webhooks w SET delivery_count = w.delivery_count + counts.n
+        FROM counts JOIN locked USING (id) WHERE w.id = counts.id
+        RETURNING w.id, w.delivery_count
+        """
+
+    /// The deliveries' rows and outbox entries in one statement, and the helpers' wake-up call.
+    static let insertDeliveries = """
+        WITH rows AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[])
+                AS r (id, webhook_id, position, created_at, record, name)
+        ),
+        delivered AS (
+            INSERT INTO deliveries (id, webhook_id, position, created_at, pending, record)
+            SELECT id, webhook_id, position, created_at, true, record FROM rows
+        ),
+        entered AS (INSERT INTO outbox (name, delivery_id, webhook_id) SELECT name, id, webhook_id FROM rows)
+        SELECT pg_notify('\(outboxChannel)', '')
+        """
 
     /// Helpers LISTEN here: something was queued.
     static let outboxChannel = "stellar_webhooks_outbox"

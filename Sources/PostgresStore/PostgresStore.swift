@@ -5,8 +5,9 @@ import WebhooksCore
 /// The PostgreSQL store (docs/architecture.md: "Storage"): what several hosts behind one nginx
 /// share. The same records as the flat-file store, as JSON documents in rows; every method is one
 /// transaction, and the rows it changes are locked in a fixed order (user, then webhook), so
-/// workers, helpers and commands on any host write at once. No read is cached: a write through
-/// one host is read through every other on the next request.
+/// workers, helpers and commands on any host write at once. A write through one host is read
+/// through every other on the next request: the one copy kept, a user's `GET /webhooks` answer, is
+/// used only after the database confirmed its rows unchanged (`webhookList`).
 public final class PostgresStore: StoreBackend, HostCoordination, @unchecked Sendable {
     let db: PostgresConnection
     /// This host's `data_dir`: its helper's lock and socket, and its manual-send places.
@@ -17,6 +18,8 @@ public final class PostgresStore: StoreBackend, HostCoordination, @unchecked Sen
     /// and a margin. A helper killed mid-send lets it pass, and another host sends it.
     let leaseSeconds: Int
     let clock: @Sendable () -> Date
+    /// This process's `GET /webhooks` answers, each used only while its rows are unchanged.
+    let listCache = WebhookListCache()
 
     public init(url: String, dataDir: String, leaseSeconds: Int = 60, clock: @escaping @Sendable () -> Date) throws {
         self.db = try PostgresConnection(url: url)

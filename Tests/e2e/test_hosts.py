@@ -99,6 +99,38 @@ def test_two_hosts_share_keys_and_every_write(make_service, discord, tmp_path):
 
 
 @pytest.mark.postgres_only
+def test_a_list_kept_by_one_host_follows_every_write_through_the_other(make_service, discord, tmp_path):
+    # Host b's workers keep each user's GET /webhooks answer while the database reports its rows
+    # unchanged: every kind of write through host a must show in b's very next answers.
+    hosts = Hosts(make_service, discord, tmp_path)
+    a, b = hosts.a, hosts.b
+    user, key = a.new_user()
+    server = a.new_server(user, name="Before")
+    hook = a.create_webhook(key, url=discord.url(new_discord_id()), serverId=server)
+
+    def listed():
+        answers = [b.request("GET", "/webhooks", key=key) for _ in range(6)]  # several reach each worker
+        assert all(status == 200 for status, _, _ in answers), answers
+        assert all(body == answers[0][2] for _, _, body in answers), answers
+        return answers[0][2]
+
+    assert [w["id"] for w in listed()] == [hook["id"]]
+    assert a.request("PATCH", f"/webhooks/{hook['id']}", key=key, body={"events": ["backup.created"]})[0] == 200
+    assert listed()[0]["events"] == ["backup.created"]
+    a.put_server(server, "After", user)
+    assert listed()[0]["server"]["name"] == "After"
+    skey = a.service_key("panel-list")
+    assert a.post_event(skey, "backup.created", server)[0] == 202
+    assert listed()[0]["_count"]["deliveries"] == 1
+    made = a.create_webhook(key, url=discord.url(new_discord_id()))
+    assert {w["id"] for w in listed()} == {hook["id"], made["id"]}
+    assert a.request("DELETE", f"/webhooks/{made['id']}", key=key)[0] == 200
+    assert [w["id"] for w in listed()] == [hook["id"]]
+    a.cli("servers", "remove", server)
+    assert listed() == []
+
+
+@pytest.mark.postgres_only
 def test_a_host_with_another_secret_refuses_to_start(make_service, discord, tmp_path):
     hosts = Hosts(make_service, discord, tmp_path)
     for secret_file, says in [(tmp_path / "other.key", "not the secret"), (tmp_path / "missing" / "none.key", "does not exist")]:
