@@ -50,18 +50,11 @@ extension PostgresStore {
             Webhook.self, "SELECT record FROM webhooks WHERE id = $1 AND user_id = $2", [id, userId])
     }
 
+    /// One statement (`create_webhook`, migration 2): the user's row locked, the count, the insert.
     public func createWebhook(_ webhook: Webhook, limit: Int) throws -> Bool {
-        try db.transaction {
-            try lockUser(webhook.userId)
-            let count =
-                Int(try db.execute("SELECT count(*) FROM webhooks WHERE user_id = $1", [webhook.userId])[0, 0] ?? "0")
-                ?? 0
-            guard count < limit else { return false }
-            try db.execute(
-                "INSERT INTO webhooks (id, user_id, created_at, record) VALUES ($1, $2, $3, $4)",
-                [webhook.id, webhook.userId, webhook.createdAt, try text(webhook)])
-            return true
-        }
+        try db.execute(
+            "SELECT create_webhook($1, $2, $3, $4, $5)",
+            [webhook.id, webhook.userId, webhook.createdAt, try text(webhook), String(limit)])[0, 0] == "t"
     }
 
     public func updateWebhook(userId: String, id: String, _ change: (inout Webhook) throws -> Void) throws -> Webhook? {
