@@ -7,8 +7,9 @@ import WebhooksCore
 /// (docs/architecture.md, "A delivery").
 extension DeliveryHelper {
     /// Starts every send the gate allows, in order: manual sends first, then queue order. Only
-    /// the first due delivery of each Discord webhook is considered, so first attempts to it
-    /// leave in the order they were queued.
+    /// the first due delivery of each webhook that is sent is considered, so first attempts to it
+    /// leave in the order they were queued; one finished or held without a send (a collapsed
+    /// repeat) lets the next be considered at once.
     func startDueSends(now: Date) {
         guard !outage.isActive else { return }  // no outcome could be recorded
         var considered = Set<String>()
@@ -19,6 +20,7 @@ extension DeliveryHelper {
             else { continue }
             do {
                 try begin(name, job, now: now)
+                if inFlight[name] == nil { considered.remove(job.rateLimitKey) }
             } catch let error as DecodingError {
                 setAside(name, error)
             } catch {
@@ -98,9 +100,28 @@ extension DeliveryHelper {
             return try finishUnsent(
                 name, delivery, of: provider.name, error: "The webhook no longer keeps status cards", now: now)
         }
+        var collapsed: CollapsedSend?
+        if provider.editsMessages {
+            collapsed = webhook.collapsed(delivery)
+        } else {
+            switch webhook.summaryStep(delivery, now: now) {
+            case .send(let send)?: collapsed = send
+            case .hold(let send, let carrier, let until)?:
+                return try hold(
+                    name, delivery, send, carrier: carrier, until: until, key: job.rateLimitKey, now: now)
+            case .follow(let carrier)?:
+                return try follow(
+                    name, delivery, carrier: carrier, of: provider.name, key: job.rateLimitKey, now: now)
+            case .lost?:
+                return try finishUnsent(
+                    name, delivery, of: provider.name,
+                    error: "Its collapse window is no longer kept, so there is no summary to send", now: now)
+            case nil: break
+            }
+        }
         let message = OutgoingMessage(
             delivery: delivery, signingKeys: signingKeys, pings: webhook.pings(for: delivery.event),
-            thread: webhook.thread(for: delivery), card: card, collapsed: webhook.collapsed(delivery), now: Date())
+            thread: webhook.thread(for: delivery), card: card, collapsed: collapsed, now: Date())
         let request = provider.request(for: message, config: config)
         try transport.start(key: name, url: provider.sendURL(target, for: message), request: request)
         let started = Date()  // reading the store took time: the real start
@@ -145,9 +166,12 @@ extension DeliveryHelper {
         var delivery = policy.record(outcome, of: result, on: sent.delivery, by: sent.provider, now: now)
         if outcome == .delivered, sent.provider is DiscordProvider, case .answered(_, _, let body) = result {
             delivery.sentMessageId = DiscordProvider.messageId(answer: body)
+        } else if outcome == .delivered, sent.collapsed != nil {
+            delivery.sentMessageId = delivery.messageId  // Slack's and http's own: webhook-id
         }
         if let card = sent.card { delivery.action = card.action }
         if let window = sent.collapsed { delivery.action = window.action }
+        if let window = sent.collapsed, window.isSummary { delivery.summary = window.window }
         if sent.thread != nil, outcome == .delivered, case .answered(_, _, let body) = result {
             delivery.threadId = DiscordProvider.threadId(answer: body)
         }
@@ -239,11 +263,14 @@ extension DeliveryHelper {
         let newThread = sent.thread.flatMap { thread in
             delivery.threadId.flatMap { $0 == thread.id ? nil : (id: $0, thread: thread) }
         }
-        guard (messageId != nil && (sent.card != nil || sent.collapsed != nil)) || newThread != nil else { return }
+        let keepsWindow = sent.collapsed.map { !$0.isSummary } ?? false
+        guard (messageId != nil && (sent.card != nil || keepsWindow)) || newThread != nil else { return }
         catching("keeping what the answer made") {
             _ = try store.updateWebhook(userId: delivery.userId, id: delivery.webhookId) { webhook in
                 if let messageId, let card = sent.card { webhook.keep(card, messageId: messageId) }
-                if let messageId, let window = sent.collapsed { webhook.keep(window, messageId: messageId) }
+                if let messageId, let window = sent.collapsed, !window.isSummary {
+                    webhook.keep(window, messageId: messageId)
+                }
                 if let newThread { webhook.keep(threadId: newThread.id, for: newThread.thread) }
             }
         }

@@ -3,7 +3,7 @@ import XCTest
 @testable import WebhooksCore
 
 /// `collapse` through the API: an object of catalogue events and a window of 60 to 86,400
-/// seconds, with each problem at its path; for Discord only and not with statusCardOnly; read
+/// seconds, with each problem at its path; for every provider but not with statusCardOnly; read
 /// back only when set; PATCH replaces it and null clears it; turning it off, changing it or
 /// moving the URL forgets the open windows; events queue collapsible messages.
 final class CollapseAPITests: UserAPITestCase {
@@ -67,14 +67,11 @@ final class CollapseAPITests: UserAPITestCase {
         }
     }
 
-    func testDiscordOnlyAndNotWithStatusCardOnly() {
+    func testEveryProviderButNotWithStatusCardOnly() throws {
         let collapse = #""collapse":{"events":["server.crashed"],"windowSeconds":600}"#
+        XCTAssertEqual(create(#"{"url":"\#(slackURL)","events":["server.crashed"],\#(collapse)}"#).status, 201)
         XCTAssertEqual(
-            problems(create(#"{"url":"\#(slackURL)","events":["server.crashed"],\#(collapse)}"#)),
-            ["collapse: collapse is Discord-only for now"])
-        XCTAssertEqual(
-            problems(create(#"{"url":"\#(httpURL)","provider":"http","events":["server.crashed"],\#(collapse)}"#)),
-            ["collapse: collapse is Discord-only for now"])
+            create(#"{"url":"\#(httpURL)","provider":"http","events":["server.crashed"],\#(collapse)}"#).status, 201)
         XCTAssertEqual(
             problems(
                 create(
@@ -87,12 +84,10 @@ final class CollapseAPITests: UserAPITestCase {
         XCTAssertEqual(
             create(#"{"url":"\#(validURL)","events":["server.crashed"],"statusCard":true,\#(collapse)}"#).status, 201)
         let id = collapsing()
+        let moved = patch(id, #"{"url":"\#(slackURL)"}"#)
+        XCTAssertEqual(moved.status, 200)
         XCTAssertEqual(
-            problems(patch(id, #"{"url":"\#(slackURL)"}"#)),
-            [
-                #"collapse: The webhook has collapse, which is Discord-only for now: with a new provider, send "collapse": null"#
-            ])
-        XCTAssertEqual(patch(id, #"{"url":"\#(slackURL)","collapse":null}"#).status, 200)
+            try XCTUnwrap(JSONValue.parse(moved.body))["collapse"]?["windowSeconds"], .int(600), "kept with Slack")
     }
 
     func testPatchReplacesNullClearsAndWindowsAreForgotten() throws {

@@ -5,7 +5,7 @@ crash after the window posts again (the kept window's first time is moved into t
 store rather than waiting); another server and an event that does not collapse post as usual; a
 deleted message is posted again with the count so far; a manual retry of a failed edit edits
 again while a recovery posts; with threadPerServer the edits go to the message in its thread;
-Slack and http webhooks refuse it."""
+statusCardOnly refuses it, a move to Slack keeps it (Slack and http: test_collapse_summary.py)."""
 
 import pytest
 
@@ -194,20 +194,19 @@ def test_in_a_forum_the_edits_go_to_the_thread(make_service, discord):
     assert [d["action"] for d in records] == ["collapsed", "post"]
 
 
-def test_refused_where_messages_cannot_be_edited_or_there_are_none(make_service, discord, slack):
+def test_refused_where_there_are_no_event_messages_and_kept_on_a_new_provider(make_service, discord, slack):
     s = Setup(make_service, discord, **fake_slack_config(slack))
-    for extra in ({"url": slack.url()}, {"url": "https://panel.example.com/hook", "provider": "http"},
-                  {"url": discord.url("123456789012345678"), "statusCard": True, "statusCardOnly": True}):
-        status, _, body = s.svc.request("POST", "/webhooks", key=s.key, body={
-            "events": ["server.crashed"], "collapse": COLLAPSE, **extra})
-        assert status == 400 and detail_fields(body) == {"collapse"}, (extra, body)
+    status, _, body = s.svc.request("POST", "/webhooks", key=s.key, body={
+        "events": ["server.crashed"], "collapse": COLLAPSE,
+        "url": discord.url("123456789012345678"), "statusCard": True, "statusCardOnly": True})
+    assert status == 400 and detail_fields(body) == {"collapse"}, body
     status, _, body = s.svc.request("POST", "/webhooks", key=s.key, body={
         "url": discord.url("123456789012345678"), "events": ["server.crashed"],
         "collapse": {"events": ["server.crashed"], "windowSeconds": 59}})
     assert status == 400 and body["details"][0]["path"] == ["collapse", "windowSeconds"], body
     w, _ = collapse_hook(s)
     status, _, body = s.svc.request("PATCH", f"/webhooks/{w['id']}", key=s.key, body={"url": slack.url()})
-    assert status == 400 and detail_fields(body) == {"collapse"}, body
-    status, _, body = s.svc.request("PATCH", f"/webhooks/{w['id']}", key=s.key,
-                                    body={"url": slack.url(), "collapse": None})
+    assert status == 200 and body["provider"] == "slack", body
+    assert body["collapse"] == {"events": ["server.crashed"], "windowSeconds": 600}, body
+    status, _, body = s.svc.request("PATCH", f"/webhooks/{w['id']}", key=s.key, body={"collapse": None})
     assert status == 200 and "collapse" not in body, body

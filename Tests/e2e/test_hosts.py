@@ -70,6 +70,7 @@ class Hosts:
                   "secret_file": tmp_path / "shared-secret.key"}
         self.a = make_service(shared)
         self.b = make_service({**shared, "socket": f"127.0.0.1:{free_port()}"})
+        self.a.database = self.b.database = database  # what psql and edit_stored_webhook read
         self.front = make_service(start=False)
         self.front.upstream_override = [self.a.connect_address, self.b.connect_address]
         self.front.start_nginx_only()

@@ -20,8 +20,7 @@ run_fuzz.py, which sets SWH_FUZZ_DISCORD to the fake Discord's host:port).
   cannot rule out), or any update (the stored option and provider are not known here). And one
   on `statusCard` or `statusCardOnly`: a create's `statusCard` with `threadPerServer`, or
   `statusCardOnly` without `statusCard` (rules between fields the document does not state), or
-  any update. And one on `collapse`: a create's for a provider other than Discord or with
-  `statusCardOnly`, or any update.
+  any update. And one on `collapse`: a create's with `statusCardOnly`, or any update.
 - check `mentions_verdict`: a create's `mentions` are accepted exactly when the reference rule
   (mentions.py) takes them for the provider the body names or its URL implies.
 """
@@ -147,11 +146,9 @@ def _cards_refused(body):
 
 
 def _collapse_refused(body):
-    """Whether a create's `collapse` is refused: for no Discord webhook, or with `statusCardOnly`
-    (a rule between fields the document does not state)."""
-    if not isinstance(body.get("collapse"), dict):
-        return False
-    return _provider(body) != "discord" or body.get("statusCardOnly") is True
+    """Whether a create's `collapse` is refused: with `statusCardOnly` (a rule between fields the
+    document does not state)."""
+    return isinstance(body.get("collapse"), dict) and body.get("statusCardOnly") is True
 
 
 def _provider(body):

@@ -8,7 +8,7 @@ public enum CollapsedMessage {
         for payload: JSONValue, window sent: CollapsedSend, footer: String, pings: Pings = .none
     ) -> JSONValue {
         let window = sent.window
-        let title = "\(DiscordMessage.title(for: sent.event)) ×\(window.count) in \(duration(sent.windowSeconds))"
+        let title = title(of: sent)
         return DiscordMessage.wrap(
             DiscordMessage.embed(
                 title: DiscordMessage.clip(title, DiscordMessage.Limit.title), description: nil,
@@ -19,6 +19,12 @@ public enum CollapsedMessage {
                 ] + DiscordMessage.fields(of: payload),
                 timestamp: .string(window.last), footer: footer),
             pings: pings)
+    }
+
+    /// "🔔 Server Crashed ×3 in 10 min": the event, how many the window stands for, and its
+    /// length. Slack's summary has the same title.
+    static func title(of sent: CollapsedSend) -> String {
+        "\(DiscordMessage.title(for: sent.event)) ×\(sent.window.count) in \(duration(sent.windowSeconds))"
     }
 
     /// 600 → "10 min", 7200 → "2 h", 90 → "90 s".

@@ -33,7 +33,27 @@ public enum SlackMessage {
                 title: DiscordMessage.testTitle, sections: [note], fallback: [DiscordMessage.testDescription],
                 footer: footer, time: time)
         }
-        let fields = DiscordMessage.fields(of: payload).prefix(Limit.fields).map { field in
+        return eventMessage(
+            for: payload, title: DiscordMessage.title(for: event), footer: footer, time: time, pings: pings)
+    }
+
+    /// A collapse window's summary (README "Crash loops collapsed"): Discord's collapsed title
+    /// ("🔔 Server Crashed ×3 in 10 min"), the first and the last event's time, then the event's
+    /// fields, dated by the last. Its pings are the event's: it is a new message.
+    public static func summary(for payload: JSONValue, window: CollapsedSend, footer: String, pings: Pings = .none)
+        -> JSONValue
+    {
+        eventMessage(
+            for: payload, title: CollapsedMessage.title(of: window), footer: footer,
+            time: Timestamp.parse(window.window.last), pings: pings,
+            leading: [("First", window.window.first), ("Last", window.window.last)])
+    }
+
+    private static func eventMessage(
+        for payload: JSONValue, title: String, footer: String, time: Date?, pings: Pings,
+        leading: [(name: String, value: String)] = []
+    ) -> JSONValue {
+        let fields = (leading + DiscordMessage.fields(of: payload)).prefix(Limit.fields).map { field in
             // Slack refuses an empty text, and one of only white space shows nothing: "—" stands in.
             (name: shown(field.name), value: shown(field.value))
         }
@@ -43,7 +63,7 @@ public enum SlackMessage {
             sections.append(.object(["type": .string("section"), "fields": .array(chunk.map(fieldText))]))
         }
         return message(
-            title: DiscordMessage.title(for: event), sections: sections,
+            title: title, sections: sections,
             fallback: fields.map { "\($0.name): \($0.value)" }, footer: footer, time: time, pings: pings)
     }
 

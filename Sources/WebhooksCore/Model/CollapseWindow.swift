@@ -2,10 +2,12 @@ import FoundationEssentials
 
 /// One collapse window of a `collapse` webhook (README "Crash loops collapsed"): the message that
 /// carries a server's repeats of one event, and what it shows. Kept on the webhook by the helper
-/// after Discord's answer, as status cards are, so whichever host sends the next repeat reads it:
-/// sends to one webhook go one at a time, in queue order.
+/// after the answer, as status cards are, so whichever host sends the next repeat reads it: sends
+/// to one webhook go one at a time, in queue order. On Slack and `http`, which cannot edit, the
+/// repeats wait for the window's end (`held`) and one summary follows (`SummaryStep`).
 public struct CollapseWindow: Codable, Equatable, Sendable {
-    /// The Discord message; nil when it was deleted (the next send posts a new one).
+    /// The message posted first: Discord's id (nil when it was deleted: the next send posts a new
+    /// one), or on Slack and `http` the posting delivery's `messageId`.
     public var messageId: String?
     /// The first event's time: the window ends `windowSeconds` after it.
     public var first: String
@@ -13,6 +15,23 @@ public struct CollapseWindow: Codable, Equatable, Sendable {
     public var last: String
     /// How many events the message stands for.
     public var count: Int
+    /// Slack and `http`: the deliveries of the repeats counted, waiting for the window's end, in
+    /// the order they were counted; the first sends the summary (its carrier). So a repeat is
+    /// counted once, even when the helper stops between counting and recording it. Nil on Discord.
+    public var held: [String]?
+
+    public init(messageId: String?, first: String, last: String, count: Int, held: [String]? = nil) {
+        self.messageId = messageId
+        self.first = first
+        self.last = last
+        self.count = count
+        self.held = held
+    }
+
+    /// When the window ends: `windowSeconds` after its first event.
+    func end(windowSeconds: Int) -> Date? {
+        Timestamp.parse(first).map { $0.addingTimeInterval(Double(windowSeconds)) }
+    }
 
     /// The window after `delivery`'s event at `at`, or nil when `at` is past its end (a new window
     /// starts). A resend (manual retry) edits the message again without counting its event twice.

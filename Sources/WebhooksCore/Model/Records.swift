@@ -108,9 +108,16 @@ public struct Delivery: Codable, Equatable, Sendable {
     /// What its last attempt did: posted a message, edited the card, or edited its collapse
     /// window's message; nil until a card or collapsible delivery is sent (else always a post).
     public var action: DeliveryAction?
-    /// The Discord message it posted or edited (the `id` of the `wait=true` answer); nil
-    /// otherwise. Shown as `messageId`.
+    /// The Discord message it posted or edited (the `id` of the `wait=true` answer); for a
+    /// collapsible delivery to Slack or `http`, the `messageId` of the delivery whose message
+    /// carried it (its own, or its window's summary's); nil otherwise. Shown as `messageId`.
     public var sentMessageId: String?
+    /// Slack and `http`: a repeat held for its collapse window's summary, by the delivery that
+    /// sends that summary (its carrier: this one's own id for the carrier). Not shown in the API.
+    public var carriedBy: String?
+    /// The window a carrier's summary shows, as it first sent it: its later attempts and its
+    /// manual retries send the same summary, whatever the webhook keeps by then. Not shown in the API.
+    public var summary: CollapseWindow?
 
     public init(
         id: String, webhookId: String, userId: String, event: String, payload: JSONValue,
@@ -136,13 +143,16 @@ public struct Delivery: Codable, Equatable, Sendable {
     /// A new pending delivery of this one's message, created `now` (a manual retry, a recovery).
     /// A manual retry of a card or collapsible delivery keeps that (it edits again); a recovery
     /// (`asPost`) posts the event instead, for an old event must never put a card back on an
-    /// older state.
+    /// older state. A manual retry of a collapse summary sends that summary again.
     public func resend(id: String, now: String, asPost: Bool = false) -> Delivery {
         var again = Delivery(
             id: id, webhookId: webhookId, userId: userId, event: event, payload: payload, createdAt: now)
         again.retryOf = self.id
         again.firstSendId = messageId
-        if !asPost { (again.card, again.collapsible) = (card, collapsible) }
+        if !asPost {
+            (again.card, again.collapsible) = (card, collapsible)
+            (again.carriedBy, again.summary) = (carriedBy, summary)
+        }
         return again
     }
 }

@@ -1,18 +1,15 @@
 /// A webhook's `collapse` as a create or update body gives it (README "Crash loops collapsed"),
 /// checked with a path to each problem (`["collapse", "windowSeconds"]`): an object of catalogue
 /// `events` (upper-case aliases taken, stored canonical, each once) and a whole `windowSeconds`
-/// within `Collapse.windowRange`; null clears it. Checked against the webhook as the update leaves
-/// it: only for Discord, whose messages can be edited (Slack's and `http` webhooks' summaries are
-/// not built yet; a new provider must clear it, as for `statusCard`), and not with
-/// `statusCardOnly`, which sends no event messages to collapse.
+/// within `Collapse.windowRange`; null clears it. Any provider takes it (Discord edits the first
+/// message, Slack and `http` get one summary at the window's end), but not with `statusCardOnly`,
+/// which sends no event messages to collapse.
 enum CollapseInput {
     /// `collapse` of `body`: nil when absent or refused, `.some(nil)` when null clears it.
-    /// `provider` is the webhook's after the update (nil when unknown: its URL is refused, that is
-    /// the 400), `statusCardOnly` its option after the update, `current` its record before it.
-    static func parse(
-        _ body: JSONValue, provider: DeliveryProvider?, statusCardOnly: Bool, current: Webhook?,
-        validation: inout Validation
-    ) -> Collapse?? {
+    /// `statusCardOnly` is the webhook's option after the update, `current` its record before it.
+    static func parse(_ body: JSONValue, statusCardOnly: Bool, current: Webhook?, validation: inout Validation)
+        -> Collapse??
+    {
         let item: JSONValue
         switch validation.field("collapse", in: body, .object, nullable: true) {
         case .absent: item = .null
@@ -21,14 +18,6 @@ enum CollapseInput {
         case .value(let members): item = .object(members)
         }
         guard item != .null || current?.collapse != nil else { return nil }
-        if let provider, !(provider is DiscordProvider) {
-            validation.fail(
-                "collapse", code: "invalid_type",
-                item == .null
-                    ? "The webhook has collapse, which is Discord-only for now: with a new provider, send \"collapse\": null"
-                    : "collapse is Discord-only for now")
-            return nil
-        }
         if statusCardOnly {
             validation.fail(
                 "collapse", code: "invalid_type",

@@ -106,9 +106,8 @@ struct WebhookInput {
             body, provider: provider, threadPerServer: input.threadPerServer ?? current?.threadPerServer ?? false,
             current: current, validation: &validation)
         input.collapse = CollapseInput.parse(
-            body, provider: provider,
-            statusCardOnly: input.statusCard.statusCardOnly ?? current?.statusCardOnly ?? false, current: current,
-            validation: &validation)
+            body, statusCardOnly: input.statusCard.statusCardOnly ?? current?.statusCardOnly ?? false,
+            current: current, validation: &validation)
 
         var invalidEvents: [String] = []
         if let names {

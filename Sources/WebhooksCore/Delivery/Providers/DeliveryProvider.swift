@@ -11,6 +11,9 @@ public protocol DeliveryProvider: Sendable {
     var displayName: String { get }
     /// What its webhook URLs look like, for a 400.
     var urlRule: String { get }
+    /// Whether its messages can be edited: a `collapse` window's repeats then edit its message
+    /// (`CollapsedSend`), else one summary follows at the window's end (`SummaryStep`).
+    var editsMessages: Bool { get }
     /// Whether its requests are signed: its webhooks then have signing secrets (`SigningSecrets`).
     var signsRequests: Bool { get }
     /// The ids its messages ping roles and users by; nil when they ping no one (its webhooks

@@ -15,6 +15,7 @@ public struct DiscordProvider: DeliveryProvider {
     public let name = "discord"
     public let displayName = "Discord"
     public let signsRequests = false
+    public let editsMessages = true
     public let urlRule = "Must be a Discord webhook URL (https://discord.com/api/webhooks/{id}/{token})"
     /// Roles and users are both snowflakes (`<@&id>`, `<@id>` in the message's content).
     public let mentionIDs: MentionIDs? = MentionIDs(

@@ -12,6 +12,8 @@ public struct HTTPProvider: DeliveryProvider {
     public let displayName = "the endpoint"
     public let urlRule = "Must be an https:// URL with no credentials (user:password@) and no fragment"
     public let signsRequests = true
+    /// A message sent cannot be taken back.
+    public let editsMessages = false
     /// A program reads the message: there is no one to ping.
     public let mentionIDs: MentionIDs? = nil
     /// A 429 without a usable `Retry-After`: a receiver that gives none is not hammered.
@@ -24,7 +26,13 @@ public struct HTTPProvider: DeliveryProvider {
     }
 
     public func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest {
-        let body = StandardWebhooksMessage.body(for: message.delivery.payload).serialized()
+        let payload = message.delivery.payload
+        let body =
+            if let window = message.collapsed, window.isSummary {
+                StandardWebhooksMessage.summary(for: payload, window: window).serialized()
+            } else {
+                StandardWebhooksMessage.body(for: payload).serialized()
+            }
         let id = message.delivery.messageId
         let timestamp = Int(message.now.timeIntervalSince1970)
         return DeliveryRequest(

@@ -13,6 +13,8 @@ public struct SlackProvider: DeliveryProvider {
     public let name = "slack"
     public let displayName = "Slack"
     public let signsRequests = false
+    /// Incoming webhooks only post.
+    public let editsMessages = false
     public let urlRule =
         "Must be a Slack incoming webhook URL (https://hooks.slack.com/services/T{team}/B{webhook}/{secret})"
     /// Roles are user groups (`<!subteam^S…>`), users are users (`<@U…>`; `W…` in Enterprise Grid).
@@ -33,10 +35,14 @@ public struct SlackProvider: DeliveryProvider {
     }
 
     public func request(for message: OutgoingMessage, config: Config) -> DeliveryRequest {
-        DeliveryRequest(
-            body: SlackMessage.body(for: message.delivery.payload, footer: config.discordFooter, pings: message.pings)
-                .serialized(),
-            headers: [("Content-Type", "application/json")])
+        let payload = message.delivery.payload
+        let body =
+            if let window = message.collapsed, window.isSummary {
+                SlackMessage.summary(for: payload, window: window, footer: config.discordFooter, pings: message.pings)
+            } else {
+                SlackMessage.body(for: payload, footer: config.discordFooter, pings: message.pings)
+            }
+        return DeliveryRequest(body: body.serialized(), headers: [("Content-Type", "application/json")])
     }
 
     public func verdict(status: Int, headers: [String: String], body: [UInt8]) -> AnswerVerdict {
