@@ -87,12 +87,20 @@ STATIC_LIBSTDCXX := $(CURDIR)/.build/static-libstdc++
 # toolchains ship, and each function in a section of its own; without lld the build is unordered.
 HOT_FUNCTIONS := $(wildcard $(CURDIR)/bench/hot-functions.txt)
 LLD := $(wildcard $(dir $(realpath $(shell command -v $(SWIFT) 2>/dev/null)))ld.lld)
+# Constants read-only, in the segment before the code: Swift emits a few small `.rodata` sections
+# writable, and a linker gives an output section the flags of all its inputs, so the whole 1.8 MB
+# of `.rodata` landed in a writable segment, whose pages a process cannot drop from its mappings
+# after start-up (Sources/CShims/CPages). This script moves the writable ones to a section of
+# their own after `.data` (INSERT: the rest of the layout is the linker's default).
+RODATA_SCRIPT := $(CURDIR)/.build/read-only-rodata.ld
 ORDER_FLAGS := $(if $(and $(LLD),$(HOT_FUNCTIONS)),-Xswiftc -use-ld=lld -Xswiftc -Xfrontend -Xswiftc -function-sections \
-	-Xlinker --symbol-ordering-file=$(HOT_FUNCTIONS) -Xlinker --no-warn-symbol-ordering)
+	-Xlinker --symbol-ordering-file=$(HOT_FUNCTIONS) -Xlinker --no-warn-symbol-ordering -Xlinker $(RODATA_SCRIPT))
 $(RELEASE_BIN): $(RELEASE_SOURCES) $(HOT_FUNCTIONS)
 	@archive=$$(clang -print-file-name=libstdc++.a 2>/dev/null); mkdir -p $(STATIC_LIBSTDCXX); \
 	if [ -f "$$archive" ]; then echo "INPUT($$archive)" > $(STATIC_LIBSTDCXX)/libstdc++.so; \
 	else rm -f $(STATIC_LIBSTDCXX)/libstdc++.so; fi
+	@printf 'SECTIONS {\n  .rodata.writable : { INPUT_SECTION_FLAGS(SHF_WRITE) *(.rodata) }\n} INSERT AFTER .data;\n' \
+		> $(RODATA_SCRIPT)
 	@rm -f $@  # relinks it even when only the list of hot functions changed
 	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath -Xswiftc -Xclang-linker -Xswiftc -no-pie \
 		-Xlinker -L$(STATIC_LIBSTDCXX) $(ORDER_FLAGS)

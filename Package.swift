@@ -24,6 +24,9 @@ let package = Package(
         .target(
             name: "CPostgres", path: "Sources/CShims/CPostgres",
             cSettings: [.unsafeFlags(["-I/usr/include/postgresql"])]),
+        // The read-only pages a process touched at start-up, dropped from its mappings once it
+        // serves (stellar_pages.h says why).
+        .target(name: "CPages", path: "Sources/CShims/CPages"),
         // prctl, signalfd and unix sockets, which Swift cannot call comfortably.
         .systemLibrary(name: "CSystem", path: "Sources/CShims/CSystem"),
         // syncfs for the store's group commit, atomic counters for its cache generations.
@@ -41,7 +44,9 @@ let package = Package(
         // and the delivery helper.
         .target(
             name: "StellarServer",
-            dependencies: ["CFastCGI", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "CFastCGI", "CPages", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // The PostgreSQL store: what several hosts share (docs/architecture.md: "Storage").
         .target(name: "PostgresStore", dependencies: ["CPostgres", "WebhooksCore"]),
@@ -50,7 +55,9 @@ let package = Package(
         // its send gate and state, and the link workers and the CLI reach it by.
         .target(
             name: "StellarDelivery",
-            dependencies: ["CCurl", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "CCurl", "CPages", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // The `stellar-webhooks` command line.
         .executableTarget(
@@ -64,7 +71,7 @@ let package = Package(
         .testTarget(name: "WebhooksCoreTests", dependencies: ["WebhooksCore"]),
         .testTarget(name: "StellarDeliveryTests", dependencies: ["StellarDelivery", "WebhooksCore", "CCurl"]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "WebhooksCore"]),
-        .testTarget(name: "StellarServerTests", dependencies: ["StellarServer", "WebhooksCore", "CFastCGI"]),
+        .testTarget(name: "StellarServerTests", dependencies: ["StellarServer", "WebhooksCore", "CFastCGI", "CPages"]),
     ],
     swiftLanguageModes: [.v5]
 )

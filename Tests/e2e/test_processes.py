@@ -16,8 +16,8 @@ import pytest
 
 from load import Load
 
-from conftest import (BIN, DISCORD_URL, JSON_CONTENT_TYPE, alive, clean_env, descendants,
-                      discord_url, run_binary, wait_until)
+from conftest import (BIN, DISCORD_URL, JSON_CONTENT_TYPE, REPO_ROOT, alive, clean_env,
+                      descendants, discord_url, run_binary, wait_until)
 
 
 def wait_for_workers(svc, count, gone=(), timeout=20):
@@ -329,3 +329,15 @@ def test_emit_mistakes_show_emits_own_usage_and_every_argument_has_help(tmp_path
         shown = run_binary([*command, "--help"], env=clean_env()).stdout
         described = re.findall(r"^\s*(?:<server-id>|--server <server-id>)\s+\S", shown, re.M)
         assert len(described) == 1, shown
+
+
+def test_version_alone_answers_without_the_parser_as_the_parser_does():
+    """`--version` alone is answered before ArgumentParser is built (main.swift): the same bytes,
+    the version that Product.swift declares and a newline, with nothing on stderr."""
+    product = (REPO_ROOT / "Sources/WebhooksCore/Support/Product.swift").read_text()
+    version = re.search(r'public static let version = "(.+)"', product).group(1)
+    result = subprocess.run([str(BIN), "--version"], capture_output=True, env=clean_env(), timeout=30)
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"{version}\n".encode(), b"")
+    # Through the parser: another argument after it.
+    parsed = subprocess.run([str(BIN), "--version", "extra"], capture_output=True, env=clean_env(), timeout=30)
+    assert (parsed.returncode, parsed.stdout) == (0, result.stdout)

@@ -1,4 +1,5 @@
 import CFastCGI
+import CPages
 import CSystem
 import FoundationEssentials
 import Glibc
@@ -42,6 +43,7 @@ public struct FastCGIWorker {
         let board = app.scoreboard
         let slot = board?.claimWorkerSlot(pid: getpid())
         var served = 0
+        var loadsAtDrop: UInt64 = 0
         while served < maxRequests && !WorkerSignals.stopRequested {
             // Wait for a connection first: that wait may be endless, the reading that follows
             // may not. A client that stops mid-record (only nginx should reach the socket, but
@@ -71,6 +73,9 @@ public struct FastCGIWorker {
             FCGX_Finish_r(request)
             slot?.idle()
             served += 1
+            // What start-up and first uses touched (a library loaded for this request included)
+            // stops counting in the worker's memory; what requests run comes back (stellar_pages.h).
+            stellar_drop_read_only_pages(&loadsAtDrop)
         }
         FCGX_Free(request, 1)
         logger.info(

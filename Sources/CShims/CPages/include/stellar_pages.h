@@ -1,0 +1,20 @@
+// The process's mappings of read-only file pages, dropped after start-up (bench/README.md,
+// "Memory"). The kernel maps a file's pages 64 KB around each first touch, and start-up (the
+// Swift runtime's first casts and metadata, configuration, a library's initialization) touches
+// code and constants that the serving loops never run again, yet they kept counting in every
+// worker's, the master's and the helper's VmRSS. In C: dl_iterate_phdr needs _GNU_SOURCE, which
+// a header shared with Swift's Glibc module cannot define.
+#ifndef STELLAR_PAGES_H
+#define STELLAR_PAGES_H
+
+// Drops this process's mappings of the read-only segments of the binary and its libraries (code,
+// constants, symbol tables): what no longer runs stops counting in its VmRSS, and is reclaimable
+// once no other process maps it. The page cache keeps the pages, so those still in use come back
+// at their next touch, a minor fault each. Writable segments (data, and RELRO, which the loader
+// wrote) are never dropped, which would lose what was written; nor the vDSO, the kernel's.
+// It drops at the first call and whenever a library has been loaded since the last drop (its
+// initialization is start-up work too): `loads` keeps the loader's count of loads at the last
+// drop, 0 before the first. Returns 1 when it dropped, else 0.
+int stellar_drop_read_only_pages(unsigned long long *loads);
+
+#endif
