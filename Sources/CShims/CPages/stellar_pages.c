@@ -13,8 +13,24 @@ static int loads_of(struct dl_phdr_info *info, size_t size, void *loads) {
     return 1;  // the first object tells
 }
 
+// An object with text relocations had its read-only pages written by the loader: dropping them
+// would bring back the file's unrelocated bytes. Debian forbids them; this keeps any such object's
+// pages anyway.
+static int has_text_relocations(const struct dl_phdr_info *info) {
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type != PT_DYNAMIC) continue;
+        const ElfW(Dyn) *entry = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+        for (; entry->d_tag != DT_NULL; entry++) {
+            if (entry->d_tag == DT_TEXTREL) return 1;
+            if (entry->d_tag == DT_FLAGS && (entry->d_un.d_val & DF_TEXTREL)) return 1;
+        }
+    }
+    return 0;
+}
+
 static int drop_read_only_of(struct dl_phdr_info *info, size_t size, void *unused) {
     (void)size, (void)unused;
+    if (has_text_relocations(info)) return 0;
     uintptr_t vdso = getauxval(AT_SYSINFO_EHDR), page = (uintptr_t)sysconf(_SC_PAGESIZE);
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
