@@ -11,6 +11,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # tests' throwaway cluster, Tests/pg/cluster) and libpq (the PostgreSQL store).
 RUN_PACKAGES := libfcgi-dev libssl-dev libcurl4-openssl-dev nginx curl
 APT_PACKAGES := $(RUN_PACKAGES) wrk openssl python3 python3-pytest postgresql libpq-dev
+# And for `make bench` alone: spawn-fcgi, which runs bench/c-responder.c as the 2-worker row's
+# reference (bench/run).
+BENCH_PACKAGES := spawn-fcgi
 # Installs those of the packages $(1) that are missing. With all of them installed it needs no
 # privileges (dpkg -s only), so any user can `make run` once root has installed them.
 apt_install = missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -219,9 +222,11 @@ chaos: deps build
 	CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(PYTHON) -m pytest -q -s Tests/e2e/test_chaos.py
 
 ## bench: the "Lean and fast" table (bench/lean): memory, start-up, emit-to-Discord latency,
-## GET and POST /webhooks, a 2,000-delivery fan-out, a 100,000 backlog and deep pages, each beside
-## a reference measured in the same run; exits non-zero on a lost or duplicated delivery
+## GET and POST /webhooks (flat files, PostgreSQL, GET at 2 workers), a 2,000-delivery fan-out
+## (both stores), a 100,000 backlog and deep pages, each beside a reference measured in the same
+## run; exits non-zero on a lost or duplicated delivery
 bench: deps release
+	@$(call apt_install,$(BENCH_PACKAGES))
 	bench/lean
 
 clean:
