@@ -8,9 +8,22 @@ extension PostgresStore {
             [key.id, try text(key)])
     }
 
-    public func key(id keyId: String) throws -> APIKeyRecord? {
-        try firstRecord(APIKeyRecord.self, "SELECT record FROM api_keys WHERE id = $1", [keyId])
+    /// For `GET /webhooks`, the key and its user's list fingerprint in one statement
+    /// (`webhookList` takes it): one round trip, not two.
+    public func key(id keyId: String, readAhead: ReadAhead) throws -> APIKeyRecord? {
+        listCache.readAhead = nil  // read for an earlier request: never used for this one
+        guard case .webhookList = readAhead else {
+            return try firstRecord(APIKeyRecord.self, "SELECT record FROM api_keys WHERE id = $1", [keyId])
+        }
+        guard let row = try db.execute(Self.keyWithListFingerprint, [keyId]).first,
+            let key = try record(APIKeyRecord.self, row[0])
+        else { return nil }
+        listCache.readAhead = (key.subject, row[1])
+        return key
     }
+
+    static let keyWithListFingerprint =
+        "SELECT k.record, (\(listFingerprint(of: "k.subject"))) FROM api_keys k WHERE k.id = $1"
 
     /// The same lookup for an id no key has: an unknown id costs what a known one does.
     public func keyDecoy() throws -> APIKeyRecord? {

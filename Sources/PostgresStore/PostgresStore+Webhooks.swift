@@ -25,10 +25,14 @@ extension PostgresStore {
 
     /// Rendered again only when the rows it shows changed, on any host: the fingerprint is every
     /// listed webhook's id and row version (`xmin`, new at every insert or update, so a count a
-    /// fan-out moved too) and its server's row version, read in one statement before rendering. A
-    /// change committed after that read moves the next request's fingerprint.
+    /// fan-out moved too) and its server's row version, read before rendering, in this request's
+    /// key lookup or else on its own. A change committed after that read moves the next request's.
     public func webhookList(userId: String, render: () throws -> [UInt8]) throws -> [UInt8] {
-        guard let fingerprint = try db.execute(Self.listFingerprint, [userId]).first?[0] ?? nil else {
+        let readAhead = listCache.takeReadAhead(userId: userId)
+        guard
+            let fingerprint = try readAhead
+                ?? db.execute(Self.userListFingerprint, [userId]).first?[0] ?? nil
+        else {
             return try render()  // no webhooks: nothing worth keeping
         }
         if let kept = listCache.answer(userId: userId, fingerprint: fingerprint) { return kept }
@@ -37,12 +41,18 @@ extension PostgresStore {
         return body
     }
 
-    /// NULL for a user without webhooks. md5 keeps it short however many webhooks are listed.
-    static let listFingerprint = """
-        SELECT md5(string_agg(w.id || ':' || w.xmin || ':' || coalesce(s.xmin::text, '-'), ',' ORDER BY w.id))
-        FROM webhooks w LEFT JOIN servers s ON s.id = w.record::json->>'serverId'
-        WHERE w.user_id = $1
+    static let userListFingerprint = listFingerprint(of: "$1")
+
+    /// The fingerprint of user `user`'s list (an SQL expression); NULL for a user without webhooks.
+    /// md5 keeps it short however many webhooks are listed.
+    static func listFingerprint(of user: String) -> String {
         """
+        SELECT md5(string_agg(
+            w.id || ':' || w.xmin || ':' || coalesce((SELECT s.xmin::text FROM servers s WHERE s.id = w.server_id), '-'),
+            ',' ORDER BY w.id))
+        FROM webhooks w WHERE w.user_id = \(user)
+        """
+    }
 
     public func webhook(userId: String, id: String) throws -> Webhook? {
         guard Identifier.isUUID(id) else { return nil }

@@ -51,8 +51,12 @@ enum Schema {
         // 2: a create in one statement, one round trip instead of six (BEGIN, the user's row made
         // and locked, the count, the insert, COMMIT). In READ COMMITTED each statement of a
         // volatile function reads a fresh snapshot, so the count, taken after the lock, sees every
-        // create committed before it on any host.
+        // create committed before it on any host. And, kept by the database from the records, the
+        // columns a GET /webhooks reads with its key (`PostgresStore.keyWithListFingerprint`): a
+        // key's user, a webhook's server.
         """
+        ALTER TABLE api_keys ADD COLUMN subject text GENERATED ALWAYS AS ((record::jsonb)->>'subject') STORED;
+        ALTER TABLE webhooks ADD COLUMN server_id text GENERATED ALWAYS AS ((record::jsonb)->>'serverId') STORED;
         CREATE FUNCTION create_webhook(webhook text, owner text, created text, body text, most bigint)
         RETURNS boolean LANGUAGE plpgsql AS $$
         BEGIN

@@ -7,6 +7,17 @@ final class WebhookListCache {
     static let maxUsers = 128
 
     private var answers: [String: (fingerprint: String, body: [UInt8])] = [:]
+    /// The fingerprint read with this request's key (`ReadAhead.webhookList`), for its user; every
+    /// key lookup replaces it, so it never outlives the request that read it.
+    var readAhead: (userId: String, fingerprint: String?)?
+
+    /// The read-ahead fingerprint if it is `userId`'s (the outer optional: whether there was one),
+    /// used once.
+    func takeReadAhead(userId: String) -> String?? {
+        defer { readAhead = nil }
+        guard let readAhead, readAhead.userId == userId else { return nil }
+        return .some(readAhead.fingerprint)
+    }
 
     func answer(userId: String, fingerprint: String) -> [UInt8]? {
         guard let kept = answers[userId], kept.fingerprint == fingerprint else { return nil }

@@ -88,6 +88,8 @@ final class StoreContractTests: XCTestCase {
                 digest: "ff", createdAt: "2026-01-15T12:00:00.000Z", revokedAt: nil)
             try store.saveKey(key)
             XCTAssertEqual(try store.key(id: key.id), key, backend)
+            XCTAssertEqual(try store.key(id: key.id, readAhead: .webhookList), key, backend)
+            XCTAssertNil(try store.key(id: "0000000000000000", readAhead: .webhookList), backend)
             XCTAssertEqual(try store.allKeys().map(\.id), [key.id], backend)
             XCTAssertTrue(try store.revokeKey(id: key.id, at: "2026-01-16T00:00:00.000Z"), backend)
             XCTAssertEqual(try store.key(id: key.id)?.revokedAt, "2026-01-16T00:00:00.000Z", backend)

@@ -77,7 +77,10 @@ public struct App {
     private func call(_ route: Route, parameters: [String: String], _ request: Request, now: Date) throws -> Response {
         var caller = ""
         if route.keyKind != .none {
-            guard let principal = try verifier.principal(forAuthorization: request.headers["authorization"]) else {
+            guard
+                let principal = try verifier.principal(
+                    forAuthorization: request.headers["authorization"], readAhead: route.readAhead)
+            else {
                 return .error(401, "Unauthorized", headers: [("WWW-Authenticate", "Bearer")])
             }
             switch (principal, route.keyKind) {

@@ -5,7 +5,7 @@
 public enum Router {
     public static let routes: [Route] = [
         Route("GET", "/webhooks/events", .user) { _ in WebhookHandlers.listEvents() },
-        Route("GET", "/webhooks", .user) { try $0.webhooks.list() },
+        Route("GET", "/webhooks", .user, readAhead: .webhookList) { try $0.webhooks.list() },
         Route("POST", "/webhooks", .user, body: true) { try $0.webhooks.create($0.body) },
         Route("GET", "/webhooks/:id", .user) { try $0.webhooks.get($0["id"]) },
         Route("PATCH", "/webhooks/:id", .user, body: true) { try $0.webhooks.update($0["id"], $0.body) },
@@ -63,12 +63,14 @@ public enum KeyKind: Sendable {
 }
 
 /// One route: method, path pattern (`:name` segments are parameters), who may call it, whether
-/// it takes a JSON body, and the handler.
+/// it takes a JSON body, what the store may read ahead with its key, and the handler.
 public struct Route: Sendable {
     public let method: String
     public let path: String
     public let keyKind: KeyKind
     public let takesBody: Bool
+    /// What its handler reads first after the key, which the store may fetch with it.
+    public let readAhead: ReadAhead
     let handler: @Sendable (RouteCall) throws -> Response
     private let pattern: [Segment]
     /// How specific the pattern is: a literal segment beats a parameter.
@@ -80,13 +82,14 @@ public struct Route: Sendable {
     }
 
     init(
-        _ method: String, _ path: String, _ keyKind: KeyKind, body: Bool = false,
+        _ method: String, _ path: String, _ keyKind: KeyKind, body: Bool = false, readAhead: ReadAhead = .nothing,
         _ handler: @escaping @Sendable (RouteCall) throws -> Response
     ) {
         self.method = method
         self.path = path
         self.keyKind = keyKind
         self.takesBody = body
+        self.readAhead = readAhead
         self.handler = handler
         self.pattern = path.split(separator: "/").map {
             $0.hasPrefix(":") ? .parameter(name: String($0.dropFirst())) : .literal($0)

@@ -94,9 +94,10 @@ public struct KeyVerifier: Sendable {
     /// or revoked key. An unknown key id costs the same file read, decode, HMAC and compare as a
     /// known one with a wrong secret (the store's decoy record stands in), so timing reveals no
     /// key ids; only a secret already verified here skips the HMAC.
-    public func principal(forAuthorization header: String?) throws -> Principal? {
+    /// `readAhead`: what the request reads next (its route's), which the store may fetch with the key.
+    public func principal(forAuthorization header: String?, readAhead: ReadAhead = .nothing) throws -> Principal? {
         guard let header, let key = APIKey(authorization: header) else { return nil }
-        let record = try store.key(id: key.id)
+        let record = try store.key(id: key.id, readAhead: readAhead)
         let compared = try record ?? store.keyDecoy()
         let secret = Array(key.secret.utf8)
         var matches = compared.map { verified.contains(keyId: key.id, secret: secret, digest: $0.digest) } ?? false

@@ -14,7 +14,8 @@ public protocol Store: AnyObject, Sendable {
 
     // MARK: Keys
     func saveKey(_ key: APIKeyRecord) throws
-    func key(id keyId: String) throws -> APIKeyRecord?
+    /// `readAhead`: what the request reads next, which a backend may fetch in the same trip.
+    func key(id keyId: String, readAhead: ReadAhead) throws -> APIKeyRecord?
     /// A record that no key matches, read for an unknown key id so that it costs what a known one does.
     func keyDecoy() throws -> APIKeyRecord?
     func allKeys() throws -> [APIKeyRecord]
@@ -116,6 +117,11 @@ public struct SendLease {
     }
 
     public func release() { onRelease() }
+}
+
+extension Store {
+    /// The key alone, nothing read ahead.
+    public func key(id keyId: String) throws -> APIKeyRecord? { try key(id: keyId, readAhead: .nothing) }
 }
 
 /// An error from a store's storage. `isStorageUnavailable`: the disk is full or failing, or the

@@ -5,8 +5,8 @@ extension FileStore {
     }
 
     /// O(1): the key id is the file name (or, with a cache, the table). `keyId` must already be
-    /// checked to be hex.
-    public func key(id keyId: String) throws -> APIKeyRecord? {
+    /// checked to be hex. Nothing is read ahead: what follows costs no round trip here.
+    public func key(id keyId: String, readAhead: ReadAhead) throws -> APIKeyRecord? {
         guard let cache else { return try read(APIKeyRecord.self, at: layout.key(keyId)) }
         return try keyTable(cache)[keyId]
     }
