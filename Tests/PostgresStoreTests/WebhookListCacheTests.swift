@@ -14,11 +14,11 @@ final class WebhookListCacheTests: XCTestCase {
     func testAReadAheadFingerprintServesItsOwnUserOnce() {
         let cache = WebhookListCache()
         cache.readAhead = ("alice", "f1")
-        XCTAssertNil(cache.takeReadAhead(userId: "bob"))
-        XCTAssertNil(cache.takeReadAhead(userId: "alice"), "a look for another user used it up")
+        XCTAssertEqual(cache.takeReadAhead(userId: "bob"), .none)
+        XCTAssertEqual(cache.takeReadAhead(userId: "alice"), .none, "a look for another user used it up")
         cache.readAhead = ("alice", "f1")
         XCTAssertEqual(cache.takeReadAhead(userId: "alice"), .some("f1"))
-        XCTAssertNil(cache.takeReadAhead(userId: "alice"))
+        XCTAssertEqual(cache.takeReadAhead(userId: "alice"), .none)
         cache.readAhead = ("carol", nil)  // no webhooks: read, and nothing to compare
         XCTAssertEqual(cache.takeReadAhead(userId: "carol"), .some(nil))
     }
