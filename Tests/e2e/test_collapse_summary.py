@@ -19,9 +19,9 @@ from fake_receiver import FakeReceiver
 from test_hosts import Hosts
 
 WINDOW = {"events": ["server.crashed"], "windowSeconds": 60}
-# How far back the first crash is moved: the window then ends 12 s later, time for a restart
+# How far back the first crash is moved: the window then ends 6 s later, time for a restart
 # and the repeats to be counted while it is still open.
-MOVED_BACK = 48
+MOVED_BACK = 54
 
 
 def slack_webhook_id():
