@@ -37,7 +37,7 @@ RELEASE_SOURCES := Package.swift $(wildcard Package.resolved) $(shell find Sourc
 PIP_PACKAGES := pytest 'schemathesis>=4.32,<5' 'openapi-spec-validator>=0.7' prometheus_client \
 	standardwebhooks cryptography
 FUZZ_REQUESTS ?= 100000
-FUZZ_QUICK_SECONDS ?= 60
+FUZZ_QUICK_SECONDS ?= 45
 
 .PHONY: run test run-deps deps build release unit e2e fuzz fuzz-quick bench hot-functions clean \
 	install uninstall deb test-package
@@ -47,7 +47,7 @@ FUZZ_QUICK_SECONDS ?= 60
 run: run-deps release
 	nginx/dev-run
 
-## test: every test (the formatter's lint, unit tests, a minute of API fuzzing, then end-to-end
+## test: every test (the formatter's lint, unit tests, 45 seconds of API fuzzing, then end-to-end
 ## tests through real nginx)
 test: deps lint build unit fuzz-quick e2e
 
