@@ -223,8 +223,8 @@ chaos: deps build
 
 ## bench: the "Lean and fast" table (bench/lean): memory, start-up, emit-to-Discord latency,
 ## GET and POST /webhooks (flat files, PostgreSQL, GET at 2 workers), a 2,000-delivery fan-out
-## (both stores), a 100,000 backlog and deep pages, each beside a reference measured in the same
-## run; exits non-zero on a lost or duplicated delivery
+## (both stores), a 100,000 backlog, deep pages and two hosts on one PostgreSQL, each beside a
+## reference measured in the same run; exits non-zero on a lost or duplicated delivery
 bench: deps release
 	@$(call apt_install,$(BENCH_PACKAGES))
 	bench/lean
