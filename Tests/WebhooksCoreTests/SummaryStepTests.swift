@@ -68,6 +68,23 @@ final class SummaryStepTests: XCTestCase {
         return (b, c)
     }
 
+    func testALongLoopKeepsTheCarrierAndTheLatestRepeatsOnly() throws {
+        _ = try openWindow()
+        for minute in 0..<200 {
+            let at = Timestamp.format(try time("2026-01-15T12:05:00.000Z").addingTimeInterval(Double(minute)))
+            try step(delivery(at: at, id: "r\(minute)"), at: at)
+        }
+        let window = try XCTUnwrap(webhook.windows?["s1"]?["server.crashed"])
+        XCTAssertEqual(window.count, 203)
+        XCTAssertEqual(window.held?.count, CollapseWindow.heldKept)
+        XCTAssertEqual(window.held?.first, "b")
+        XCTAssertEqual(window.held?.last, "r199")
+        // The latest, counted before a stop that came before its record, is not counted again.
+        let again = try step(delivery(at: "2026-01-15T12:08:19.000Z", id: "r199"), at: "2026-01-15T12:08:20.000Z")
+        XCTAssertEqual(again, .follow(carrier: "b"))
+        XCTAssertEqual(webhook.windows?["s1"]?["server.crashed"]?.count, 203)
+    }
+
     func testFirstPostsRepeatsAreHeldThenOneSummaryAndTheRestFollow() throws {
         let (b, c) = try openWindow()
         XCTAssertEqual(

@@ -18,7 +18,21 @@ public struct CollapseWindow: Codable, Equatable, Sendable {
     /// Slack and `http`: the deliveries of the repeats counted, waiting for the window's end, in
     /// the order they were counted; the first sends the summary (its carrier). So a repeat is
     /// counted once, even when the helper stops between counting and recording it. Nil on Discord.
+    /// The carrier and the latest `heldKept - 1` only (`remembering`).
     public var held: [String]?
+
+    /// How many of `held` are kept. Sends to one webhook go one at a time, so only the latest
+    /// repeat can be counted and not yet recorded; older ones are kept as a margin, and the
+    /// webhook's record stays small however long a loop lasts (a crash every 10 s for a day's
+    /// window would be 8,640 ids).
+    static let heldKept = 64
+
+    /// `held` with `id` counted: the carrier first, then the latest.
+    static func remembering(_ id: String, after held: [String]) -> [String] {
+        var held = held + [id]
+        if held.count > heldKept { held.removeSubrange(1...(held.count - heldKept)) }
+        return held
+    }
 
     public init(messageId: String?, first: String, last: String, count: Int, held: [String]? = nil) {
         self.messageId = messageId

@@ -44,7 +44,7 @@ extension Webhook {
         guard let kept, kept.messageId != nil, let end, end > now,
             var counted = kept.after(delivery, at: at, windowSeconds: collapse.windowSeconds)
         else { return .send(send(fresh)) }
-        counted.held = (kept.held ?? []) + [delivery.id]
+        counted.held = CollapseWindow.remembering(delivery.id, after: kept.held ?? [])
         return .hold(send(counted), carrier: counted.held?.first ?? delivery.id, until: end)
     }
 }
