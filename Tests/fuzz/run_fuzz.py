@@ -98,22 +98,6 @@ def run_round(args, svc, document, env, seed, log):
     return result.returncode, time.monotonic() - started
 
 
-# CPython 3.11 before 3.11.8 can fail `ast.parse` with this SystemError (python/cpython#106905)
-# when Hypothesis describes a strategy's lambda: a crash inside the tool, not an answer of ours.
-TOOL_CRASH = "SystemError: AST constructor recursion depth mismatch"
-
-
-def crashed_inside_the_tool(log):
-    """Whether the last round found nothing and stopped only on that crash: no failure, and every
-    error Schemathesis counts is a runtime error with that message."""
-    text = log.read_text(errors="replace").rsplit("\n===== round seed=", 1)[-1]
-    if "FAILURES" in text or "Failures:" in text or "Errors:" not in text:
-        return False
-    errors = re.findall(r"^  \S+ (.+): (\d+)$", text.split("Errors:", 1)[1].split("\n\n", 1)[0], re.M)
-    runtime = sum(int(count) for kind, count in errors if kind == "Runtime Error")
-    return bool(errors) and runtime == sum(int(count) for _, count in errors) and text.count(TOOL_CRASH) >= runtime
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=0,
@@ -159,19 +143,12 @@ def main():
 
         started = time.monotonic()
         round_no = 0
-        retried = False
         while True:
             code, took = run_round(args, svc, document, env, args.seed + round_no, log)
             round_no += 1
             total = len(access_log_entries(svc.run_dir / "nginx-access.log"))
             print(f"round {round_no}: schemathesis exit {code} in {took:.0f}s, "
                   f"{total} requests so far", flush=True)
-            if code != 0 and crashed_inside_the_tool(log) and not retried:
-                # Once per run: a round on the next seed takes its place.
-                print(f"round {round_no}: Schemathesis crashed inside Hypothesis ({TOOL_CRASH}), "
-                      "not a finding; one more round on the next seed", flush=True)
-                retried = True
-                continue
             if code != 0:
                 failures.append(f"round {round_no} (seed {args.seed + round_no - 1}): "
                                 f"schemathesis reported failures (exit {code}), see {log}")
