@@ -171,8 +171,10 @@ unit:
 
 # Every end-to-end test on the flat-file store, then on PostgreSQL (a throwaway cluster,
 # Tests/pg/cluster). What no store takes part in runs once: FastCGI fuzzing, `make run` (flat
-# files by design), systemd's socket and notifications, process supervision, message bodies.
-STORE_INDEPENDENT_E2E := test_fcgi_fuzz test_quick_start test_systemd test_processes test_discord_message
+# files by design), systemd's socket and notifications, process supervision, message bodies,
+# Slack's answers and pace (the helper's, recorded as Discord's are), the private-address guard.
+STORE_INDEPENDENT_E2E := test_fcgi_fuzz test_quick_start test_systemd test_processes test_discord_message \
+	test_slack test_delivery_security
 e2e: build
 	$(PYTHON) -m pytest -q Tests/e2e
 	STELLAR_E2E_STORE=postgres $(PYTHON) -m pytest -q Tests/e2e \
