@@ -16,19 +16,16 @@
  * SIGTERM to the parent stops every process.
  * Build: cc -O2 -I/usr/include/postgresql -o c-pg-responder c-pg-responder.c -lfcgi -lpq
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 #include <libpq-fe.h>
+
+#include "accept-loops.h"
 
 static const char key_sql[] = "SELECT record FROM api_keys WHERE id = $1";
 /* Sources/PostgresStore/PostgresStore+Webhooks.swift, webhooksWithDeliveryCounts. */
@@ -167,7 +164,8 @@ static void answer(PGconn *db, FCGX_Request *request)
     PQclear(list);
 }
 
-static int serve(const char *url, int listen_fd)
+/* One accept loop on its own connection to the database at `url`. */
+static int serve(const void *url, int listen_fd)
 {
     PGconn *db = PQconnectdb(url);
     if (PQstatus(db) != CONNECTION_OK) {
@@ -195,23 +193,6 @@ static int serve(const char *url, int listen_fd)
     return 0;
 }
 
-static pid_t *children;
-static int nchildren;
-
-/* Stop every accept loop, reap it, then die of the same signal. */
-static void stop_children(int sig)
-{
-    for (int i = 0; i < nchildren; i++)
-        if (children[i] > 0)
-            kill(children[i], SIGTERM);
-    for (int i = 0; i < nchildren; i++)
-        if (children[i] > 0)
-            while (waitpid(children[i], NULL, 0) < 0 && errno == EINTR)
-                ;
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 3 || argc > 4) {
@@ -234,37 +215,5 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    children = calloc((size_t)processes, sizeof *children);
-    if (children == NULL)
-        return 1;
-    pid_t parent = getpid();
-    for (int i = 0; i < processes; i++) {
-        pid_t pid = fork();
-        if (pid < 0) {
-            perror("c-pg-responder: fork");
-            stop_children(SIGTERM);
-        }
-        if (pid == 0) {
-            /* Die with the parent, whatever kills it. */
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid() != parent)
-                _exit(0);
-            _exit(serve(argv[1], listen_fd));
-        }
-        children[i] = pid;
-        nchildren = i + 1;
-    }
-    signal(SIGTERM, stop_children);
-    signal(SIGINT, stop_children);
-
-    /* Stop as a whole if any accept loop ends. */
-    pid_t ended;
-    while ((ended = wait(NULL)) < 0 && errno == EINTR)
-        ;
-    for (int i = 0; i < nchildren; i++)
-        if (children[i] == ended)
-            children[i] = 0;
-    fprintf(stderr, "c-pg-responder: an accept loop ended, stopping\n");
-    stop_children(SIGTERM);
-    return 1;
+    return run_accept_loops("c-pg-responder", processes, serve, argv[1], listen_fd);
 }

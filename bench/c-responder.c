@@ -11,17 +11,13 @@
  *   PROCESSES        accept loops, one process each, like the service's workers (default 1)
  * SIGTERM to the parent stops every process. Build: cc -O2 -o c-responder c-responder.c -lfcgi
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
+
+#include "accept-loops.h"
 
 static const char answer[] =
     "Status: 200 OK\r\n"
@@ -29,8 +25,10 @@ static const char answer[] =
     "\r\n"
     "[]";
 
-static int serve(int listen_fd)
+/* One accept loop; `unused`: run_accept_loops' context, none here. */
+static int serve(const void *unused, int listen_fd)
 {
+    (void)unused;
     FCGX_Request request;
     if (FCGX_InitRequest(&request, listen_fd, 0) != 0) {
         fprintf(stderr, "c-responder: FCGX_InitRequest failed\n");
@@ -41,23 +39,6 @@ static int serve(int listen_fd)
         FCGX_Finish_r(&request);
     }
     return 0;
-}
-
-static pid_t *children;
-static int nchildren;
-
-/* Stop every accept loop, reap it, then die of the same signal. */
-static void stop_children(int sig)
-{
-    for (int i = 0; i < nchildren; i++)
-        if (children[i] > 0)
-            kill(children[i], SIGTERM);
-    for (int i = 0; i < nchildren; i++)
-        if (children[i] > 0)
-            while (waitpid(children[i], NULL, 0) < 0 && errno == EINTR)
-                ;
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 int main(int argc, char **argv)
@@ -85,39 +66,7 @@ int main(int argc, char **argv)
         }
     }
     if (processes == 1)
-        return serve(listen_fd);
+        return serve(NULL, listen_fd);
 
-    children = calloc((size_t)processes, sizeof *children);
-    if (children == NULL)
-        return 1;
-    pid_t parent = getpid();
-    for (int i = 0; i < processes; i++) {
-        pid_t pid = fork();
-        if (pid < 0) {
-            perror("c-responder: fork");
-            stop_children(SIGTERM);
-        }
-        if (pid == 0) {
-            /* Die with the parent, whatever kills it. */
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid() != parent)
-                _exit(0);
-            _exit(serve(listen_fd));
-        }
-        children[i] = pid;
-        nchildren = i + 1;
-    }
-    signal(SIGTERM, stop_children);
-    signal(SIGINT, stop_children);
-
-    /* Stop as a whole if any accept loop ends. */
-    pid_t ended;
-    while ((ended = wait(NULL)) < 0 && errno == EINTR)
-        ;
-    for (int i = 0; i < nchildren; i++)
-        if (children[i] == ended)
-            children[i] = 0;
-    fprintf(stderr, "c-responder: an accept loop ended, stopping\n");
-    stop_children(SIGTERM);
-    return 1;
+    return run_accept_loops("c-responder", processes, serve, NULL, listen_fd);
 }
