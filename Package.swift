@@ -27,6 +27,8 @@ let package = Package(
         // The read-only pages a process touched at start-up, dropped from its mappings once it
         // serves (stellar_pages.h says why).
         .target(name: "CPages", path: "Sources/CShims/CPages"),
+        // The workers' read watchdog: a thread that cuts off a connection left hanging mid-read.
+        .target(name: "CReadWatchdog", path: "Sources/CShims/CReadWatchdog"),
         // prctl, signalfd and unix sockets, which Swift cannot call comfortably.
         .systemLibrary(name: "CSystem", path: "Sources/CShims/CSystem"),
         // syncfs for the store's group commit, atomic counters for its cache generations.
@@ -45,7 +47,8 @@ let package = Package(
         .target(
             name: "StellarServer",
             dependencies: [
-                "CFastCGI", "CPages", "CSystem", "WebhooksCore", .product(name: "Logging", package: "swift-log"),
+                "CFastCGI", "CPages", "CReadWatchdog", "CSystem", "WebhooksCore",
+                .product(name: "Logging", package: "swift-log"),
             ]),
 
         // The PostgreSQL store: what several hosts share (docs/architecture.md: "Storage").

@@ -587,9 +587,9 @@ def test_crafted_fastcgi_records_kill_no_worker_but_libfcgis_known_abort(make_se
 
 
 def test_a_worker_that_lost_the_race_for_a_connection_does_not_cut_off_the_next(make_service):
-    """A connection wakes every idle worker and one takes it. The others must go back to waiting
-    with the read watchdog off: one left blocked in accept() with it running would take a
-    connection seconds later and cut it off mid-read when the watchdog's 5 s ran out."""
+    """The read watchdog times the reading of a connection, never a worker's wait for one: a
+    worker that waited seconds (or woke for a connection another took) must still allow the
+    connection it takes its whole 5 s, not cut it off mid-read when a timer started earlier ran out."""
     svc = make_service(workers=2)
     _, key = svc.new_user()
     wait_until(lambda: len(svc.worker_pids()) == 2, 20, what="workers")

@@ -49,15 +49,6 @@ static inline int stellar_unix_connect(int fd, const char *path) {
     return connect(fd, (struct sockaddr *)&address, sizeof address);
 }
 
-// A repeating SIGALRM every `seconds` (0 stops it): the worker's watchdog on reading a request,
-// whose only job is to interrupt a read that a client has left hanging.
-#include <sys/time.h>
-
-static inline int stellar_set_alarm_interval(int seconds) {
-    struct itimerval timer = {{seconds, 0}, {seconds, 0}};
-    return setitimer(ITIMER_REAL, &timer, NULL);
-}
-
 // A TCP listener on `host` (empty or "*": every interface) and `port`, close-on-exec, with
 // SO_REUSEADDR so a restarted master binds at once. The fd, or -1 with errno, or -2 when the host
 // does not resolve (getaddrinfo's error in *gai_error).

@@ -13,10 +13,11 @@ enum FastCGIRequestReader {
         case timedOut
     }
 
-    static func read(_ fcgi: FCGX_Request, maxBodyBytes: Int) -> Outcome {
-        // libfcgi takes a read that failed (the watchdog's interrupt, a reset) for the end of the
+    /// `cutOff`: whether the read watchdog cut the connection off, which libfcgi sees as its end.
+    static func read(_ fcgi: FCGX_Request, maxBodyBytes: Int, cutOff: @autoclosure () -> Bool) -> Outcome {
+        // libfcgi takes a read that failed (the watchdog's cut, a reset) for the end of the
         // params and keeps the error: what it read may be any part of them, so none is used.
-        if let failure = failure(of: fcgi.in) { return failure }
+        if let failure = failure(of: fcgi.in, cutOff: cutOff()) { return failure }
         let outcome = head(Params(fcgi.envp), maxBodyBytes: maxBodyBytes)
         guard case .request(var request) = outcome else { return outcome }
         let length = request.body.count
@@ -24,17 +25,14 @@ enum FastCGIRequestReader {
             let got = request.body.withUnsafeMutableBytes { buffer in
                 FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(length), fcgi.in)
             }
-            if got != length { return failure(of: fcgi.in) ?? .unreadable("Incomplete request body") }
+            if got != length { return failure(of: fcgi.in, cutOff: cutOff()) ?? .unreadable("Incomplete request body") }
         }
         return .request(request)
     }
 
-    private static func failure(of stream: UnsafeMutablePointer<FCGX_Stream>?) -> Outcome? {
-        switch FCGX_GetError(stream) {
-        case 0: nil
-        case EINTR: .timedOut
-        default: .unreadable("Incomplete request")
-        }
+    private static func failure(of stream: UnsafeMutablePointer<FCGX_Stream>?, cutOff: Bool) -> Outcome? {
+        if FCGX_GetError(stream) == 0 { return nil }
+        return cutOff ? .timedOut : .unreadable("Incomplete request")
     }
 
     /// The request the params describe, with a zeroed body of the announced length to read into.

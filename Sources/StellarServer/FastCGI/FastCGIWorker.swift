@@ -1,5 +1,6 @@
 import CFastCGI
 import CPages
+import CReadWatchdog
 import CSystem
 import FoundationEssentials
 import Glibc
@@ -33,11 +34,12 @@ public struct FastCGIWorker {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         defer { request.deallocate() }
         FCGX_InitRequest(request, 0, FCGI_FAIL_ACCEPT_ON_INTR)
-        // A connection wakes every idle worker and one accepts it; the others get EAGAIN and wait
-        // again, rather than block in accept() with the watchdog running, which would cut off
-        // the connection they took seconds later (the listening socket is shared: this sets it
-        // for every worker, and accepted connections stay blocking).
-        _ = fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK)
+        // Idle workers wait in a blocking accept(): the kernel wakes one of them a connection.
+        _ = fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK)
+        if let failure = ReadWatchdog.start(watching: request) {
+            logger.critical("the read watchdog did not start", metadata: ["errno": "\(failure)"])
+            return
+        }
 
         // Idle or busy on the host's scoreboard, and every answer counted there.
         let board = app.scoreboard
@@ -45,17 +47,12 @@ public struct FastCGIWorker {
         var served = 0
         var loadsAtDrop: UInt64 = 0
         while served < maxRequests && !WorkerSignals.stopRequested {
-            // Wait for a connection first: that wait may be endless, the reading that follows
-            // may not. A client that stops mid-record (only nginx should reach the socket, but
-            // anything in its group can) is cut off by the watchdog instead of holding the worker.
-            guard Self.waitForConnection() else { continue }
-            ReadWatchdog.start()
+            ReadWatchdog.reading()
             let accepted = FCGX_Accept_r(request)
             if accepted < 0 {
-                ReadWatchdog.stop()
-                // Another worker took the connection, or the watchdog cut off one that libfcgi
-                // then dropped.
-                if (accepted == -EAGAIN || accepted == -EINTR) && !WorkerSignals.stopRequested { continue }
+                ReadWatchdog.done()
+                // SIGTERM interrupted the wait.
+                if accepted == -EINTR && !WorkerSignals.stopRequested { continue }
                 if !WorkerSignals.stopRequested {
                     logger.error("FCGX_Accept_r failed", metadata: ["code": "\(accepted)"])
                 }
@@ -63,8 +60,9 @@ public struct FastCGIWorker {
             }
             let started = Self.monotonicSeconds()
             slot?.busy()
-            let read = FastCGIRequestReader.read(request.pointee, maxBodyBytes: app.config.maxBodyBytes)
-            ReadWatchdog.stop()
+            let read = FastCGIRequestReader.read(
+                request.pointee, maxBodyBytes: app.config.maxBodyBytes, cutOff: ReadWatchdog.cutOff)
+            ReadWatchdog.done()
             let (response, route) = respond(to: read)
             FastCGIResponseWriter.write(response, to: request.pointee.out)
             // Counted before the answer leaves (it is flushed by FCGX_Finish_r): a client that
@@ -81,12 +79,6 @@ public struct FastCGIWorker {
         logger.info(
             "worker exiting",
             metadata: ["served": "\(served)", "reason": "\(WorkerSignals.stopRequested ? "SIGTERM" : "max_requests")"])
-    }
-
-    /// Blocks until the listening socket (fd 0) has a connection; false when a signal came first.
-    private static func waitForConnection() -> Bool {
-        var listener = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-        return poll(&listener, 1, -1) > 0
     }
 
     /// The answer, and the route it came from (nil: none, or the request was not read whole).
@@ -110,14 +102,20 @@ public struct FastCGIWorker {
     }
 }
 
-/// Interrupts, every `interval` seconds while it runs, whatever read the worker is blocked in
-/// (libfcgi's reads have no timeout of their own): libfcgi drops the connection, or, mid-params,
-/// returns what it read with the error kept, which the reader answers 408.
+/// Cuts off a connection that has been read for more than `seconds` (stellar_read_watchdog.h):
+/// libfcgi then takes what it read of the params for all of them, and the reader answers 408.
 enum ReadWatchdog {
-    static let interval: Int32 = 5
+    static let seconds: Int32 = 5
 
-    static func start() { _ = stellar_set_alarm_interval(interval) }
-    static func stop() { _ = stellar_set_alarm_interval(0) }
+    /// Watches the connection libfcgi reads `request` from; nil, or the errno it failed with.
+    static func start(watching request: UnsafePointer<FCGX_Request>) -> Int32? {
+        let status = stellar_read_watchdog_start(request, seconds)
+        return status == 0 ? nil : status
+    }
+
+    static func reading() { stellar_read_watchdog_reading() }
+    static func done() { stellar_read_watchdog_done() }
+    static var cutOff: Bool { stellar_read_watchdog_cut() != 0 }
 }
 
 /// SIGTERM handling for workers: a sigaction handler (no SA_RESTART) so a blocked accept returns
@@ -141,12 +139,6 @@ enum WorkerSignals {
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGINT, &action, nil)
 
-        // The watchdog's alarm only interrupts (no SA_RESTART); there is nothing to do.
-        var alarm = sigaction()
-        alarm.__sigaction_handler.sa_handler = { _ in }
-        sigemptyset(&alarm.sa_mask)
-        alarm.sa_flags = 0
-        sigaction(SIGALRM, &alarm, nil)
         signal(SIGPIPE, SIG_IGN)  // nginx closing early must not kill the worker
     }
 }
