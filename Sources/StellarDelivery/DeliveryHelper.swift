@@ -92,11 +92,12 @@ public final class DeliveryHelper {
             ])
 
         var stopping = false
-        var loadsAtDrop: UInt64 = 0
+        var pageDrops = stellar_page_drops()
         while !stopping || transport.inFlight > 0 {
-            // What start-up touched (and a library's initialization, when a send loaded one)
-            // stops counting in the helper's memory; what the loop runs comes back (stellar_pages.h).
-            stellar_drop_read_only_pages(&loadsAtDrop)
+            // What start-up touched (and a library's initialization, when a send loaded one), and
+            // each minute what the loop ran since, stops counting in the helper's memory; what the
+            // loop runs comes back (stellar_pages.h).
+            stellar_drop_read_only_pages(&pageDrops, 60)
             // One `now` for deciding and for the sleep that follows, so nothing the decision
             // left waiting can fall between them.
             let now = Date()

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 static int loads_of(struct dl_phdr_info *info, size_t size, void *loads) {
@@ -43,11 +44,15 @@ static int drop_read_only_of(struct dl_phdr_info *info, size_t size, void *unuse
     return 0;
 }
 
-int stellar_drop_read_only_pages(unsigned long long *loads) {
-    unsigned long long now = 0;
-    dl_iterate_phdr(loads_of, &now);
-    if (now == *loads) return 0;
+int stellar_drop_read_only_pages(struct stellar_page_drops *drops, int every_seconds) {
+    unsigned long long loads = 0;
+    dl_iterate_phdr(loads_of, &loads);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    int due = every_seconds > 0 && now.tv_sec - drops->at >= every_seconds;
+    if (loads == drops->loads && !due) return 0;
     dl_iterate_phdr(drop_read_only_of, NULL);
-    *loads = now;
+    drops->loads = loads;
+    drops->at = now.tv_sec;
     return 1;
 }

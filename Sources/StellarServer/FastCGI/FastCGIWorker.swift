@@ -45,7 +45,7 @@ public struct FastCGIWorker {
         let board = app.scoreboard
         let slot = board?.claimWorkerSlot(pid: getpid())
         var served = 0
-        var loadsAtDrop: UInt64 = 0
+        var pageDrops = stellar_page_drops()
         while served < maxRequests && !WorkerSignals.stopRequested {
             ReadWatchdog.reading()
             let accepted = FCGX_Accept_r(request)
@@ -71,9 +71,10 @@ public struct FastCGIWorker {
             FCGX_Finish_r(request)
             slot?.idle()
             served += 1
-            // What start-up and first uses touched (a library loaded for this request included)
-            // stops counting in the worker's memory; what requests run comes back (stellar_pages.h).
-            stellar_drop_read_only_pages(&loadsAtDrop)
+            // What start-up and first uses touched (a library loaded for this request included),
+            // and each minute what the worker ran since, stops counting in its memory; what
+            // requests run comes back (stellar_pages.h).
+            stellar_drop_read_only_pages(&pageDrops, 60)
         }
         FCGX_Free(request, 1)
         logger.info(

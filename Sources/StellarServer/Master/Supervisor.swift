@@ -90,8 +90,8 @@ public final class Supervisor {
         for _ in 0..<config.workers { spawnWorker() }
         spawnHelper()
         // Start-up's code stops counting in the master's memory; the loop's comes back (stellar_pages.h).
-        var loadsAtDrop: UInt64 = 0
-        stellar_drop_read_only_pages(&loadsAtDrop)
+        var pageDrops = stellar_page_drops()
+        stellar_drop_read_only_pages(&pageDrops, 0)
 
         while true {
             // Short while waiting to announce readiness, which workers reach in milliseconds.

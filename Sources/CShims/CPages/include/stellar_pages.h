@@ -12,9 +12,15 @@
 // once no other process maps it. The page cache keeps the pages, so those still in use come back
 // at their next touch, a minor fault each. Writable segments (data, and RELRO, which the loader
 // wrote) are never dropped, which would lose what was written; nor the vDSO, the kernel's.
-// It drops at the first call and whenever a library has been loaded since the last drop (its
-// initialization is start-up work too): `loads` keeps the loader's count of loads at the last
-// drop, 0 before the first. Returns 1 when it dropped, else 0.
-int stellar_drop_read_only_pages(unsigned long long *loads);
+// It drops at the first call, whenever a library has been loaded since the last drop (its
+// initialization is start-up work too), and, when `every_seconds` is positive, once that long has
+// passed since the last drop: code a process ran for a rare request (a setup, an export) stops
+// counting too, and what it runs all the time comes back at the cost of a few dozen minor faults.
+// `drops` keeps what the next call compares, zeroed before the first. Returns 1 when it dropped.
+struct stellar_page_drops {
+    unsigned long long loads;  // the loader's count of loads at the last drop
+    long long at;              // CLOCK_MONOTONIC seconds of the last drop
+};
+int stellar_drop_read_only_pages(struct stellar_page_drops *drops, int every_seconds);
 
 #endif
