@@ -154,7 +154,6 @@ extension PostgresStore {
                 rows.webhooks.append(webhookId)
                 rows.positions.append(String(total - group.count + index + 1))
                 rows.created.append(delivery.createdAt)
-                rows.records.append(try text(delivery))
                 rows.names.append(
                     OutboxName.make(
                         deliveryId: delivery.id, queuedAt: queuedAt, sequence: sequence[delivery.id] ?? 0))
@@ -162,6 +161,7 @@ extension PostgresStore {
             }
         }
         guard !queued.isEmpty else { return [] }
+        rows.records = try RecordCoding.encode(fanOut: queued).map { String(decoding: $0, as: UTF8.self) }
         try db.execute(
             Self.insertDeliveries,
             [rows.ids, rows.webhooks, rows.positions, rows.created, rows.records, rows.names].map(

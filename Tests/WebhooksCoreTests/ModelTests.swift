@@ -119,3 +119,43 @@ final class JSONValueTests: XCTestCase {
         XCTAssertEqual(Timestamp.parse("2026-01-15T12:00:00.250Z"), fixedNow.addingTimeInterval(0.25))
     }
 }
+
+/// `RecordCoding.encode(fanOut:)`: every record is byte for byte what encoding it alone writes.
+final class FanOutCodingTests: XCTestCase {
+    let payload = JSONValue.object([
+        "event": .string("server.started"),
+        "server": .object(["id": .string("s1"), "name": .string("My \"MC\" / ✓"), "status": .string("RUNNING")]),
+        "data": .object(["players": .int(3), "ratio": .double(0.5), "note": .string("line\nbreak")]),
+    ])
+
+    func delivery(webhook: String = Identifier.newUUID()) -> Delivery {
+        Delivery(
+            id: Identifier.newUUID(), webhookId: webhook, userId: "u1", event: "server.started", payload: payload,
+            createdAt: "2026-12-05T08:00:00.000Z")
+    }
+
+    func testEachRecordIsWhatEncodingItAloneWrites() throws {
+        var deliveries = (0..<50).map { _ in delivery() }
+        deliveries[7].card = true  // a status card's delivery differs in more than its ids
+        deliveries[9].collapsible = true
+        deliveries[11].payload = .object(["event": .string("server.stopped")])
+        deliveries[13].id = "not-a-uuid"
+        let records = try RecordCoding.encode(fanOut: deliveries)
+        XCTAssertEqual(records.count, deliveries.count)
+        for (record, delivery) in zip(records, deliveries) {
+            XCTAssertEqual(record, try RecordCoding.encode(delivery), delivery.id)
+        }
+    }
+
+    func testATemplateWhoseIdsAlsoAppearElsewhereIsNotPatched() throws {
+        // The first delivery's webhook id is also in its payload: swapping it in the bytes would
+        // change the payload too, so every record is encoded on its own.
+        let webhook = Identifier.newUUID()
+        var first = delivery(webhook: webhook)
+        first.payload = .object(["data": .object(["webhook": .string(webhook)])])
+        var second = delivery()
+        second.payload = first.payload
+        let records = try RecordCoding.encode(fanOut: [first, second])
+        XCTAssertEqual(records, [try RecordCoding.encode(first), try RecordCoding.encode(second)])
+    }
+}

@@ -49,18 +49,16 @@ extension FileStore {
         let queuedAt = clock()
         var queued: [Delivery] = []
         var entries: [(path: String, record: String)] = []
-        var records: [(path: String, bytes: [UInt8])] = []
         // Read under the lock (the cached list is checked against the user's generation).
         let live = Set(try webhooks(userId: userId).map(\.id))
         for (number, delivery) in deliveries.enumerated() {
             guard live.contains(delivery.webhookId) else { continue }
             let name = OutboxName.make(deliveryId: delivery.id, queuedAt: queuedAt, sequence: number)
-            let record = layout.delivery(userId, delivery.webhookId, delivery.id)
-            entries.append((layout.outboxEntry(name), record))
-            records.append((record, try encode(delivery)))
+            entries.append((layout.outboxEntry(name), layout.delivery(userId, delivery.webhookId, delivery.id)))
             queued.append(delivery)
         }
         guard !queued.isEmpty else { return [] }
+        let records = zip(entries.map(\.record), try RecordCoding.encode(fanOut: queued)).map { (path: $0, bytes: $1) }
         defer { generations.bump(.deliveries(userId)) }  // delivery counts change
         var appended: [(index: DeliveryIndex, count: Int)] = []
         var linked: [String] = []
