@@ -41,6 +41,8 @@ public struct FastCGIWorker {
             return
         }
 
+        let closesAtOnce = Self.listensOnUnixSocket()
+
         // Idle or busy on the host's scoreboard, and every answer counted there.
         let board = app.scoreboard
         let slot = board?.claimWorkerSlot(pid: getpid())
@@ -68,6 +70,11 @@ public struct FastCGIWorker {
             // Counted before the answer leaves (it is flushed by FCGX_Finish_r): a client that
             // reads the metrics after its answer finds it counted.
             board?.requestAnswered(route: route, status: response.status, seconds: Self.monotonicSeconds() - started)
+            // libfcgi closes a connection by shutting down its sending side and waiting until the
+            // web server closes its own (a poll, a read and a context switch a request), so that
+            // no unread byte makes TCP reset the connection before the answer is read. A unix
+            // socket is never reset: the answer stays queued for nginx, and it closes at once.
+            if closesAtOnce { _ = FCGX_Detach(request) }
             FCGX_Finish_r(request)
             slot?.idle()
             served += 1
@@ -80,6 +87,16 @@ public struct FastCGIWorker {
         logger.info(
             "worker exiting",
             metadata: ["served": "\(served)", "reason": "\(WorkerSignals.stopRequested ? "SIGTERM" : "max_requests")"])
+    }
+
+    /// Whether the listening socket (fd 0) is a unix socket rather than TCP (several hosts).
+    private static func listensOnUnixSocket() -> Bool {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(0, $0, &length) }
+        }
+        return named == 0 && address.ss_family == sa_family_t(AF_UNIX)
     }
 
     /// The answer, and the route it came from (nil: none, or the request was not read whole).
