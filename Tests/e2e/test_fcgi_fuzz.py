@@ -616,6 +616,23 @@ def test_a_worker_that_lost_the_race_for_a_connection_does_not_cut_off_the_next(
         f"a request read 4.5 to 5.5 s after a connection woke both workers was cut off ({how}): {answer}"
 
 
+def test_the_connection_stays_open_until_the_request_has_ended(make_service):
+    """Apache's mod_proxy_fcgi sends the empty record that ends STDIN in a write of its own,
+    after the params. A worker that closed the connection as soon as it had answered (it closes
+    at once rather than wait for the web server's close) made that write fail, and Apache answer
+    503: the answer may wait, the connection must stay open until the request has ended."""
+    svc = make_service(workers=1)
+    _, key = svc.new_user()
+    params = F.params("GET", "/webhooks", headers={"Authorization": f"Bearer {key}"})
+    with F.connect(svc.socket, 10) as sock:
+        sock.sendall(F.begin_request() + F.stream(F.PARAMS, 1, F.encode_params(params)))
+        time.sleep(0.5)  # the worker has read the params by now
+        sock.sendall(F.record(F.STDIN, 1))  # raises BrokenPipeError if it closed meanwhile
+        data, how = F.read_all(sock, 10, until_end_request=1)
+    answer = F.Response(data, 1)
+    assert answer.complete and answer.status == 200, (how, answer)
+
+
 def test_a_request_the_watchdog_cut_off_is_answered_408_and_not_acted_on(make_service):
     """libfcgi takes a read the watchdog interrupted for the end of the params. A client that
     sends every param of a DELETE but stalls before ending the stream must get a 408, and the

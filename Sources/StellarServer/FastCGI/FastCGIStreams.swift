@@ -11,6 +11,11 @@ enum FastCGIRequestReader {
         case unreadable(String)
         /// The read watchdog cut the reading short.
         case timedOut
+
+        var isRequest: Bool {
+            if case .request = self { return true }
+            return false
+        }
     }
 
     /// `cutOff`: whether the read watchdog cut the connection off, which libfcgi sees as its end.
@@ -28,6 +33,13 @@ enum FastCGIRequestReader {
             if got != length { return failure(of: fcgi.in, cutOff: cutOff()) ?? .unreadable("Incomplete request body") }
         }
         return .request(request)
+    }
+
+    /// Reads what is left of a stream up to its end (the empty record that closes it), dropping
+    /// it; false when the stream failed first (a reset, the watchdog's cut).
+    static func readToEnd(_ stream: UnsafeMutablePointer<FCGX_Stream>?) -> Bool {
+        while FCGX_GetChar(stream) != EOF {}
+        return FCGX_GetError(stream) == 0
     }
 
     private static func failure(of stream: UnsafeMutablePointer<FCGX_Stream>?, cutOff: Bool) -> Outcome? {

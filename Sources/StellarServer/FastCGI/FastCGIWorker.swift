@@ -64,6 +64,11 @@ public struct FastCGIWorker {
             slot?.busy()
             let read = FastCGIRequestReader.read(
                 request.pointee, maxBodyBytes: app.config.maxBodyBytes, cutOff: ReadWatchdog.cutOff)
+            // Closing at once needs the whole request read, up to the empty record that ends its
+            // stdin: nginx sends it with the params, Apache in a write of its own, which fails
+            // (and Apache answers 503) when the connection is already closed.
+            let closeAtOnce =
+                closesAtOnce && read.isRequest && FastCGIRequestReader.readToEnd(request.pointee.in)
             ReadWatchdog.done()
             let (response, route) = respond(to: read)
             FastCGIResponseWriter.write(response, to: request.pointee.out)
@@ -72,9 +77,9 @@ public struct FastCGIWorker {
             board?.requestAnswered(route: route, status: response.status, seconds: Self.monotonicSeconds() - started)
             // libfcgi closes a connection by shutting down its sending side and waiting until the
             // web server closes its own (a poll, a read and a context switch a request), so that
-            // no unread byte makes TCP reset the connection before the answer is read. A unix
-            // socket is never reset: the answer stays queued for nginx, and it closes at once.
-            if closesAtOnce { _ = FCGX_Detach(request) }
+            // no unread byte makes the connection reset before the answer is read. With the whole
+            // request read, a unix socket has none: the answer stays queued for the web server.
+            if closeAtOnce { _ = FCGX_Detach(request) }
             FCGX_Finish_r(request)
             slot?.idle()
             served += 1
