@@ -37,7 +37,7 @@ RELEASE_SOURCES := Package.swift $(wildcard Package.resolved) $(shell find Sourc
 PIP_PACKAGES := pytest 'schemathesis>=4.32,<5' 'openapi-spec-validator>=0.7' prometheus_client \
 	standardwebhooks cryptography
 FUZZ_REQUESTS ?= 100000
-FUZZ_QUICK_SECONDS ?= 45
+FUZZ_QUICK_SECONDS ?= 30
 
 .PHONY: run test run-deps deps build release unit e2e fuzz fuzz-quick bench hot-functions clean \
 	install uninstall deb test-package
