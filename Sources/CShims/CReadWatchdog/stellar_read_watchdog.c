@@ -10,7 +10,7 @@
 
 static const int *watched;  // the request's ipcFd
 static int limit;
-static int reading;        // written by the worker, read by the thread (atomics, relaxed)
+static int reading;        // written by the worker, read by the thread (atomics)
 static unsigned requests;  // bumped at each reading: the same socket number may be a new request
 static int cut;
 

@@ -41,7 +41,7 @@ public struct FastCGIWorker {
             return
         }
 
-        let closesAtOnce = Self.listensOnUnixSocket()
+        let onUnixSocket = Self.listensOnUnixSocket()
 
         // Idle or busy on the host's scoreboard, and every answer counted there.
         let board = app.scoreboard
@@ -68,7 +68,7 @@ public struct FastCGIWorker {
             // stdin: nginx sends it with the params, Apache in a write of its own, which fails
             // (and Apache answers 503) when the connection is already closed.
             let closeAtOnce =
-                closesAtOnce && read.isRequest && FastCGIRequestReader.readToEnd(request.pointee.in)
+                onUnixSocket && read.isRequest && FastCGIRequestReader.readToEnd(request.pointee.in)
             ReadWatchdog.done()
             let (response, route) = respond(to: read)
             FastCGIResponseWriter.write(response, to: request.pointee.out)

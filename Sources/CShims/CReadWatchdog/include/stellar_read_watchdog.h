@@ -6,7 +6,7 @@
 //
 // Why a thread and not a timer around each read: the timer (setitimer) cost two system calls a
 // request, and a poll() before accept so that no worker waited in accept with it running; here a
-// request costs two stores to memory. Why not a signal: a signal interrupts libfcgi's poll() on a
+// request costs a few stores to memory. Why not a signal: a signal interrupts libfcgi's poll() on a
 // new connection (it never restarts), which drops the connection.
 #ifndef STELLAR_READ_WATCHDOG_H
 #define STELLAR_READ_WATCHDOG_H
